@@ -1,0 +1,90 @@
+/**
+ * Loading: file (cosmiconfig, module name `ddns`) < environment (`DDNS_*`) < environment `*_FILE`,
+ * then secrets resolved, then the whole validated at once. Returns the config or a ConfigError listing
+ * every problem; never a half-valid config.
+ */
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { ConfigError, formatPath, problemsFromZod, type ConfigProblem } from './errors.js';
+import { parseEnv, setPath } from './env.js';
+import { redactSecrets, resolveSecrets, type Layer } from './secrets.js';
+import { configSchema, type Config } from './schema.js';
+
+export const SEARCH_PLACES = [
+  'package.json',
+  'ddns.config.json', 'ddns.config.yaml', 'ddns.config.yml', 'ddns.config.js', 'ddns.config.mjs', 'ddns.config.cjs', 'ddns.config.ts',
+  '.ddnsrc', '.ddnsrc.json', '.ddnsrc.yaml', '.ddnsrc.yml', '.ddnsrc.js', '.ddnsrc.mjs', '.ddnsrc.cjs', '.ddnsrc.ts',
+];
+
+export interface LoadOptions {
+  /** `-c FILE`; else DDNS_CONFIG; else a search in `cwd`. */
+  file?: string | undefined;
+  cwd?: string;
+  env?: NodeJS.ProcessEnv;
+  readText?: (path: string) => string;
+}
+
+export interface Loaded {
+  config: Config;
+  /** The file the settings came from, if any. */
+  source?: string;
+}
+
+async function readRaw(opts: LoadOptions): Promise<{ raw: unknown; source?: string }> {
+  const env = opts.env ?? process.env;
+  const cwd = opts.cwd ?? process.cwd();
+  const file = opts.file ?? env.DDNS_CONFIG;
+  const { cosmiconfig } = await import('cosmiconfig');
+  const explorer = cosmiconfig('ddns', { searchPlaces: SEARCH_PLACES, searchStrategy: 'none', cache: false });
+  try {
+    const result = file ? await explorer.load(resolve(cwd, file)) : await explorer.search(cwd);
+    if (!result) return { raw: {} };
+    return { raw: result.isEmpty ? {} : result.config, source: result.filepath };
+  } catch (err) {
+    const e = err as { code?: string; message?: string };
+    const where = file ? resolve(cwd, file) : cwd;
+    const why = e.code === 'ENOENT' ? 'no such file' : (e.message ?? String(err)).split('\n')[0];
+    throw new ConfigError([{ path: '', message: `cannot read ${where}: ${why}` }], file ? where : undefined);
+  }
+}
+
+/** Loads and validates the configuration. Throws ConfigError (exit 2) with every problem found. */
+export async function loadConfig(opts: LoadOptions = {}): Promise<Loaded> {
+  const { raw, source } = await readRaw(opts);
+  const problems: ConfigProblem[] = [];
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
+    throw new ConfigError([{ path: '', message: `the file must hold an object of settings, got ${Array.isArray(raw) ? 'a list' : typeof raw}` }], source);
+  }
+  const cfg = structuredClone(raw) as Record<string, unknown>;
+
+  const layers = new Map<string, Layer>();
+  const { overrides, problems: envProblems } = parseEnv(opts.env ?? process.env);
+  for (const p of envProblems) problems.push({ path: p.variable, message: p.message.replace(`${p.variable}: `, '') });
+  for (const o of overrides) {
+    setPath(cfg, o.path, o.value);
+    layers.set(o.path.join('.'), o.fromFile ? 'envFile' : 'env');
+  }
+  for (const p of resolveSecrets(cfg, layers, opts.readText ?? ((f) => readFileSync(f, 'utf8')))) {
+    problems.push({ path: formatPath(p.path), message: p.message });
+  }
+
+  const parsed = configSchema.safeParse(cfg);
+  if (!parsed.success) problems.push(...problemsFromZod(parsed.error.issues, cfg));
+  if (problems.length > 0 || !parsed.success) throw new ConfigError(dedupe(problems), source);
+  return source ? { config: parsed.data, source } : { config: parsed.data };
+}
+
+function dedupe(problems: ConfigProblem[]): ConfigProblem[] {
+  const seen = new Set<string>();
+  return problems.filter((p) => {
+    const k = `${p.path}\n${p.message}`;
+    if (seen.has(k)) return false;
+    seen.add(k);
+    return true;
+  });
+}
+
+/** The config with every secret replaced by "***" (for `config print` and logs). */
+export function redactConfig(config: Config): unknown {
+  return redactSecrets(structuredClone(config) as Record<string, unknown>);
+}

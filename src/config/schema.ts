@@ -1,0 +1,263 @@
+/**
+ * The configuration contract (DESIGN.md "Configuration contract") as one zod schema.
+ *
+ * Everything a user may write is here, with defaults; unknown keys are errors (strict objects), so a
+ * typo never passes silently. Secrets (`password`, `token`, `apiToken`, notify `url`) arrive already
+ * resolved from their `xFile` / `*_FILE` forms (see secrets.ts); the schema still accepts `xFile` keys so
+ * that the raw file validates and editors get them from `config schema`.
+ * Cross-field rules (TLS for credentials, duplicate forwards) are in `refineConfig` below.
+ */
+import { isIP } from 'node:net';
+import { z } from 'zod';
+import { isLoopbackHost } from '../net/address.js';
+
+const port = z.number().int().min(1).max(65535);
+const ipAddress = z.string().refine((s) => isIP(s) !== 0, { message: 'not an IP address' });
+const ipv4 = z.string().refine((s) => isIP(s) === 4, { message: 'not an IPv4 address (e.g. 192.168.1.50)' });
+const httpUrl = z.url({ protocol: /^https?$/, error: 'not an http(s) URL (e.g. https://example.net)' });
+const hostname = z
+  .string()
+  .min(1)
+  .max(253)
+  .regex(/^(?=.{1,253}$)([a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9])?\.)*[a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9])?\.?$/i, {
+    message: 'not a DNS hostname (e.g. home.example.net)',
+  });
+const secret = z.string().min(1, { message: 'must not be empty' });
+const secretFile = z.string().min(1);
+const families = z
+  .array(z.literal([4, 6]))
+  .min(1)
+  .max(2)
+  .refine((f) => new Set(f).size === f.length, { message: 'lists a family twice' });
+const hostPort = z.string().regex(/^(\[[0-9a-f:.]+\]|[^\s:[\]]+):\d{1,5}$/i, {
+  message: 'not HOST:PORT (e.g. 127.0.0.1:9876 or [::1]:9876)',
+});
+
+// ---- ip ------------------------------------------------------------------------------------------
+const sourceCommon = {
+  /** Who runs the service; consensus counts agreeing operators. Defaults to the server's domain. */
+  operator: z.string().min(1).optional(),
+  families: families.optional(),
+};
+export const ipSourceSchema = z.discriminatedUnion('type', [
+  z.strictObject({ type: z.literal('http'), url: httpUrl, ...sourceCommon }),
+  z.strictObject({
+    type: z.literal('dns'),
+    server: z.string().min(1),
+    name: hostname,
+    qtype: z.enum(['TXT', 'A', 'AAAA']).default('A'),
+    class: z.enum(['IN', 'CH']).default('IN'),
+    ...sourceCommon,
+  }),
+  z.strictObject({ type: z.literal('stun'), server: z.string().min(1), ...sourceCommon }),
+  z.strictObject({ type: z.literal('upnp'), ...sourceCommon }),
+  z.strictObject({ type: z.literal('natpmp'), ...sourceCommon }),
+  z.strictObject({ type: z.literal('pcp'), ...sourceCommon }),
+  z.strictObject({ type: z.literal('interface'), name: z.string().min(1), ...sourceCommon }),
+  z.strictObject({ type: z.literal('static'), address: ipAddress, ...sourceCommon }),
+]);
+
+const ipSchema = z.strictObject({
+  families: families.default([4]),
+  quorum: z.number().int().min(1).max(10).default(2),
+  /** Per-source timeout in milliseconds. */
+  timeoutMs: z.number().int().min(100).max(60_000).default(3000),
+  sources: z.array(ipSourceSchema).min(1).optional(),
+});
+
+function insecureUrl(url: string, allowInsecure: boolean): boolean {
+  const u = new URL(url);
+  return u.protocol === 'http:' && !allowInsecure && !isLoopbackHost(u.hostname);
+}
+
+type AnyRecord = { provider: string; allowInsecure: boolean; server?: string; baseUrl?: string } & Record<string, unknown>;
+
+/** Per record: credentials only over TLS (loopback or allowInsecure excepted), and the secret present. */
+function checkRecord(r: AnyRecord, ctx: z.core.$RefinementCtx<AnyRecord>): void {
+  const key = r.provider === 'cloudflare' ? 'baseUrl' : 'server';
+  const server = r[key];
+  if (typeof server === 'string' && insecureUrl(server, r.allowInsecure)) {
+    ctx.addIssue({
+      code: 'custom',
+      path: [key],
+      input: server,
+      message: 'would send credentials over plain http — use https://, or set allowInsecure: true on this record if the server is on a network you trust',
+    });
+  }
+  const secretKey = r.provider === 'duckdns' ? 'token' : r.provider === 'cloudflare' ? 'apiToken' : 'password';
+  if (r[secretKey] === undefined && r[`${secretKey}File`] === undefined) {
+    ctx.addIssue({
+      code: 'custom',
+      path: [secretKey],
+      input: undefined,
+      message: `is required for provider ${r.provider} — set ${secretKey}, ${secretKey}File, or the environment variable DDNS_RECORDS_<index>_${envName(secretKey)}(_FILE)`,
+    });
+  }
+}
+
+// ---- records ---------------------------------------------------------------------------------------
+const recordCommon = {
+  /** Restrict this record to some families (default: `ip.families`). */
+  families: families.optional(),
+  /** Permit credentials over plain http to a non-loopback server (not recommended). */
+  allowInsecure: z.boolean().default(false),
+};
+const noipRecord = z.strictObject({
+  provider: z.literal('noip'),
+  hostname,
+  username: z.string().min(1),
+  password: secret.optional(),
+  passwordFile: secretFile.optional(),
+  server: httpUrl.default('https://dynupdate.no-ip.com'),
+  ...recordCommon,
+});
+const dyndns2Record = z.strictObject({
+  provider: z.literal('dyndns2'),
+  server: httpUrl,
+  hostname,
+  username: z.string().min(1),
+  password: secret.optional(),
+  passwordFile: secretFile.optional(),
+  ...recordCommon,
+});
+const duckdnsRecord = z.strictObject({
+  provider: z.literal('duckdns'),
+  domains: z
+    .array(z.string().regex(/^[a-z0-9-]+$/i, { message: 'a DuckDNS sub-name without .duckdns.org (e.g. myhome)' }))
+    .min(1),
+  token: secret.optional(),
+  tokenFile: secretFile.optional(),
+  server: httpUrl.default('https://www.duckdns.org'),
+  ...recordCommon,
+});
+const cloudflareRecord = z.strictObject({
+  provider: z.literal('cloudflare'),
+  /** Zone name (example.com) or zone id (32 hex digits). */
+  zone: z.string().min(1),
+  name: hostname,
+  apiToken: secret.optional(),
+  apiTokenFile: secretFile.optional(),
+  /** Left as they are on the live record unless set here. */
+  proxied: z.boolean().optional(),
+  ttl: z.number().int().min(1).max(86400).optional(),
+  comment: z.string().max(500).optional(),
+  create: z.boolean().default(false),
+  baseUrl: httpUrl.default('https://api.cloudflare.com/client/v4'),
+  ...recordCommon,
+});
+export const PROVIDERS = ['noip', 'dyndns2', 'duckdns', 'cloudflare'] as const;
+export const recordSchema = z.discriminatedUnion('provider', [
+  noipRecord.superRefine(checkRecord),
+  dyndns2Record.superRefine(checkRecord),
+  duckdnsRecord.superRefine(checkRecord),
+  cloudflareRecord.superRefine(checkRecord),
+]);
+
+// ---- forwards, lan, probe, daemon ----------------------------------------------------------------------
+export const forwardSchema = z.strictObject({
+  internalPort: port,
+  /** Defaults to internalPort. */
+  externalPort: port.optional(),
+  protocol: z.enum(['tcp', 'udp']).default('tcp'),
+  description: z.string().max(64).default('ddns'),
+  /** Requested lease in seconds (0 = permanent where the router allows it). */
+  lease: z.number().int().min(0).max(604800).default(7200),
+  via: z.enum(['auto', 'upnp', 'natpmp', 'pcp']).default('auto'),
+});
+
+function checkForwards(list: z.output<typeof forwardSchema>[], ctx: z.core.$RefinementCtx<z.output<typeof forwardSchema>[]>): void {
+  const seen = new Map<string, number>();
+  list.forEach((f, i) => {
+    const key = `${f.protocol}/${f.externalPort ?? f.internalPort}`;
+    const first = seen.get(key);
+    if (first !== undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        path: [i],
+        input: f,
+        message: `maps external ${key} again (already forwards[${first}]) — a router holds one mapping per external port and protocol`,
+      });
+    } else seen.set(key, i);
+  });
+}
+
+const lanSchema = z.strictObject({
+  /** The static DHCP lease reserved on the router for this host. */
+  expectAddress: ipv4.optional(),
+  /** The interface to use; default: the one that routes to the default gateway. */
+  interface: z.string().min(1).optional(),
+});
+
+const probeSchema = z
+  .strictObject({
+    url: httpUrl,
+    token: secret.optional(),
+    tokenFile: secretFile.optional(),
+    allowInsecure: z.boolean().default(false),
+  })
+  .superRefine((p, ctx) => {
+    if (p.token !== undefined && insecureUrl(p.url, p.allowInsecure)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['url'],
+        input: p.url,
+        message: 'would send the probe token over plain http — use https://, or set probe.allowInsecure: true',
+      });
+    }
+  });
+
+export const NOTIFY_TYPES = ['webhook', 'healthchecks', 'uptimekuma'] as const;
+const notifySchema = z.strictObject({
+  type: z.enum(NOTIFY_TYPES),
+  /** A secret: whoever has the URL can post to it. */
+  url: httpUrl.optional(),
+  urlFile: secretFile.optional(),
+  /** Which events to send (default: all). */
+  events: z.array(z.enum(['change', 'hold', 'recovery', 'failure'])).min(1).optional(),
+});
+
+const daemonSchema = z.strictObject({
+  /** Seconds between external confirmations (jittered). */
+  interval: z.number().int().min(30).max(86400).default(300),
+  listen: hostPort.default('127.0.0.1:9876'),
+  removeOnStop: z.boolean().default(false),
+  notify: z.array(notifySchema).default([]),
+});
+
+// ---- the whole ---------------------------------------------------------------------------------------
+export const configObject = z.strictObject({
+  $schema: z.string().optional(),
+  ip: ipSchema.prefault({}),
+  records: z.array(recordSchema).default([]),
+  forwards: z.array(forwardSchema).superRefine(checkForwards).default([]),
+  lan: lanSchema.prefault({}),
+  probe: probeSchema.optional(),
+  daemon: daemonSchema.prefault({}),
+  state: z.string().min(1).default('./ddns-state.json'),
+});
+
+/** Secret fields by record/section kind: the value key and its file form. */
+export const SECRET_KEYS = ['password', 'token', 'apiToken', 'url'] as const;
+
+
+/** Rules across fields, applied after the shapes are right. */
+export const configSchema = configObject;
+/** camelCase key → SCREAMING_SNAKE as used in environment variable names. */
+export function envName(key: string): string {
+  return key.replace(/([a-z0-9])([A-Z])/g, '$1_$2').toUpperCase();
+}
+
+export type Config = z.output<typeof configSchema>;
+export type ConfigInput = z.input<typeof configSchema>;
+export type IpConfig = Config['ip'];
+export type IpSourceConfig = z.output<typeof ipSourceSchema>;
+export type RecordConfig = z.output<typeof recordSchema>;
+export type NoipRecordConfig = Extract<RecordConfig, { provider: 'noip' }>;
+export type Dyndns2RecordConfig = Extract<RecordConfig, { provider: 'dyndns2' }>;
+export type DuckdnsRecordConfig = Extract<RecordConfig, { provider: 'duckdns' }>;
+export type CloudflareRecordConfig = Extract<RecordConfig, { provider: 'cloudflare' }>;
+export type ForwardConfig = z.output<typeof forwardSchema>;
+export type LanConfig = Config['lan'];
+export type ProbeConfig = NonNullable<Config['probe']>;
+export type DaemonConfig = Config['daemon'];
+export type NotifyConfig = DaemonConfig['notify'][number];
