@@ -1,0 +1,90 @@
+/**
+ * What every command action needs: the global options, the loaded configuration and a logger, and one
+ * place that turns failures into the contract's exit codes (0 ok, 1 a check/step/record failed,
+ * 2 usage or configuration error).
+ */
+import type { Command } from 'commander';
+import type { Config } from '../config/schema.js';
+import type { Logger } from '../log.js';
+
+export interface GlobalOptions {
+  config?: string;
+  json: boolean;
+  verbose: boolean;
+  logLevel?: string;
+  color: boolean;
+}
+
+export interface Context {
+  opts: GlobalOptions;
+  config: Config;
+  configSource?: string;
+  log: Logger;
+}
+
+/** Exit codes of the CLI contract. */
+export const EXIT = { ok: 0, failed: 1, usage: 2 } as const;
+
+/** A failure that already explains itself to the user; `code` is the exit code. */
+export class CliError extends Error {
+  constructor(message: string, readonly code: number = EXIT.failed) {
+    super(message);
+    this.name = 'CliError';
+  }
+}
+
+export function globalOptions(cmd: Command): GlobalOptions {
+  const o = cmd.optsWithGlobals<{ config?: string; json?: boolean; verbose?: boolean; logLevel?: string; color?: boolean }>();
+  const color = o.color !== false && !process.env.NO_COLOR;
+  return { ...(o.config ? { config: o.config } : {}), json: o.json === true, verbose: o.verbose === true, ...(o.logLevel ? { logLevel: o.logLevel } : {}), color };
+}
+
+/** Loads config and logger for a command. A bad config becomes a CliError with exit code 2. */
+export async function loadContext(cmd: Command): Promise<Context> {
+  const opts = globalOptions(cmd);
+  const [{ loadConfig }, { ConfigError }, { createLogger, addSecrets, LEVELS }] = await Promise.all([
+    import('../config/load.js'), import('../config/errors.js'), import('../log.js'),
+  ]);
+  const level = opts.logLevel ?? process.env.DDNS_LOG_LEVEL ?? (opts.verbose ? 'debug' : 'info');
+  if (!(LEVELS as readonly string[]).includes(level)) {
+    throw new CliError(`--log-level: "${level}" is not a level — one of ${LEVELS.join(', ')}`, EXIT.usage);
+  }
+  try {
+    const loaded = await loadConfig({ file: opts.config });
+    addSecrets(secretValues(loaded.config));
+    const log = createLogger({ level: level as never, color: opts.color });
+    return { opts, config: loaded.config, ...(loaded.source ? { configSource: loaded.source } : {}), log };
+  } catch (err) {
+    if (err instanceof ConfigError) throw new CliError(err.message, EXIT.usage);
+    throw err;
+  }
+}
+
+/** Every secret value in the config, for the logger's last-resort redaction. */
+export function secretValues(config: Config): string[] {
+  const out: (string | undefined)[] = [config.probe?.token];
+  for (const r of config.records) out.push('password' in r ? r.password : 'token' in r ? r.token : 'apiToken' in r ? r.apiToken : undefined);
+  for (const n of config.daemon.notify) out.push(n.url);
+  return out.filter((s): s is string => typeof s === 'string');
+}
+
+/**
+ * Wraps a command action: runs it, sets process.exitCode from its result, prints CliErrors plainly
+ * (and as `{ "error": … }` on stdout with --json), and reports bugs with a stack under --verbose.
+ */
+export function action<A extends unknown[]>(fn: (...args: A) => Promise<number | void>): (...args: A) => Promise<void> {
+  return async (...args: A) => {
+    const cmd = args[args.length - 1] as Command;
+    try {
+      const code = await fn(...args);
+      process.exitCode = code ?? EXIT.ok;
+    } catch (err) {
+      const json = globalOptions(cmd).json;
+      const message = err instanceof Error ? err.message : String(err);
+      if (json) process.stdout.write(`${JSON.stringify({ error: message })}\n`);
+      process.stderr.write(`ddns: ${message}\n`);
+      if (!(err instanceof CliError) && globalOptions(cmd).verbose && err instanceof Error) process.stderr.write(`${err.stack ?? ''}\n`);
+      process.exitCode = err instanceof CliError ? err.code : EXIT.failed;
+    }
+  };
+}
