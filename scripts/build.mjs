@@ -1,0 +1,108 @@
+#!/usr/bin/env node
+// The bin that users run (npm and Docker): one esbuild bundle of src/cli/main.ts (DESIGN.md "Start-up
+// cost"). Code splitting keeps every dynamic `import()` lazy: the entry `ddns.mjs` holds the CLI parser
+// and the command registrations; each command's work, the cloudflare SDK and prom-client are chunks that
+// load only when used.
+//
+//   node scripts/build.mjs [--outdir DIR] [--no-minify] [--metafile]
+//
+// Exports `build({ outdir, minify })` for the test that proves the bundle complete.
+import * as esbuild from 'esbuild';
+import { isBuiltin, createRequire } from 'node:module';
+import { chmodSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+
+// ESM output, but some dependencies are CommonJS and call `require()` for node builtins; esbuild's
+// `__require` shim uses a `require` in scope when there is one. Every output file gets the same banner.
+const REQUIRE_SHIM = "import { createRequire as __ddnsCreateRequire } from 'node:module'; const require = __ddnsCreateRequire(import.meta.url);";
+
+/**
+ * `await import('pkg')` of a CommonJS package: with code splitting, esbuild gives that package a chunk
+ * whose only export is `default` (module.exports), so `const { x } = await import('pkg')` finds nothing.
+ * Every dynamic import of a bare specifier goes through a small ESM wrapper instead, which re-exports
+ * the package's named exports the way a static import sees them. The wrapper is still its own lazy chunk.
+ */
+const requireFromRoot = createRequire(join(root, 'package.json'));
+const EXTERNAL = ['typescript', 'pino-pretty'];
+
+/** ESM source that re-exports a package's named exports one by one (CommonJS) or wholesale (ESM). */
+function wrapperFor(pkg) {
+  let mod;
+  try {
+    mod = requireFromRoot(pkg);
+  } catch {
+    return `export * from ${JSON.stringify(pkg)};`; // ESM-only (or not loadable here): esbuild handles it
+  }
+  const names = Object.keys(mod ?? {}).filter((k) => /^[A-Za-z_$][\w$]*$/.test(k) && k !== 'default' && k !== '__esModule');
+  return [
+    `import * as m from ${JSON.stringify(pkg)};`,
+    'export default m.default;',
+    ...names.map((n) => `export const ${n} = m.${n};`),
+  ].join('\n');
+}
+
+const lazyPackages = {
+  name: 'lazy-packages',
+  setup(b) {
+    b.onResolve({ filter: /^[^./]/ }, (args) => {
+      if (args.kind !== 'dynamic-import' || args.namespace === 'lazy-package') return undefined;
+      if (args.path.startsWith('node:') || isBuiltin(args.path) || EXTERNAL.includes(args.path)) return undefined;
+      if (args.importer.includes('node_modules')) return undefined; // a dependency's own lazy loads stay as they are
+      return { path: args.path, namespace: 'lazy-package' };
+    });
+    b.onLoad({ filter: /.*/, namespace: 'lazy-package' }, (args) => ({ contents: wrapperFor(args.path), resolveDir: root, loader: 'js' }));
+  },
+};
+
+/**
+ * Builds dist/ddns.mjs (+ dist/chunks/*.mjs). Resolves to the esbuild result (with its metafile).
+ * @param {{ outdir?: string, minify?: boolean }} [opts]
+ */
+export async function build(opts = {}) {
+  const outdir = resolve(opts.outdir ?? join(root, 'dist'));
+  rmSync(outdir, { recursive: true, force: true });
+  mkdirSync(outdir, { recursive: true });
+  const result = await esbuild.build({
+    absWorkingDir: root,
+    entryPoints: { ddns: join(root, 'src/cli/main.ts') },
+    outdir,
+    bundle: true,
+    splitting: true,
+    format: 'esm',
+    platform: 'node',
+    target: 'node20',
+    minify: opts.minify ?? true,
+    sourcemap: false,
+    legalComments: 'none',
+    outExtension: { '.js': '.mjs' },
+    entryNames: '[name]',
+    chunkNames: 'chunks/[name]-[hash]',
+    // main.ts starts with its own hashbang, which esbuild keeps at the top of the entry; the banner
+    // goes after it. `typescript` is only for cosmiconfig's ddns.config.ts loader: huge, optional.
+    banner: { js: REQUIRE_SHIM },
+    external: EXTERNAL,
+    metafile: true,
+    logLevel: 'warning',
+    plugins: [lazyPackages],
+  });
+  const entry = join(outdir, 'ddns.mjs');
+  chmodSync(entry, 0o755);
+  // The bundle is plain ESM regardless of the package.json next to it.
+  writeFileSync(join(outdir, 'package.json'), `${JSON.stringify({ type: 'module' })}\n`);
+  return { ...result, entry, outdir };
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+  const args = process.argv.slice(2);
+  const i = args.indexOf('--outdir');
+  const outdir = i >= 0 ? args[i + 1] : undefined;
+  const r = await build({ outdir, minify: !args.includes('--no-minify') });
+  if (args.includes('--metafile')) writeFileSync(join(r.outdir, 'meta.json'), JSON.stringify(r.metafile));
+  const outputs = Object.entries(r.metafile.outputs);
+  const total = outputs.reduce((n, [, o]) => n + o.bytes, 0);
+  const entryBytes = r.metafile.outputs[Object.keys(r.metafile.outputs).find((k) => k.endsWith('ddns.mjs')) ?? '']?.bytes ?? 0;
+  process.stdout.write(`built ${r.entry}: entry ${(entryBytes / 1024).toFixed(0)} KiB, ${outputs.length} files, ${(total / 1024).toFixed(0)} KiB in all\n`);
+}

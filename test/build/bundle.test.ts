@@ -1,0 +1,144 @@
+/**
+ * The published bin is the esbuild bundle (scripts/build.mjs). These tests build it into a temp dir and
+ * run it with plain node — no tsx, no node_modules next to it — to prove the bundle is complete, and
+ * read esbuild's metafile to prove `ddns --version` loads nothing but the CLI parser.
+ */
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync, cpSync, readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, relative, resolve } from 'node:path';
+
+const root = resolve(import.meta.dirname, '../..');
+const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string };
+
+interface Meta {
+  outputs: Record<string, { imports: { path: string; kind: string; external?: boolean }[]; inputs: Record<string, unknown> }>;
+}
+
+let dir = '';
+let out = '';
+let meta: Meta;
+
+/** Runs the bundle with plain node from a directory that has no node_modules anywhere above it. */
+function ddns(args: string[], env: NodeJS.ProcessEnv = {}): { status: number | null; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, [join(out, 'ddns.mjs'), ...args], {
+    cwd: dir,
+    encoding: 'utf8',
+    timeout: 20_000,
+    env: { PATH: process.env.PATH ?? '', HOME: dir, ...env },
+  });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** Output files reachable from the entry through static imports only (what loads before any action runs). */
+function staticClosure(entry: string): Set<string> {
+  const seen = new Set<string>();
+  const todo = [entry];
+  while (todo.length > 0) {
+    const file = todo.pop() as string;
+    if (seen.has(file)) continue;
+    seen.add(file);
+    for (const imp of meta.outputs[file]?.imports ?? []) {
+      if (imp.kind === 'import-statement' && !imp.external) todo.push(imp.path);
+    }
+  }
+  return seen;
+}
+
+/** The npm packages whose code is inside the given output files. */
+function packagesIn(files: Iterable<string>): Set<string> {
+  const found = new Set<string>();
+  for (const f of files) {
+    for (const input of Object.keys(meta.outputs[f]?.inputs ?? {})) {
+      const m = /node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(input);
+      if (m?.[1]) found.add(m[1]);
+    }
+  }
+  return found;
+}
+
+describe('the bundle (dist/ddns.mjs)', () => {
+  before(() => {
+    dir = mkdtempSync(join(tmpdir(), 'ddns-bundle-'));
+    out = join(dir, 'dist');
+    const r = spawnSync(process.execPath, [join(root, 'scripts/build.mjs'), '--outdir', out, '--metafile'], { cwd: root, encoding: 'utf8', timeout: 120_000 });
+    assert.equal(r.status, 0, `build failed: ${r.stderr}`);
+    meta = JSON.parse(readFileSync(join(out, 'meta.json'), 'utf8')) as Meta;
+  });
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  test('--version prints the package version with plain node', () => {
+    const r = ddns(['--version']);
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(r.stdout.trim(), pkg.version);
+  });
+
+  test('--help lists the commands and exits 0', () => {
+    const r = ddns(['--help']);
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, /Usage: ddns/);
+    assert.match(r.stdout, /\bconfig\b/);
+  });
+
+  test('config validate loads a YAML file through the bundled cosmiconfig and zod', () => {
+    const file = join(dir, 'ddns.config.yaml');
+    writeFileSync(file, 'ip:\n  families: [4]\n  quorum: 1\ndaemon:\n  interval: 60\n');
+    const r = ddns(['-c', file, '--json', 'config', 'validate']);
+    assert.equal(r.status, 0, r.stderr);
+    assert.deepEqual(JSON.parse(r.stdout), { valid: true, source: file });
+  });
+
+  test('config validate rejects a bad file with exit code 2 from the bundle', () => {
+    const file = join(dir, 'bad.json');
+    writeFileSync(file, JSON.stringify({ daemon: { interval: 1 } }));
+    const r = ddns(['-c', file, 'config', 'validate']);
+    assert.equal(r.status, 2, r.stdout + r.stderr);
+    assert.match(r.stderr, /daemon\.interval/);
+  });
+
+  test('config print redacts a secret given through *_FILE', () => {
+    const secretFile = join(dir, 'duck-token');
+    writeFileSync(secretFile, 'tok-4f1c9e2a-secret\n');
+    const file = join(dir, 'duck.json');
+    writeFileSync(file, JSON.stringify({ records: [{ provider: 'duckdns', domains: ['myhome'], tokenFile: secretFile }] }));
+    const r = ddns(['-c', file, 'config', 'print']);
+    assert.equal(r.status, 0, r.stderr);
+    assert.ok(!r.stdout.includes('tok-4f1c9e2a-secret'), 'the secret leaked into config print');
+  });
+
+  test('the entry statically loads no npm package but commander', () => {
+    const entry = Object.keys(meta.outputs).find((k) => k.endsWith('/ddns.mjs'));
+    assert.ok(entry, 'no ddns.mjs in the metafile');
+    assert.deepEqual([...packagesIn(staticClosure(entry))].sort(), ['commander']);
+  });
+
+  test('prom-client, cosmiconfig and zod live in lazily loaded chunks', () => {
+    const entry = Object.keys(meta.outputs).find((k) => k.endsWith('/ddns.mjs')) as string;
+    const all = packagesIn(Object.keys(meta.outputs));
+    const eager = packagesIn(staticClosure(entry));
+    for (const heavy of ['cosmiconfig', 'zod', 'pino']) {
+      assert.ok(all.has(heavy), `${heavy} is not in the bundle at all`);
+      assert.ok(!eager.has(heavy), `${heavy} loads eagerly`);
+    }
+    for (const heavy of ['prom-client', 'cloudflare']) assert.ok(!eager.has(heavy), `${heavy} loads eagerly`);
+  });
+
+  test('--version and --help still run with every lazily loaded chunk deleted', () => {
+    const entry = Object.keys(meta.outputs).find((k) => k.endsWith('/ddns.mjs')) as string;
+    const keep = new Set([...staticClosure(entry)].map((f) => resolve(root, f)));
+    const copy = join(dir, 'stripped');
+    cpSync(out, copy, { recursive: true });
+    let removed = 0;
+    for (const name of readdirSync(join(copy, 'chunks'))) {
+      const original = join(out, 'chunks', name);
+      if (!keep.has(original)) { rmSync(join(copy, 'chunks', name)); removed += 1; }
+    }
+    assert.ok(removed > 0, `nothing to strip: ${relative(root, out)}`);
+    for (const args of [['--version'], ['--help']]) {
+      const r = spawnSync(process.execPath, [join(copy, 'ddns.mjs'), ...args], { cwd: dir, encoding: 'utf8', timeout: 20_000 });
+      assert.equal(r.status, 0, `${args.join(' ')}: ${r.stderr}`);
+    }
+  });
+});
