@@ -53,6 +53,8 @@ export async function loadContext(cmd: Command): Promise<Context> {
     const loaded = await loadConfig({ file: opts.config });
     addSecrets(secretValues(loaded.config));
     const log = createLogger({ level: level as never, color: opts.color });
+    const { redactConfig } = await import('../config/load.js');
+    log.debug({ event: 'config.loaded', source: loaded.source ?? null, config: redactConfig(loaded.config) });
     return { opts, config: loaded.config, ...(loaded.source ? { configSource: loaded.source } : {}), log };
   } catch (err) {
     if (err instanceof ConfigError) throw new CliError(err.message, EXIT.usage);

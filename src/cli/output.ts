@@ -16,6 +16,7 @@ export function paint(enabled: boolean): Paint {
 
 /** Columns padded to the widest cell; ANSI colour codes do not count toward width. */
 export function table(rows: string[][]): string {
+  // eslint-disable-next-line no-control-regex -- stripping ANSI colour codes is the point
   const visible = (s: string) => s.replace(/\x1b\[[0-9;]*m/g, '').length;
   const widths: number[] = [];
   for (const r of rows) r.forEach((c, i) => { widths[i] = Math.max(widths[i] ?? 0, visible(c)); });

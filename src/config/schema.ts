@@ -66,6 +66,8 @@ const ipSchema = z.strictObject({
 });
 
 function insecureUrl(url: string, allowInsecure: boolean): boolean {
+  // Refinements also run when the URL itself failed its format check; that is reported already.
+  if (!URL.canParse(url)) return false;
   const u = new URL(url);
   return u.protocol === 'http:' && !allowInsecure && !isLoopbackHost(u.hostname);
 }

@@ -1,0 +1,31 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { addSecrets, createLogger, scrubText } from '../src/log.js';
+
+function capture(): { lines: string[]; destination: { write(s: string): void } } {
+  const lines: string[] = [];
+  return { lines, destination: { write: (s: string) => void lines.push(s) } };
+}
+
+test('the logger redacts secret keys, Authorization headers, URL credentials and token parameters', () => {
+  const { lines, destination } = capture();
+  const log = createLogger({ level: 'trace', destination });
+  log.trace({ event: 'x', password: 'pw-AAAA', record: { token: 'tok-BBBB', apiToken: 'cf-CCCC' } });
+  log.debug({ event: 'http', headers: { authorization: 'Basic dXNlcjpwYXNz' } });
+  log.info({ event: 'req', url: 'https://user:pw-DDDD@dyn.example.net/nic/update?hostname=h&token=tok-EEEE' });
+  log.warn('calling https://www.duckdns.org/update?domains=a&token=tok-FFFF now');
+  log.error({ err: new Error('failed with Bearer tok-GGGG') }, 'boom');
+  const out = lines.join('');
+  for (const s of ['pw-AAAA', 'tok-BBBB', 'cf-CCCC', 'dXNlcjpwYXNz', 'pw-DDDD', 'tok-EEEE', 'tok-FFFF', 'tok-GGGG']) {
+    assert.ok(!out.includes(s), `${s} leaked: ${out}`);
+  }
+  assert.match(out, /dyn\.example\.net/, 'the rest of the URL stays readable');
+});
+
+test('registered secret values are cut out of any string, wherever they appear', () => {
+  addSecrets(['very-secret-value-123']);
+  assert.equal(scrubText('oops: very-secret-value-123 in text'), 'oops: *** in text');
+  const { lines, destination } = capture();
+  createLogger({ level: 'trace', destination }).trace({ event: 'odd', note: 'x very-secret-value-123 y' });
+  assert.ok(!lines.join('').includes('very-secret-value-123'));
+});
