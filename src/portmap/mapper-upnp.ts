@@ -1,0 +1,47 @@
+/**
+ * `Mapper` over UPnP IGD (see mapper.ts for the contract). Policy lives in upnp/policy.ts.
+ */
+import type { ListOutcome, Mapper, Signal, StatusOutcome } from './mapper.js';
+import type { UpnpGateway } from './upnp/gateway.js';
+import { upnpMap, upnpUnmap } from './upnp/policy.js';
+import { describeUpnpFailure } from './upnp/errors.js';
+import type { LanContext, MapOutcome, MappingRequest, Protocol, RemoveOutcome } from './types.js';
+
+const sig = (o?: Signal) => (o?.signal ? { signal: o.signal } : {});
+
+export class UpnpMapper implements Mapper {
+  readonly via = 'upnp' as const;
+  constructor(readonly lan: LanContext, readonly gateway: UpnpGateway) {}
+
+  map(req: MappingRequest, o?: Signal & { fixedExternal?: boolean }): Promise<MapOutcome> {
+    return upnpMap(this.gateway.igd, req, this.lan.address, { ...sig(o), ...(o?.fixedExternal ? { fixedExternal: true } : {}) });
+  }
+
+  unmap(m: { protocol: Protocol; externalPort: number }, o?: Signal): Promise<RemoveOutcome> {
+    return upnpUnmap(this.gateway.igd, m.externalPort, m.protocol, sig(o));
+  }
+
+  async list(o?: Signal): Promise<ListOutcome> {
+    const r = await this.gateway.igd.list(sig(o));
+    const mappings = r.entries.map((e) => ({
+      via: 'upnp' as const, protocol: e.protocol, externalPort: e.externalPort, internalAddress: e.internalClient,
+      internalPort: e.internalPort, description: e.description, leaseSeconds: e.leaseSeconds, enabled: e.enabled,
+      ours: e.internalClient === this.lan.address,
+    }));
+    if (r.end === 'complete') return { kind: 'listed', mappings, complete: true };
+    if (r.end === 'capped') return { kind: 'listed', mappings, complete: false, note: `stopped after ${mappings.length} entries` };
+    if (mappings.length === 0) return { kind: 'failed', via: 'upnp', message: describeUpnpFailure(r.end) };
+    return { kind: 'listed', mappings, complete: false, note: `listing stopped: ${describeUpnpFailure(r.end)}` };
+  }
+
+  async status(o?: Signal): Promise<StatusOutcome> {
+    const st = await this.gateway.igd.statusInfo(sig(o));
+    const ext = await this.gateway.igd.externalIPAddress(sig(o));
+    if (!ext.ok) return { ok: false, kind: 'failed', message: describeUpnpFailure(ext.failure) };
+    if (ext.value === '' || ext.value === '0.0.0.0') return { ok: false, kind: 'no-public-address', message: 'the router reports no external address (WAN down, or a reserved WAN address it will not forward from)' };
+    const uptime = st.ok ? st.value.uptime : undefined;
+    return { ok: true, externalAddress: ext.value, ...(uptime !== undefined ? { epoch: uptime } : {}) };
+  }
+
+  async close(): Promise<void> { /* HTTP agents are closed by the caller (closeHttp) */ }
+}

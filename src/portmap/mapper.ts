@@ -1,0 +1,106 @@
+/**
+ * The port mapper: one interface over UPnP IGD, NAT-PMP and PCP.
+ *
+ * Contract of every `Mapper`:
+ * - It maps only this host's own address on the gateway's interface (`lan.address`, from the default
+ *   route) — never an address a caller passes in. Routers in secure_mode refuse anything else anyway.
+ * - Every method takes `{ signal }`, is bounded in time, and never throws: outcomes are values
+ *   (`MapOutcome`, `RemoveOutcome`, `ListOutcome`, `StatusOutcome`).
+ * - `map` both creates and renews (calling it again with the same request refreshes the lease, and
+ *   re-creates the mapping if the router lost it). It reports the lease actually granted, and
+ *   `permanent` when the router only grants permanent leases (UPnP 725): the caller then owns the expiry
+ *   and must `unmap` at `expiresAt` (upkeep.ts does).
+ * - `status` reports the router's epoch (NAT-PMP/PCP epoch, UPnP uptime) so upkeep can tell a reboot
+ *   (epoch reset) and re-create everything.
+ * - `list` is UPnP only (NAT-PMP and PCP cannot list); others answer `unsupported`.
+ *
+ * `openMapper('auto')` asks all three at once and picks, in this order, what the router speaks: UPnP IGD
+ * (it can list, so audits and `map list` work), then PCP, then NAT-PMP. It returns as soon as the
+ * best-ranked protocol has answered, without waiting for the others' timeouts.
+ */
+import type { LanContext, ListedMapping, MapOutcome, MappingRequest, Protocol, RemoveOutcome, Via, ViaChoice } from './types.js';
+import { findGateway, type FindOptions } from './upnp/gateway.js';
+import { UpnpMapper } from './mapper-upnp.js';
+import { NatpmpMapper } from './mapper-natpmp.js';
+import { PcpMapper } from './mapper-pcp.js';
+import { natpmpExternalAddress } from './natpmp.js';
+import { pcpAnnounce } from './pcp.js';
+
+export interface Signal { signal?: AbortSignal }
+
+export type ListOutcome =
+  | { kind: 'listed'; mappings: ListedMapping[]; complete: boolean; note?: string }
+  | { kind: 'unsupported'; via: Via; message: string }
+  | { kind: 'failed'; via: Via; message: string };
+
+export type StatusOutcome =
+  | { ok: true; externalAddress: string; epoch?: number }
+  | { ok: false; kind: 'no-public-address' | 'failed'; message: string };
+
+export interface Mapper {
+  readonly via: Via;
+  readonly lan: LanContext;
+  map(req: MappingRequest, o?: Signal & { fixedExternal?: boolean }): Promise<MapOutcome>;
+  unmap(m: { protocol: Protocol; externalPort: number; internalPort?: number }, o?: Signal): Promise<RemoveOutcome>;
+  list(o?: Signal): Promise<ListOutcome>;
+  status(o?: Signal): Promise<StatusOutcome>;
+  close(): Promise<void>;
+}
+
+export interface OpenOptions extends Signal {
+  /** Interactive: short retry budgets (NAT-PMP/PCP) and SSDP window. */
+  interactive?: boolean;
+  /** Overrides for tests and the lab. */
+  upnp?: Omit<FindOptions, 'signal'>;
+  natpmpPort?: number;
+  pcpPort?: number;
+}
+
+export type OpenResult = { ok: true; mapper: Mapper } | { ok: false; message: string; tried: Array<{ via: Via; message: string }> };
+
+export function budgets(interactive: boolean): { udpBudgetMs: number; pcpInitialMs: number; ssdpWindowMs: number } {
+  return interactive ? { udpBudgetMs: 1750, pcpInitialMs: 250, ssdpWindowMs: 1500 } : { udpBudgetMs: 30_000, pcpInitialMs: 1000, ssdpWindowMs: 3000 };
+}
+
+async function openOne(via: Via, lan: LanContext, o: OpenOptions): Promise<OpenResult> {
+  const b = budgets(o.interactive ?? true);
+  const sig = o.signal ? { signal: o.signal } : {};
+  if (via === 'upnp') {
+    const g = await findGateway(lan, { windowMs: b.ssdpWindowMs, ...o.upnp, ...sig });
+    if (!g.ok) return { ok: false, message: g.message, tried: [{ via, message: g.message }] };
+    return { ok: true, mapper: new UpnpMapper(lan, g.gateway) };
+  }
+  const udp = { gateway: lan.gateway, bindAddress: lan.address, budgetMs: b.udpBudgetMs, ...sig };
+  if (via === 'natpmp') {
+    const r = await natpmpExternalAddress({ ...udp, ...(o.natpmpPort ? { port: o.natpmpPort } : {}) });
+    // Result 3 (no public address) still means the router speaks NAT-PMP.
+    if (!r.ok && r.kind !== 'result') return { ok: false, message: `NAT-PMP: ${r.message}`, tried: [{ via, message: r.message }] };
+    return { ok: true, mapper: new NatpmpMapper(lan, { budgetMs: b.udpBudgetMs, ...(o.natpmpPort ? { port: o.natpmpPort } : {}) }) };
+  }
+  const r = await pcpAnnounce(lan.address, { ...udp, initialMs: b.pcpInitialMs, ...(o.pcpPort ? { port: o.pcpPort } : {}) });
+  if (!r.ok && r.kind !== 'result') return { ok: false, message: `PCP: ${r.message}`, tried: [{ via, message: r.message }] };
+  return { ok: true, mapper: new PcpMapper(lan, { budgetMs: b.udpBudgetMs, initialMs: b.pcpInitialMs, ...(o.pcpPort ? { port: o.pcpPort } : {}) }) };
+}
+
+const AUTO_ORDER: readonly Via[] = ['upnp', 'pcp', 'natpmp'];
+
+/** Opens a mapper for `via`; `auto` picks the best protocol the router answers (see the contract above). */
+export async function openMapper(via: ViaChoice, lan: LanContext, o: OpenOptions = {}): Promise<OpenResult> {
+  if (via !== 'auto') return openOne(via, lan, o);
+  const inner = new AbortController();
+  const signal = o.signal ? AbortSignal.any([o.signal, inner.signal]) : inner.signal;
+  const pending = AUTO_ORDER.map((v) => openOne(v, lan, { ...o, signal }));
+  const results: Array<OpenResult | undefined> = AUTO_ORDER.map(() => undefined);
+  pending.forEach((p, i) => { void p.then((r) => { results[i] = r; }); });
+  // Walk the ranking: wait for each in turn; the first that succeeds wins (all better ones have failed).
+  for (let i = 0; i < pending.length; i++) {
+    const r = await pending[i]!;
+    if (r.ok) {
+      inner.abort();
+      await Promise.allSettled(pending.slice(i + 1).map(async (p) => { const x = await p; if (x.ok) await x.mapper.close(); }));
+      return r;
+    }
+  }
+  const tried = results.flatMap((r) => (r && !r.ok ? r.tried : []));
+  return { ok: false, message: `the gateway ${lan.gateway} answers none of UPnP IGD, PCP, NAT-PMP (${tried.map((t) => `${t.via}: ${t.message}`).join('; ')})`, tried };
+}
