@@ -4,7 +4,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { networkInterfaces } from 'node:os';
-import { sameSubnet, classifyAddress, type Family } from './address.js';
+import { canonicalAddress, sameSubnet, classifyAddress, type Family } from './address.js';
 
 export interface DefaultRoute {
   family: Family;
@@ -43,7 +43,7 @@ export function parseProcRoute6(text: string): { interface: string; gateway: str
     if (dest !== '0'.repeat(32) || destLen !== '00' || !nextHop || !iface || iface === 'lo') continue;
     if (nextHop === '0'.repeat(32)) continue;
     if ((parseInt(flags ?? '0', 16) & 0x3) !== 0x3) continue;
-    const gateway = (nextHop.match(/.{4}/g) ?? []).map((g) => g.replace(/^0{1,3}/, '')).join(':');
+    const gateway = canonicalAddress((nextHop.match(/.{4}/g) ?? []).map((g) => g.replace(/^0{1,3}/, '')).join(':'));
     const m = parseInt(metric ?? '0', 16);
     if (!best || m < best.metric) best = { interface: iface, gateway, metric: m };
   }
