@@ -1,0 +1,81 @@
+/**
+ * The third-party comparators run inside a lab host, with their answers parsed: miniupnpc's `upnpc`
+ * and libnatpmp's `natpmpc` (PROTOCOLS.md "The miniupnp tools as comparators"). Every call is bounded.
+ */
+import type { Lab } from './lab.js';
+
+export interface UpnpcStatus {
+  /** The IGD's description URL, if one answered discovery. */
+  desc?: string;
+  /** upnpc found an IGD it considers valid (connected, with a usable external address). */
+  validIgd: boolean;
+  /** `ExternalIPAddress = …` as printed ('' when the router reported an empty one); undefined if absent. */
+  externalIp?: string;
+  connected?: boolean;
+  raw: string;
+}
+
+/** `upnpc -m <lanIf> -s` in the LAN host (about 2.1 s with an IGD present, about 8 s without). */
+export async function upnpcStatus(lab: Lab, extra: string[] = []): Promise<UpnpcStatus> {
+  const r = await lab.exec('lan', ['upnpc', '-m', lab.lanIf, ...extra, '-s'], { timeoutMs: 20_000 });
+  return parseUpnpc(r.stdout + r.stderr);
+}
+
+export function parseUpnpc(raw: string): UpnpcStatus {
+  const desc = /^\s*desc:\s*(\S+)/m.exec(raw)?.[1];
+  const ext = /^ExternalIPAddress = ?(.*)$/m.exec(raw);
+  const status = /^Status\s*:\s*(\w+)/m.exec(raw)?.[1];
+  return {
+    ...(desc ? { desc } : {}),
+    validIgd: /Found valid IGD/.test(raw),
+    ...(ext ? { externalIp: (ext[1] ?? '').trim() } : {}),
+    ...(status ? { connected: status === 'Connected' } : {}),
+    raw,
+  };
+}
+
+/** `upnpc -a` for the LAN host's own address; true when upnpc reports the redirect. */
+export async function upnpcAdd(lab: Lab, internalPort: number, externalPort: number, proto: 'TCP' | 'UDP' = 'TCP', extra: string[] = []): Promise<{ ok: boolean; raw: string }> {
+  const r = await lab.exec('lan', ['upnpc', '-m', lab.lanIf, ...extra, '-e', 'ddns-lab', '-a', lab.addr.lan4, String(internalPort), String(externalPort), proto, '3600'], { timeoutMs: 20_000 });
+  const raw = r.stdout + r.stderr;
+  return { ok: /is redirected to internal/.test(raw), raw };
+}
+
+export interface NatpmpcResult {
+  /** The public address, when the gateway gave one. */
+  publicIp?: string;
+  epoch?: number;
+  /** libnatpmp's text for a failed request: 'network failure' is result 3 (no public address). */
+  failure?: string;
+  mapped?: { publicPort: number; privatePort: number; lifetime: number };
+  /** natpmpc got no answer at all (within the bound). */
+  noAnswer: boolean;
+  raw: string;
+}
+
+/**
+ * `natpmpc -g <router>` (optionally `-a public private proto lifetime`) in the LAN host, bounded by
+ * `timeout` (natpmpc alone retries for about 128 s when nobody answers).
+ */
+export async function natpmpc(lab: Lab, map?: { publicPort: number; privatePort: number; proto?: 'tcp' | 'udp'; lifetime?: number }, boundSeconds = 3): Promise<NatpmpcResult> {
+  const args = ['timeout', String(boundSeconds), 'natpmpc', '-g', lab.addr.router4];
+  if (map) args.push('-a', String(map.publicPort), String(map.privatePort), map.proto ?? 'tcp', String(map.lifetime ?? 3600));
+  const r = await lab.exec('lan', args, { timeoutMs: (boundSeconds + 3) * 1000 });
+  return parseNatpmpc(r.stdout + r.stderr, r.code);
+}
+
+export function parseNatpmpc(raw: string, code: number): NatpmpcResult {
+  const ip = /^Public IP address : (\S+)/m.exec(raw)?.[1];
+  const epoch = /^epoch = (\d+)/m.exec(raw)?.[1];
+  const m = /^Mapped public port (\d+) protocol \w+ to local port (\d+) liftime (\d+)/m.exec(raw);
+  // libnatpmp's words for the result: 'network failure' is NAT-PMP result 3 (no public address).
+  const fail = /readnatpmpresponseorretry\(\) failed : (.*)$/m.exec(raw)?.[1]?.trim();
+  return {
+    ...(ip ? { publicIp: ip } : {}),
+    ...(epoch ? { epoch: Number(epoch) } : {}),
+    ...(fail ? { failure: fail } : {}),
+    ...(m ? { mapped: { publicPort: Number(m[1]), privatePort: Number(m[2]), lifetime: Number(m[3]) } } : {}),
+    noAnswer: code === 124 || /does not support nat-pmp/.test(raw),
+    raw,
+  };
+}
