@@ -1,0 +1,67 @@
+# syntax=docker/dockerfile:1
+# ddns — the sidecar image. Two stages: `build` installs every dependency and bundles the CLI with
+# esbuild (scripts/build.mjs); `runtime` ships only that bundle (about 1 MiB) on a pinned Node LTS base,
+# runs as an unprivileged user, keeps its state in /data and works with a read-only root filesystem.
+#
+#   docker build -t ddns .
+#   docker compose up -d            (see compose.yaml and docs/docker.md)
+#
+# Bump the base by changing NODE_VERSION (a full version, never a floating tag).
+ARG NODE_VERSION=24.11.1
+ARG DEBIAN_RELEASE=bookworm
+
+# ---- build -------------------------------------------------------------------------------------------
+FROM node:${NODE_VERSION}-${DEBIAN_RELEASE}-slim AS build
+WORKDIR /src
+# Dependencies first: this layer is reused while package*.json stay the same.
+COPY package.json package-lock.json ./
+RUN npm ci --no-audit --no-fund
+# Only what the bundle is built from (.dockerignore keeps everything else out of the context).
+COPY . .
+RUN npm run build \
+ && node dist/ddns.mjs --version
+
+# ---- runtime -----------------------------------------------------------------------------------------
+FROM node:${NODE_VERSION}-${DEBIAN_RELEASE}-slim AS runtime
+ARG VERSION=0.1.0
+ARG REVISION=unknown
+ARG CREATED=unknown
+LABEL org.opencontainers.image.title="ddns" \
+      org.opencontainers.image.description="Dynamic DNS updater and port-mapping sidecar: keeps DNS records on the public IP, keeps router port mappings alive, serves /healthz, /readyz and /metrics." \
+      org.opencontainers.image.version="${VERSION}" \
+      org.opencontainers.image.revision="${REVISION}" \
+      org.opencontainers.image.created="${CREATED}" \
+      org.opencontainers.image.licenses="MIT" \
+      org.opencontainers.image.source="https://github.com/ddns/ddns" \
+      org.opencontainers.image.documentation="https://github.com/ddns/ddns/blob/main/docs/docker.md" \
+      org.opencontainers.image.base.name="docker.io/library/node:${NODE_VERSION}-${DEBIAN_RELEASE}-slim"
+
+# The app needs nothing but node: drop the package managers (less to patch, nothing to abuse) and
+# create the state directory for the unprivileged `node` user (uid 1000) of the base image.
+RUN rm -rf /usr/local/lib/node_modules/npm /usr/local/lib/node_modules/corepack \
+           /usr/local/bin/npm /usr/local/bin/npx /usr/local/bin/corepack \
+           /opt/yarn-* /usr/local/bin/yarn /usr/local/bin/yarnpkg \
+ && mkdir -p /data /config \
+ && chown 1000:1000 /data \
+ && chmod 0750 /data
+
+# The bundle, owned by root so the app cannot rewrite its own code.
+COPY --from=build --chown=root:root /src/dist/ /app/
+
+ENV NODE_ENV=production \
+    DDNS_STATE=/data/state.json
+# A config file mounted at /config/ddns.config.yaml (or .json, .ddnsrc, …) is found without -c;
+# everything can also come from DDNS_* variables and secrets from *_FILE (docs/docker.md).
+WORKDIR /config
+VOLUME ["/data"]
+# /healthz, /readyz, /metrics (daemon.listen; default 127.0.0.1:9876 — with host networking, the host's loopback).
+EXPOSE 9876/tcp
+
+USER 1000:1000
+STOPSIGNAL SIGTERM
+HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
+  CMD ["node", "/app/ddns.mjs", "health"]
+# Exec form: node is PID 1 and gets SIGTERM/SIGHUP directly (it finishes the cycle, saves, exits 0).
+# `docker run ddns check` or `… ip` run the other commands with the same image.
+ENTRYPOINT ["node", "/app/ddns.mjs"]
+CMD ["run"]
