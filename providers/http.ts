@@ -1,0 +1,68 @@
+/**
+ * The one HTTP call the text-protocol providers (dyndns2, DuckDNS) make: undici `request` with a
+ * timeout and the caller's signal, no redirects (a redirect is an answer, not a new place to send
+ * credentials), a capped body, and failures as values.
+ *
+ * Contract: `httpGet` never rejects; it resolves `{ ok: false, why }` for every transport problem. `why`
+ * never contains the URL's query or credentials (only scheme, host and path).
+ */
+import { platform } from 'node:os';
+import { request } from 'undici';
+import pkg from '../package.json' with { type: 'json' };
+import { describeError, withTimeout } from '../src/net/abort.js';
+
+const MAX_BODY = 64 * 1024;
+
+/** No-IP's documented form: `Company NameOfProgram/OSVersion-ReleaseVersion maintainer-contact@example.com`. */
+export const USER_AGENT = `ddns ddns/${platform()}-${pkg.version} ddns-maintainers@users.noreply.github.com`;
+
+export type HttpResult =
+  | { ok: true; status: number; headers: Record<string, string>; body: string; ms: number }
+  | { ok: false; why: string; ms: number };
+
+/** scheme://host/path of a URL, for messages and logs (no query, no userinfo). */
+export function safeUrl(url: URL): string {
+  return `${url.protocol}//${url.host}${url.pathname}`;
+}
+
+export async function httpGet(url: URL, opts: { headers: Record<string, string>; signal: AbortSignal; timeoutMs: number }): Promise<HttpResult> {
+  const started = performance.now();
+  const ms = () => Math.round(performance.now() - started);
+  const signal = withTimeout(opts.timeoutMs, opts.signal);
+  try {
+    const res = await request(url, {
+      method: 'GET',
+      headers: { 'user-agent': USER_AGENT, accept: 'text/plain, */*', ...opts.headers },
+      signal,
+      headersTimeout: opts.timeoutMs,
+      bodyTimeout: opts.timeoutMs,
+    });
+    const chunks: Buffer[] = [];
+    let size = 0;
+    for await (const chunk of res.body) {
+      const b = chunk as Buffer;
+      size += b.length;
+      if (size > MAX_BODY) {
+        res.body.destroy();
+        return { ok: false, why: `${safeUrl(url)} answered more than ${MAX_BODY} bytes`, ms: ms() };
+      }
+      chunks.push(b);
+    }
+    const headers: Record<string, string> = {};
+    for (const [k, v] of Object.entries(res.headers)) if (v !== undefined) headers[k.toLowerCase()] = Array.isArray(v) ? v.join(', ') : v;
+    return { ok: true, status: res.statusCode, headers, body: Buffer.concat(chunks).toString('utf8'), ms: ms() };
+  } catch (err) {
+    const why = signal.aborted && !opts.signal.aborted ? `timed out after ${opts.timeoutMs} ms` : describeError(err);
+    return { ok: false, why: `${safeUrl(url)}: ${why}`, ms: ms() };
+  }
+}
+
+/** Seconds to wait from a Retry-After header (delta-seconds or HTTP-date); undefined when absent/garbage. */
+export function parseRetryAfter(value: string | null | undefined, now: Date = new Date()): number | undefined {
+  if (!value) return undefined;
+  const t = value.trim();
+  if (/^\d+$/.test(t)) return Number(t);
+  const when = Date.parse(t);
+  if (Number.isNaN(when)) return undefined;
+  return Math.max(0, Math.ceil((when - now.getTime()) / 1000));
+}

@@ -1,0 +1,100 @@
+/**
+ * The seam between the update engine (src/update) and the DNS providers (this folder).
+ *
+ * A Provider publishes addresses for records of one kind (`noip`, `dyndns2`, `duckdns`, `cloudflare`).
+ * The engine decides *which* records need a request and *what* to send; the provider only speaks its
+ * protocol and reports what the server said.
+ *
+ * Contract of `update(items, ctx)`:
+ * - Resolves to exactly one Outcome per item, in the items' order. It never rejects for anything a
+ *   server or the network did (timeouts, refused connections, HTTP errors, unexpected bodies, error codes
+ *   are all Outcomes); a rejection means a bug in ddns.
+ * - It sends only the addresses in `item.send` (already validated global unicast by the engine) and never
+ *   lets a server guess an address (no empty `myip`/`ip`).
+ * - It may group items of one account into one request where the protocol allows it, and must not send
+ *   more items per request than the protocol allows; requests run with bounded concurrency.
+ * - `updated`/`unchanged` mean the server confirmed the exact addresses sent; any other address echoed
+ *   back is `failed` and must never be recorded as published.
+ * - `held` is a fatal answer that needs the user (bad credentials, unknown host, blocked client): the
+ *   engine stops sending for that record until its configuration changes. `fix` says what to change.
+ * - `retryAfter` means the server asked us to wait (`911`, `dnserr`, HTTP 429 Retry-After).
+ * - Every request honours `ctx.signal` and has its own timeout; credentials are never logged and never
+ *   appear in an Outcome's text.
+ *
+ * Contract of `readLive(record, ctx)` (only providers with an API that can read records, i.e. Cloudflare):
+ * the record's current addresses per family as the provider stores them (which DNS may hide, e.g. a
+ * proxied Cloudflare record). Same no-throw rules. Providers without it are read through their
+ * authoritative DNS servers (src/dns) by the engine, using `names(record)`.
+ */
+import type { RecordConfig } from '../src/config/schema.js';
+import type { Family } from '../src/net/address.js';
+import type { Logger } from '../src/log.js';
+
+export type { Family };
+export type ProviderName = RecordConfig['provider'];
+
+/** Addresses per family; a family that is absent is not part of the request. */
+export type Addresses = Partial<Record<Family, string>>;
+
+export type Outcome =
+  /** The server changed the record to the addresses sent. */
+  | { kind: 'updated'; addresses: Addresses; detail?: string }
+  /** The server already had exactly these addresses. */
+  | { kind: 'unchanged'; addresses: Addresses; detail?: string }
+  /** Try again no sooner than `seconds` from now. */
+  | { kind: 'retryAfter'; seconds: number; why: string }
+  /** Fatal for this record until its configuration changes. */
+  | { kind: 'held'; why: string; fix: string }
+  /** Transport error or an answer we cannot trust; the next run tries again. */
+  | { kind: 'failed'; why: string };
+
+export type OutcomeKind = Outcome['kind'];
+
+export interface UpdateItem<R extends RecordConfig = RecordConfig> {
+  /** The engine's stable key of this record (state file key). */
+  key: string;
+  record: R;
+  /** What to publish: at least one family. */
+  send: Addresses;
+}
+
+export interface ProviderContext {
+  signal: AbortSignal;
+  log: Logger;
+  /** Per-request timeout in milliseconds. */
+  timeoutMs: number;
+}
+
+export type LiveRead =
+  | { ok: true; addresses: Partial<Record<Family, string[]>> }
+  | { ok: false; why: string };
+
+export interface Provider<R extends RecordConfig = RecordConfig> {
+  readonly name: ProviderName;
+  /** The fully qualified DNS names this record publishes (for the authoritative lookup and for people). */
+  names(record: R): string[];
+  update(items: readonly UpdateItem<R>[], ctx: ProviderContext): Promise<Outcome[]>;
+  readLive?(record: R, families: readonly Family[], ctx: ProviderContext): Promise<LiveRead>;
+}
+
+export const outcome = {
+  updated: (addresses: Addresses, detail?: string): Outcome => ({ kind: 'updated', addresses, ...(detail ? { detail } : {}) }),
+  unchanged: (addresses: Addresses, detail?: string): Outcome => ({ kind: 'unchanged', addresses, ...(detail ? { detail } : {}) }),
+  retryAfter: (seconds: number, why: string): Outcome => ({ kind: 'retryAfter', seconds: Math.max(1, Math.ceil(seconds)), why }),
+  held: (why: string, fix: string): Outcome => ({ kind: 'held', why, fix }),
+  failed: (why: string): Outcome => ({ kind: 'failed', why }),
+};
+
+/** Runs `fn` over `items` with at most `limit` in flight; results in input order. */
+export async function mapLimit<T, U>(items: readonly T[], limit: number, fn: (item: T, index: number) => Promise<U>): Promise<U[]> {
+  const out = new Array<U>(items.length);
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < items.length) {
+      const i = next++;
+      out[i] = await fn(items[i] as T, i);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return out;
+}
