@@ -8,6 +8,7 @@ import { Command, CommanderError, Option } from 'commander';
 import pkg from '../../package.json' with { type: 'json' };
 import { EXIT } from './context.js';
 import { register as registerConfig } from './config.js';
+import { register as registerMap } from './map.js';
 
 export function buildProgram(): Command {
   const program = new Command('ddns')
@@ -23,6 +24,7 @@ export function buildProgram(): Command {
 
   // One line per command; each file only declares options and lazy-loads its work.
   registerConfig(program);
+  registerMap(program);
 
   for (const cmd of program.commands) cmd.exitOverride();
   return program;

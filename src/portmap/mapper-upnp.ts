@@ -17,7 +17,13 @@ export class UpnpMapper implements Mapper {
     return upnpMap(this.gateway.igd, req, this.lan.address, { ...sig(o), ...(o?.fixedExternal ? { fixedExternal: true } : {}) });
   }
 
-  unmap(m: { protocol: Protocol; externalPort: number }, o?: Signal): Promise<RemoveOutcome> {
+  /** Removes the mapping only if it points at this host (another host's mapping is `refused`). */
+  async unmap(m: { protocol: Protocol; externalPort: number }, o?: Signal): Promise<RemoveOutcome> {
+    const held = await this.gateway.igd.specificEntry(m.externalPort, m.protocol, sig(o));
+    if (!held.ok && held.failure.kind === 'upnp' && held.failure.error === 'no-such-entry') return { kind: 'not-found', via: 'upnp' };
+    if (held.ok && held.value.internalClient !== this.lan.address) {
+      return { kind: 'refused', via: 'upnp', message: `${m.protocol} ${m.externalPort} points at ${held.value.internalClient}:${held.value.internalPort}, not this host (${this.lan.address}); ddns removes only this host's mappings` };
+    }
     return upnpUnmap(this.gateway.igd, m.externalPort, m.protocol, sig(o));
   }
 

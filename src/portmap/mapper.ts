@@ -12,6 +12,7 @@
  *   and must `unmap` at `expiresAt` (upkeep.ts does).
  * - `status` reports the router's epoch (NAT-PMP/PCP epoch, UPnP uptime) so upkeep can tell a reboot
  *   (epoch reset) and re-create everything.
+ * - `unmap` removes only this host's mappings (UPnP checks the entry's internal client first).
  * - `list` is UPnP only (NAT-PMP and PCP cannot list); others answer `unsupported`.
  *
  * `openMapper('auto')` asks all three at once and picks, in this order, what the router speaks: UPnP IGD

@@ -1,0 +1,149 @@
+/**
+ * The work behind `ddns map add | list | remove` (loaded lazily by map.ts). Builds data, hands it to
+ * render/map.ts. Loads no configuration: mapping needs only the default route and the router.
+ */
+import { CliError, EXIT, type GlobalOptions } from './context.js';
+import { renderAdd, renderList, renderRemove } from './render/map.js';
+import { lanContext } from '../portmap/lan.js';
+import { openMapper, type Mapper } from '../portmap/mapper.js';
+import { closeHttp } from '../portmap/upnp/http.js';
+import { defaultLedgerPath, forget, readLedger, remember } from '../portmap/ledger.js';
+import { keepMappings } from '../portmap/upkeep.js';
+import { PcpMapper } from '../portmap/mapper-pcp.js';
+import { cleanDescription, parsePort, type LanContext, type ListedMapping, type MappingRequest, type Protocol, type ViaChoice } from '../portmap/types.js';
+
+function port(name: string, v: unknown): number {
+  const p = typeof v === 'string' ? parsePort(v) : undefined;
+  if (p === undefined) throw new CliError(`${name}: "${String(v)}" is not a port — give an integer from 1 to 65535`, EXIT.usage);
+  return p;
+}
+
+function lease(v: unknown): number {
+  const s = String(v);
+  if (!/^\d{1,9}$/.test(s) || Number(s) < 1 || Number(s) > 31_536_000) throw new CliError(`--lease: "${s}" is not a lease — give seconds from 1 to 31536000`, EXIT.usage);
+  return Number(s);
+}
+
+async function lan(): Promise<LanContext> {
+  const l = await lanContext();
+  if (!l.ok) throw new CliError(l.message);
+  return l.lan;
+}
+
+async function open(via: ViaChoice, l: LanContext): Promise<Mapper> {
+  const r = await openMapper(via, l, { interactive: true });
+  if (!r.ok) throw new CliError(r.message);
+  return r.mapper;
+}
+
+const ledgerPath = () => defaultLedgerPath();
+
+export async function runMapAdd(internal: string, opts: Record<string, unknown>, g: GlobalOptions): Promise<number> {
+  const internalPort = port('INTERNAL_PORT', internal);
+  const externalPort = opts.external === undefined ? undefined : port('--external', opts.external);
+  const request: MappingRequest = {
+    protocol: opts.protocol as Protocol, internalPort, ...(externalPort !== undefined ? { externalPort } : {}),
+    leaseSeconds: lease(opts.lease), description: cleanDescription(String(opts.description ?? 'ddns')) || 'ddns',
+  };
+  const l = await lan();
+  try {
+    const mapper = await open(opts.via as ViaChoice, l);
+    const path = ledgerPath();
+    if (mapper instanceof PcpMapper) {
+      const known = (await readLedger(path)).find((e) => e.via === 'pcp' && e.gateway === l.gateway && e.protocol === request.protocol && e.internalPort === internalPort && e.nonce);
+      if (known?.nonce) mapper.nonces.set(`${request.protocol}/${internalPort}`, Buffer.from(known.nonce, 'hex'));
+    }
+    const out = await mapper.map(request, { fixedExternal: externalPort !== undefined });
+    if (out.kind === 'mapped') {
+      const m = out.mapping;
+      const nonce = mapper instanceof PcpMapper ? mapper.nonces.get(`${m.protocol}/${m.internalPort}`)?.toString('hex') : undefined;
+      await remember(path, {
+        via: m.via, protocol: m.protocol, externalPort: m.externalPort, internalAddress: m.internalAddress, internalPort: m.internalPort,
+        description: m.description, leaseSeconds: m.leaseSeconds, expiresAt: out.permanent ? 0 : out.expiresAt, gateway: l.gateway, ...(nonce ? { nonce } : {}),
+      }).catch((err: unknown) => process.stderr.write(`note: could not record the mapping in ${path}: ${String(err)}\n`));
+    }
+    renderAdd(out, g);
+    if (out.kind !== 'mapped') return EXIT.failed;
+    if (opts.keep) await keep(mapper, { ...request, externalPort: out.mapping.externalPort }, externalPort !== undefined);
+    return EXIT.ok;
+  } finally {
+    await closeHttp();
+  }
+}
+
+/** `--keep`: upkeep until SIGINT/SIGTERM, then remove the mapping. Events go to stderr as JSON lines. */
+async function keep(mapper: Mapper, request: MappingRequest, fixedExternal: boolean): Promise<void> {
+  const ac = new AbortController();
+  const stop = () => ac.abort();
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+  const checkIntervalMs = Number(process.env.DDNS_MAP_CHECK_MS) > 0 ? Number(process.env.DDNS_MAP_CHECK_MS) : 60_000;
+  try {
+    await keepMappings(mapper, [request], {
+      signal: ac.signal, removeOnStop: true, fixedExternal, checkIntervalMs, retryMs: Math.min(15_000, checkIntervalMs),
+      onEvent: (e) => process.stderr.write(`${JSON.stringify({ time: new Date().toISOString(), ...e })}\n`),
+    });
+    await forget(ledgerPath(), { protocol: request.protocol, externalPort: request.externalPort ?? request.internalPort, gateway: mapper.lan.gateway }).catch(() => undefined);
+  } finally {
+    process.off('SIGINT', stop);
+    process.off('SIGTERM', stop);
+  }
+}
+
+export async function runMapList(opts: Record<string, unknown>, g: GlobalOptions): Promise<number> {
+  const all = opts.all === true;
+  const via = opts.via as ViaChoice;
+  const l = await lan();
+  const notes: string[] = [];
+  let mappings: ListedMapping[] = [];
+  try {
+    if (via === 'auto' || via === 'upnp') {
+      const r = await openMapper('upnp', l, { interactive: true });
+      if (r.ok) {
+        const listed = await r.mapper.list();
+        if (listed.kind !== 'listed') throw new CliError(listed.message);
+        if (!listed.complete && listed.note) notes.push(listed.note);
+        mappings = listed.mappings;
+      } else if (via === 'upnp') {
+        throw new CliError(r.message);
+      } else {
+        notes.push(`the router does not answer UPnP (${r.message}); NAT-PMP and PCP cannot list, so this shows what ddns itself mapped (its ledger)`);
+      }
+    }
+    if (via !== 'upnp' && (via !== 'auto' || notes.length > 0)) {
+      const now = Date.now();
+      mappings = (await readLedger(ledgerPath(), now))
+        .filter((e) => e.gateway === l.gateway && e.via !== 'upnp' && (via === 'auto' || e.via === via))
+        .map((e) => ({
+          via: e.via, protocol: e.protocol, externalPort: e.externalPort, internalAddress: e.internalAddress, internalPort: e.internalPort,
+          description: e.description, leaseSeconds: e.expiresAt === 0 ? 0 : Math.max(0, Math.round((e.expiresAt - now) / 1000)),
+          enabled: true, ours: e.internalAddress === l.address,
+        }));
+      if (via !== 'auto') notes.push(`${via} cannot list the router's mappings: this shows what ddns itself mapped (its ledger)`);
+    }
+  } finally {
+    await closeHttp();
+  }
+  renderList(all ? mappings : mappings.filter((m) => m.ours), { json: g.json, color: g.color, all, notes });
+  return EXIT.ok;
+}
+
+export async function runMapRemove(external: string, opts: Record<string, unknown>, g: GlobalOptions): Promise<number> {
+  const externalPort = port('EXTERNAL_PORT', external);
+  const protocol = opts.protocol as Protocol;
+  const l = await lan();
+  const path = ledgerPath();
+  const known = (await readLedger(path)).find((e) => e.gateway === l.gateway && e.protocol === protocol && e.externalPort === externalPort);
+  const via: ViaChoice = opts.via !== 'auto' ? (opts.via as ViaChoice) : known?.via ?? 'auto';
+  try {
+    const mapper = await open(via, l);
+    if (mapper instanceof PcpMapper && known?.nonce) mapper.nonces.set(`${protocol}/${known.internalPort}`, Buffer.from(known.nonce, 'hex'));
+    const internalPort = known?.internalPort ?? (mapper.via === 'upnp' ? undefined : externalPort);
+    const out = await mapper.unmap({ protocol, externalPort, ...(internalPort !== undefined ? { internalPort } : {}) });
+    if (out.kind === 'removed' || out.kind === 'not-found') await forget(path, { protocol, externalPort, gateway: l.gateway }).catch(() => undefined);
+    renderRemove(out, { protocol, externalPort }, g);
+    return out.kind === 'removed' ? EXIT.ok : EXIT.failed;
+  } finally {
+    await closeHttp();
+  }
+}

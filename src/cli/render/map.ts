@@ -1,0 +1,64 @@
+/** Renders `ddns map` results: human tables and lines, or the `--json` documents of the CLI contract. */
+import { paint, printJson, table } from '../output.js';
+import type { ListedMapping, MapOutcome, RemoveOutcome } from '../../portmap/types.js';
+
+/** `map list --json`: array of { protocol, externalPort, internalAddress, internalPort, description, leaseSeconds, via, ours }. */
+export function listJson(mappings: readonly ListedMapping[]): unknown[] {
+  return mappings.map((m) => ({
+    protocol: m.protocol, externalPort: m.externalPort, internalAddress: m.internalAddress, internalPort: m.internalPort,
+    description: m.description, leaseSeconds: m.leaseSeconds, via: m.via, ours: m.ours,
+  }));
+}
+
+export function renderList(mappings: readonly ListedMapping[], o: { json: boolean; color: boolean; all: boolean; notes: string[] }): void {
+  if (o.json) return printJson(listJson(mappings));
+  const p = paint(o.color);
+  for (const n of o.notes) process.stderr.write(`note: ${n}\n`);
+  if (mappings.length === 0) {
+    process.stdout.write(o.all ? 'no mappings on the router\n' : 'no mappings for this host\n');
+    return;
+  }
+  const head = ['PROTO', 'EXTERNAL', 'INTERNAL', 'LEASE', 'VIA', ...(o.all ? ['OWNER'] : []), 'DESCRIPTION'];
+  const rows = mappings.map((m) => [
+    m.protocol, String(m.externalPort), `${m.internalAddress}:${m.internalPort}`,
+    m.leaseSeconds === 0 ? 'permanent' : `${m.leaseSeconds}s`, m.via,
+    ...(o.all ? [m.ours ? p.green('ours') : p.yellow('other host')] : []),
+    JSON.stringify(m.description),
+  ]);
+  process.stdout.write(`${table([head.map((h) => p.bold(h)), ...rows])}\n`);
+  if (o.all) {
+    const others = mappings.filter((m) => !m.ours).length;
+    if (others > 0) process.stdout.write(p.yellow(`${others} mapping(s) point at other hosts: each is a port open from the internet to that host.\n`));
+  }
+}
+
+export function renderAdd(out: MapOutcome, o: { json: boolean; color: boolean }): void {
+  if (o.json) {
+    if (out.kind === 'mapped') {
+      const m = out.mapping;
+      return printJson({
+        mapped: true, protocol: m.protocol, externalPort: m.externalPort, internalAddress: m.internalAddress, internalPort: m.internalPort,
+        description: m.description, leaseSeconds: m.leaseSeconds, via: m.via, externalAddress: m.externalAddress ?? null, permanent: out.permanent,
+      });
+    }
+    return printJson({ mapped: false, kind: out.kind, via: out.via, ...('reason' in out ? { reason: out.reason } : {}), ...('holder' in out && out.holder ? { holder: out.holder } : {}), message: out.message });
+  }
+  const p = paint(o.color);
+  if (out.kind === 'mapped') {
+    const m = out.mapping;
+    const ext = `${m.externalAddress ?? '(router)'}:${m.externalPort}`;
+    process.stdout.write(`${p.green('mapped')} ${m.protocol} ${ext} → ${m.internalAddress}:${m.internalPort} via ${m.via}, ${m.leaseSeconds === 0 ? 'permanent lease' : `lease ${m.leaseSeconds} s`}\n`);
+    if (out.permanent) process.stdout.write(p.yellow('the router grants only permanent leases: it stays until `ddns map remove` (or `ddns run` removes it at its lease end)\n'));
+    return;
+  }
+  const label = out.kind === 'conflict' ? 'port in use' : out.kind === 'refused' ? `refused (${out.reason})` : out.kind;
+  process.stdout.write(`${p.red(label)} via ${out.via}: ${out.message}\n`);
+}
+
+export function renderRemove(out: RemoveOutcome, what: { protocol: string; externalPort: number }, o: { json: boolean; color: boolean }): void {
+  if (o.json) return printJson({ removed: out.kind === 'removed', kind: out.kind, via: out.via, protocol: what.protocol, externalPort: what.externalPort, ...('message' in out ? { message: out.message } : {}) });
+  const p = paint(o.color);
+  if (out.kind === 'removed') process.stdout.write(`${p.green('removed')} ${what.protocol} ${what.externalPort} via ${out.via}\n`);
+  else if (out.kind === 'not-found') process.stdout.write(`${p.yellow('no such mapping')}: ${what.protocol} ${what.externalPort} via ${out.via}\n`);
+  else process.stdout.write(`${p.red(out.kind)} via ${out.via}: ${out.message}\n`);
+}

@@ -1,0 +1,128 @@
+/**
+ * Questions for the router, for the public-IP sources and `ddns check` (not for mapping):
+ * - `routerExternalAddress(via)`: the WAN address the router reports through one protocol;
+ * - `probeRouter()`: which protocols the gateway answers (UPnP IGD v1/v2 with WANIP/WANPPP, NAT-PMP, PCP).
+ *
+ * Contract: bounded (interactive budgets unless told otherwise), never throws, talks only to the default
+ * gateway (or the LAN device SSDP found, per ssdp.ts). A router's answer is evidence, not the public
+ * address: it may sit behind CGNAT — `class` says what kind of address it is; consensus decides.
+ */
+import { classifyAddress, type AddressClass } from '../net/address.js';
+import { findGateway, type FindOptions } from './upnp/gateway.js';
+import { describeUpnpFailure } from './upnp/errors.js';
+import { natpmpExternalAddress } from './natpmp.js';
+import { newNonce, pcpAnnounce, pcpMap } from './pcp.js';
+import { lanContext } from './lan.js';
+import { budgets } from './mapper.js';
+import type { LanContext, Via } from './types.js';
+
+export type RouterAddressResult =
+  | { ok: true; via: Via; address: string; class: AddressClass; epoch?: number; ms: number }
+  | {
+    ok: false; via: Via; ms: number; message: string;
+    /**
+     * empty: the router speaks the protocol but reports no address ('' / 0.0.0.0 / NAT-PMP result 3 /
+     *   PCP 7 or 11): WAN down, or — miniupnpd — a reserved WAN address (CGNAT, double NAT);
+     * address-mismatch: PCP 12, a NAT between us and the router (double NAT);
+     * unsupported: the router does not answer this protocol; no-route: this host has no gateway.
+     */
+    kind: 'empty' | 'address-mismatch' | 'unsupported' | 'timeout' | 'failed' | 'no-route';
+  };
+
+export interface RouterQueryOptions {
+  signal?: AbortSignal;
+  /** Defaults to the default route's gateway and our address facing it. */
+  lan?: LanContext;
+  /** Short budgets for a person waiting (default true). */
+  interactive?: boolean;
+  upnp?: Omit<FindOptions, 'signal'>;
+  natpmpPort?: number;
+  pcpPort?: number;
+}
+
+async function resolveLan(o: RouterQueryOptions): Promise<{ ok: true; lan: LanContext } | { ok: false; message: string }> {
+  return o.lan ? { ok: true, lan: o.lan } : lanContext();
+}
+
+function fromAddress(via: Via, address: string, started: number, epoch?: number): RouterAddressResult {
+  const ms = performance.now() - started;
+  if (address === '' || address === '0.0.0.0' || address === '::') {
+    return { ok: false, via, kind: 'empty', ms, message: 'the router reports no external address (WAN down, or a reserved WAN address such as CGNAT 100.64/10 that it will not forward from)' };
+  }
+  return { ok: true, via, address, class: classifyAddress(address), ms, ...(epoch !== undefined ? { epoch } : {}) };
+}
+
+/** The router's external address as `via` reports it. */
+export async function routerExternalAddress(via: Via, o: RouterQueryOptions = {}): Promise<RouterAddressResult> {
+  const started = performance.now();
+  const l = await resolveLan(o);
+  if (!l.ok) return { ok: false, via, kind: 'no-route', ms: 0, message: l.message };
+  const lan = l.lan;
+  const b = budgets(o.interactive ?? true);
+  const sig = o.signal ? { signal: o.signal } : {};
+  const ms = () => performance.now() - started;
+  if (via === 'upnp') {
+    const g = await findGateway(lan, { windowMs: b.ssdpWindowMs, ...o.upnp, ...sig });
+    if (!g.ok) return { ok: false, via, kind: g.kind === 'no-answer' ? 'unsupported' : 'failed', ms: ms(), message: g.message };
+    const r = await g.gateway.igd.externalIPAddress(sig);
+    if (!r.ok) return { ok: false, via, kind: r.failure.kind === 'transport' && r.failure.message === 'timed out' ? 'timeout' : 'failed', ms: ms(), message: describeUpnpFailure(r.failure) };
+    return fromAddress(via, r.value, started);
+  }
+  const udp = { gateway: lan.gateway, bindAddress: lan.address, budgetMs: b.udpBudgetMs, ...sig };
+  if (via === 'natpmp') {
+    const r = await natpmpExternalAddress({ ...udp, ...(o.natpmpPort ? { port: o.natpmpPort } : {}) });
+    if (r.ok) return fromAddress(via, r.value.address, started, r.value.epoch);
+    if (r.kind === 'result' && r.result === 3) return fromAddress(via, '', started);
+    return { ok: false, via, kind: r.kind === 'timeout' ? 'timeout' : r.kind === 'refused' || (r.kind === 'result' && r.result === 5) ? 'unsupported' : 'failed', ms: ms(), message: r.message };
+  }
+  // PCP has no address query: a short MAP of the discard port (9/udp) reports the assigned address;
+  // it is deleted right away with the same nonce.
+  const nonce = newNonce();
+  const pcpOpts = { ...udp, initialMs: b.pcpInitialMs, ...(o.pcpPort ? { port: o.pcpPort } : {}) };
+  const req = { clientAddress: lan.address, nonce, protocol: 'udp' as const, internalPort: 9, externalPort: 0, lifetime: 120 };
+  const r = await pcpMap(req, pcpOpts);
+  if (r.ok) {
+    await pcpMap({ ...req, lifetime: 0 }, pcpOpts);
+    return fromAddress(via, r.value.externalAddress, started, r.value.epoch);
+  }
+  if (r.kind === 'result' && (r.result === 7 || r.result === 11)) return fromAddress(via, '', started);
+  if (r.kind === 'result' && r.result === 12) return { ok: false, via, kind: 'address-mismatch', ms: ms(), message: r.message };
+  return { ok: false, via, kind: r.kind === 'timeout' ? 'timeout' : r.kind === 'fallback' || r.kind === 'refused' ? 'unsupported' : 'failed', ms: ms(), message: r.message };
+}
+
+export interface RouterProbe {
+  gateway: string;
+  address: string;
+  upnp: { ok: true; igdVersion: number; services: string[]; location: string; server: string; ms: number } | { ok: false; message: string; ms: number };
+  natpmp: { ok: true; epoch: number; result: number; ms: number } | { ok: false; message: string; ms: number };
+  pcp: { ok: true; epoch: number; ms: number } | { ok: false; natpmpOnly: boolean; message: string; ms: number };
+}
+
+/** Which port-mapping protocols the gateway answers. All three are asked at once. */
+export async function probeRouter(o: RouterQueryOptions = {}): Promise<{ ok: true; probe: RouterProbe } | { ok: false; message: string }> {
+  const l = await resolveLan(o);
+  if (!l.ok) return l;
+  const lan = l.lan;
+  const b = budgets(o.interactive ?? true);
+  const sig = o.signal ? { signal: o.signal } : {};
+  const udp = { gateway: lan.gateway, bindAddress: lan.address, budgetMs: b.udpBudgetMs, ...sig };
+  const t0 = performance.now();
+  const since = () => Math.round(performance.now() - t0);
+  const [u, n, p] = await Promise.all([
+    findGateway(lan, { windowMs: b.ssdpWindowMs, ...o.upnp, ...sig }).then((g) => ({ g, ms: since() })),
+    natpmpExternalAddress({ ...udp, ...(o.natpmpPort ? { port: o.natpmpPort } : {}) }).then((r) => ({ r, ms: since() })),
+    pcpAnnounce(lan.address, { ...udp, initialMs: b.pcpInitialMs, ...(o.pcpPort ? { port: o.pcpPort } : {}) }).then((r) => ({ r, ms: since() })),
+  ]);
+  const probe: RouterProbe = {
+    gateway: lan.gateway,
+    address: lan.address,
+    upnp: u.g.ok
+      ? { ok: true, igdVersion: u.g.gateway.description.igdVersion, services: u.g.gateway.description.services.map((s) => `${s.kind}:${s.version}`), location: u.g.gateway.hit.location.href, server: u.g.gateway.hit.server, ms: u.ms }
+      : { ok: false, message: u.g.message, ms: u.ms },
+    natpmp: n.r.ok ? { ok: true, epoch: n.r.value.epoch, result: 0, ms: n.ms }
+      : n.r.kind === 'result' && n.r.result === 3 ? { ok: true, epoch: 0, result: 3, ms: n.ms }
+        : { ok: false, message: n.r.message, ms: n.ms },
+    pcp: p.r.ok ? { ok: true, epoch: p.r.value.epoch, ms: p.ms } : { ok: false, natpmpOnly: p.r.kind === 'fallback', message: p.r.message, ms: p.ms },
+  };
+  return { ok: true, probe };
+}
