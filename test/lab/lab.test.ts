@@ -87,6 +87,20 @@ describe('healthy lab', { skip }, () => {
   });
 });
 
+describe('healthy lab with fixtures', { skip }, () => {
+  test('the LAN host reaches the echo services under their real hostnames over HTTPS with the lab CA', async () => {
+    await withLab('healthy', async (lab) => {
+      assert.ok(lab.internet, 'fixtures run by default');
+      const js = "for (const u of ['https://api.ipify.org', 'https://api6.ipify.org']) console.log(await (await fetch(u)).text())";
+      const r = await lab.exec('lan', [process.execPath, '--input-type=module', '-e', js], { env: lab.ddnsEnv });
+      assert.equal(r.code, 0, r.stderr);
+      assert.deepEqual(r.stdout.trim().split('\n'), [lab.addr.public4, lab.addr.public6]);
+      const seen = await lab.internet.requests();
+      assert.deepEqual(seen.map((e) => [e.host, e.remote]), [['api.ipify.org', lab.addr.public4], ['api6.ipify.org', lab.addr.public6]]);
+    });
+  });
+});
+
 describe('lab network changes', { skip }, () => {
   test('rebootRouter drops every mapping and restarts the NAT-PMP epoch', async () => {
     await withLab('healthy', async (lab) => {

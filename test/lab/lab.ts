@@ -11,11 +11,12 @@
  *   exit; `sweepStale()` removes what killed runs left.
  * - Every command the lab runs is bounded in time.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess, type StdioOptions } from 'node:child_process';
 import { chmodSync, closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { isIPv4, isIPv6 } from 'node:net';
 import { join } from 'node:path';
-import { defaultHostnames } from '../../src/publicip/defaults.js';
+import { defaultHostnames, defaultSources } from '../../src/publicip/defaults.js';
+import type { InternetClient } from '../fixtures/client.js';
 import { dhclientScript, dnsmasqConf, miniupnpdConf, routerRuleset, upstreamRuleset, type MiniupnpdOptions } from './configs.js';
 import { destroyNamespace, destroyNamespaceSync, newRunId, NETNS_ETC, sweepStale } from './netns.js';
 import { register, unregister } from './registry.js';
@@ -51,7 +52,7 @@ export interface StartOptions {
 
 export interface ExecOptions { input?: string; timeoutMs?: number; env?: Record<string, string> }
 
-export interface SpawnOptions { env?: Record<string, string>; stdio?: 'pipe' | 'ignore' | 'inherit' }
+export interface SpawnOptions { env?: Record<string, string>; stdio?: StdioOptions }
 
 export interface ConnectOptions { proto?: 'tcp' | 'udp'; send?: string; timeoutMs?: number }
 
@@ -79,8 +80,8 @@ export interface Lab {
   ddns(args: string[], o?: { config?: object; env?: Record<string, string>; timeoutMs?: number }): Promise<RunResult>;
   /** Environment for programs in the LAN host that talk to the fixtures (NODE_EXTRA_CA_CERTS, …). */
   ddnsEnv: Record<string, string>;
-  /** The fixtures' control client, when fixtures run. */
-  internet?: InternetLike;
+  /** The fixtures' control client (request logs, configure, records), when fixtures run. */
+  internet?: InternetClient;
   /** Text of a log in the run directory: 'miniupnpd', 'dnsmasq', 'dhclient', 'fixtures', … ('' if none). */
   log(name: string): string;
   /** Kill + restart miniupnpd with its chains flushed: mappings gone, NAT-PMP epoch restarts. */
@@ -103,15 +104,24 @@ export interface Lab {
   down(): Promise<void>;
 }
 
-/** What the lab needs from the fixtures' client (test/fixtures/client.ts). */
-export interface InternetLike { stop?(): Promise<void>; close?(): Promise<void> }
-
 const FIXED_ENV_DROP = /^(?:https?_proxy|no_proxy|all_proxy|DDNS_.*|NODE_OPTIONS|NODE_EXTRA_CA_CERTS)$/i;
 
 function baseEnv(): Record<string, string> {
   const env: Record<string, string> = {};
   for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !FIXED_ENV_DROP.test(k)) env[k] = v;
   return env;
+}
+
+/** Hostname → the address families its built-in source serves (from src/publicip/defaults.ts). */
+function sourceFamilies(): Map<string, Set<number>> {
+  const m = new Map<string, Set<number>>();
+  for (const src of defaultSources) {
+    const host = src.type === 'http' ? new URL(src.url).hostname : src.server.replace(/:\d+$/, '');
+    const set = m.get(host) ?? new Set<number>();
+    for (const f of src.families) set.add(f);
+    m.set(host, set);
+  }
+  return m;
 }
 
 export function isRoot(): boolean {
@@ -152,7 +162,7 @@ class LabImpl implements Lab {
   readonly lanIf = 'l0';
   readonly lanMac: string;
   readonly ddnsEnv: Record<string, string>;
-  internet?: InternetLike;
+  internet?: InternetClient;
 
   private readonly plan: Plan;
   private readonly opts: StartOptions;
@@ -277,14 +287,19 @@ class LabImpl implements Lab {
     return n;
   }
 
-  private writeEtc(): void {
-    const names = [...new Set([...defaultHostnames(), ...PROVIDER_HOSTNAMES, ...(this.opts.extraHostnames ?? [])])].sort();
+  private writeEtc(fixtureNames: string[] = []): void {
+    const names = [...new Set([...defaultHostnames(), ...PROVIDER_HOSTNAMES, ...fixtureNames, ...(this.opts.extraHostnames ?? [])])].sort();
     const a = this.addr;
+    // A source that exists for one family only (api.ipify.org: A only; api6.ipify.org: AAAA only) gets
+    // only that family's address, like its real DNS; every other name gets both.
+    const fams = sourceFamilies();
+    const v4 = names.filter((n) => fams.get(n)?.has(4) ?? true);
+    const v6 = names.filter((n) => fams.get(n)?.has(6) ?? true);
     const hosts = [
       '127.0.0.1 localhost',
       '::1 localhost ip6-localhost ip6-loopback',
-      `${a.internet4} ${names.join(' ')}`,
-      ...(a.internet6 && a.lan6 ? [`${a.internet6} ${names.join(' ')}`] : []),
+      `${a.internet4} ${v4.join(' ')}`,
+      ...(a.internet6 && a.lan6 && v6.length > 0 ? [`${a.internet6} ${v6.join(' ')}`] : []),
       '',
     ].join('\n');
     const resolv = [`nameserver ${a.internet4}`, ...(a.internet6 && a.lan6 ? [`nameserver ${a.internet6}`] : []), 'options timeout:1 attempts:1', ''].join('\n');
@@ -297,9 +312,10 @@ class LabImpl implements Lab {
   }
 
   private async startFixtures(): Promise<void> {
-    // Wired to test/fixtures/client.ts once it exists (see fixtures.ts).
     const { startInternet } = await import('./fixtures.js');
     this.internet = await startInternet(this);
+    // Every name the fixtures serve (echo variants, DNS and STUN servers) resolves to the internet host.
+    this.writeEtc(this.internet.hostnames);
   }
 
   private async startDnsmasq(): Promise<void> {
@@ -521,8 +537,7 @@ class LabImpl implements Lab {
     const t0 = Date.now();
     const internet = this.internet;
     if (internet) {
-      const stop = internet.stop ?? internet.close;
-      await Promise.race([stop?.call(internet).catch(() => {}), new Promise((r) => setTimeout(r, 2_000).unref())]);
+      await Promise.race([internet.close().catch(() => {}), new Promise((r) => setTimeout(r, 2_000).unref())]);
     }
     await Promise.all([...this.tracked].map((t) => stopChild(t.child)));
     await Promise.all(this.created.map((ns) => destroyNamespace(ns)));
