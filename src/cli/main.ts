@@ -9,6 +9,7 @@ import pkg from '../../package.json' with { type: 'json' };
 import { EXIT } from './context.js';
 import { register as registerConfig } from './config.js';
 import { register as registerMap } from './map.js';
+import { register as registerCheck } from './check.js';
 
 export function buildProgram(): Command {
   const program = new Command('ddns')
@@ -25,6 +26,7 @@ export function buildProgram(): Command {
   // One line per command; each file only declares options and lazy-loads its work.
   registerConfig(program);
   registerMap(program);
+  registerCheck(program);
 
   for (const cmd of program.commands) cmd.exitOverride();
   return program;

@@ -1,0 +1,74 @@
+/**
+ * The I/O a check needs, as one injected interface: steps call these, tests pass fakes, and
+ * `realDeps()` (real-deps.ts) wires them to the route table, the port-mapping client, the public-IP
+ * consensus, DNS, the state store and the reachability probe.
+ *
+ * Contract of every member: takes `{ signal }`, resolves within the signal's lifetime, never rejects for
+ * a network condition (failures are values), never changes the router or the records.
+ */
+import type { Family } from '../net/address.js';
+import type { LanFacts, RouterFacts, PublicFacts } from './facts.js';
+import type { ForwardConfig, RecordConfig, ProbeConfig } from '../config/schema.js';
+
+export interface Signal { signal: AbortSignal }
+
+/** One earlier LAN observation from the state file (`at`: when it was last seen). */
+export interface LanSighting { address: string; interface?: string; at: string }
+
+export type LanResult = { ok: true; lan: LanFacts } | { ok: false; message: string };
+
+/** A/AAAA as one server (or the system resolver) answered. */
+export interface DnsAnswer {
+  /** The server asked (IP or "system"). */
+  server: string;
+  addresses: string[];
+  ttl?: number;
+  error?: string;
+}
+
+export interface DnsLookup {
+  /** Asks the zone's authoritative servers (found through NS lookups) directly. */
+  authoritative(name: string, family: Family, o: Signal): Promise<DnsAnswer[]>;
+  /** Asks the system resolver. */
+  system(name: string, family: Family, o: Signal): Promise<DnsAnswer>;
+}
+
+/** What the probe saw when it connected from outside. */
+export type ReachOutcome =
+  | { kind: 'nonce'; ok: boolean; message: string; ms: number }
+  | { kind: 'banner'; ok: boolean; banner: string; message: string; ms: number }
+  | { kind: 'echoip'; reachable: boolean; seenAddress: string; message: string; ms: number }
+  | { kind: 'error'; message: string; ms: number };
+
+export interface ReachRequest {
+  forward: ForwardConfig;
+  /** The address the probe must connect to (the public address; the probe checks it is the caller's). */
+  address: string;
+  family: Family;
+  /** Optional hostname to check too (the probe resolves it from outside). */
+  hostname?: string;
+}
+
+export interface Reachability {
+  /** Whether the probe in use proves arrival here (our probe) or only that something answers (echoip). */
+  mode: 'probe' | 'echoip';
+  check(req: ReachRequest, o: Signal): Promise<ReachOutcome>;
+}
+
+export interface CheckDeps {
+  lan(o: { interface?: string } & Signal): Promise<LanResult>;
+  router(lan: LanFacts, o: Signal): Promise<RouterFacts>;
+  publicIp(families: Family[], o: Signal): Promise<PublicFacts>;
+  /** Addresses of the hops past the gateway toward the internet, nearest first ([] when unseen). */
+  hops(o: { gateway: string } & Signal): Promise<string[]>;
+  /** Earlier LAN observations (state file), oldest first; `record` adds this run's. Both never throw. */
+  lanHistory: { read(): Promise<LanSighting[]>; record(s: LanSighting): Promise<void> };
+  dns: DnsLookup;
+  /** The reachability probe for this configuration. */
+  reach(probe: ProbeConfig | undefined): Reachability;
+  /** TCP connect from this host to address:port (the hairpin test); true when it connected. */
+  hairpin(address: string, port: number, o: Signal): Promise<{ ok: boolean; message: string }>;
+  now(): Date;
+}
+
+export type { RecordConfig };

@@ -1,0 +1,32 @@
+/**
+ * The LAN-address history in the state file (src/daemon/state.ts): without `lan.expectAddress`, an
+ * address that changed between runs means the lease is not static. Written only when a configuration
+ * file was loaded or the state file already exists — `ddns check` with no config leaves no file behind.
+ * Never throws: an unreadable state is an empty history.
+ */
+import { existsSync } from 'node:fs';
+import type { CheckDeps, LanSighting } from '../deps.js';
+
+export function stateHistory(path: string, o: { write: boolean }): CheckDeps['lanHistory'] {
+  const store = import('../../daemon/state.js').then((m) => ({ m, s: m.openStateStore(path) }));
+  return {
+    async read(): Promise<LanSighting[]> {
+      try {
+        const { s } = await store;
+        const { state } = await s.load();
+        return state.lan.history.map((h) => ({ address: h.address, at: h.lastSeen, ...(h.interface !== undefined ? { interface: h.interface } : {}) }));
+      } catch {
+        return [];
+      }
+    },
+    async record(x: LanSighting): Promise<void> {
+      if (!o.write && !existsSync(path)) return;
+      try {
+        const { m, s } = await store;
+        await s.update((state) => m.noteLanAddress(state, x.address, new Date(x.at), x.interface));
+      } catch {
+        // The check still reports; the history just does not grow this run.
+      }
+    },
+  };
+}

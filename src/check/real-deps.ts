@@ -1,0 +1,45 @@
+/**
+ * `CheckDeps` wired to the real system. Each member imports its module on first use, so a check loads
+ * only what its steps need.
+ */
+import type { Config } from '../config/schema.js';
+import type { CheckDeps } from './deps.js';
+import type { PublicFacts } from './facts.js';
+import { stateHistory } from './io/history.js';
+
+export interface RealDepsOptions {
+  config: Config;
+  /** A configuration file was loaded (the state file may be created). */
+  configured: boolean;
+}
+
+/** The host tracepath aims at: the probe's, else the default echoip service (only the first hops matter). */
+export function traceTarget(config: Config): string {
+  return config.probe ? new URL(config.probe.url).hostname : 'ifconfig.co';
+}
+
+export function realDeps(o: RealDepsOptions): CheckDeps {
+  return {
+    lan: async (x) => (await import('./io/lan.js')).observeLan(x),
+    router: async (lan, x) => (await import('./io/router.js')).observeRouter(lan, x),
+    publicIp: async (families, x) => (await import('./io/publicip.js')).observePublicIp(o.config, families, x),
+    hops: async (x) => (await import('./io/hops.js')).tracepathHops({ target: traceTarget(o.config), gateway: x.gateway, signal: x.signal }),
+    lanHistory: stateHistory(o.config.state, { write: o.configured }),
+    dns: {
+      authoritative: async (name, family, x) => (await import('./io/dns.js')).authoritativeLookup(name, family, x),
+      system: async (name, family, x) => (await import('./io/dns.js')).systemLookup(name, family, x),
+    },
+    reach: (probe) => reachability(probe),
+    hairpin: async (address, port, x) => (await import('../reach/connect.js')).tcpConnect(address, port, x),
+    now: () => new Date(),
+  };
+}
+
+function reachability(probe: Config['probe']): ReturnType<CheckDeps['reach']> {
+  return {
+    mode: probe ? 'probe' : 'echoip',
+    check: async (req, x) => (await import('../reach/client.js')).checkReach(probe, req, x),
+  };
+}
+
+export type { PublicFacts };

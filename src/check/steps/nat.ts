@@ -1,0 +1,78 @@
+/** `nat`: none / single / double / cgnat / unknown, with advice for the two that block inbound IPv4. */
+import { cgnatAdvice, doubleNatAdvice, portPairs } from '../advice.js';
+import type { Facts } from '../facts.js';
+import { natVerdict, type NatEvidence, type NatVerdict } from '../verdict/nat.js';
+import type { ForwardConfig } from '../../config/schema.js';
+import type { Step, StepOutcome } from '../step.js';
+
+/** The evidence the facts hold (hops added by the step when needed). */
+export function natEvidence(facts: Readonly<Facts>, hops?: string[]): NatEvidence {
+  const r = facts.router;
+  const probes = r ? [r.upnp, r.natpmp, r.pcp] : [];
+  const answered = probes.filter((p) => p.kind === 'answered');
+  return {
+    ...(facts.lan?.address4 ? { hostAddress4: facts.lan.address4 } : {}),
+    routerExternal: answered.map((p) => (p.kind === 'answered' ? p.externalAddress : '')),
+    routerNoPublic: answered.length > 0 && answered.every((p) => p.kind === 'answered' && (p.noPublicAddress || p.externalAddress === '')),
+    pcpAddressMismatch: r?.pcpAddressMismatch ?? false,
+    public4: facts.publicip?.[4]?.address ?? null,
+    ...(hops ? { hops } : {}),
+  };
+}
+
+/** Whether the hops past the router are worth asking for (the router told us nothing conclusive). */
+export function needsHops(e: NatEvidence): boolean {
+  const v = natVerdict(e);
+  return v.nat === 'unknown' || (v.nat === 'single' && e.routerExternal.every((a) => a === ''));
+}
+
+export function evaluateNat(v: NatVerdict, o: { forwards: readonly ForwardConfig[]; address6?: string; lanAddress?: string }): StepOutcome {
+  const ports = portPairs(o.forwards);
+  switch (v.nat) {
+    case 'none':
+    case 'single':
+      return { status: 'pass', summary: `${v.nat === 'none' ? 'no NAT' : 'single NAT'}: ${v.reason}`, facts: { nat: v } };
+    case 'cgnat':
+      return {
+        status: 'fail',
+        summary: `carrier-grade NAT: ${v.reason}`,
+        advice: cgnatAdvice({ ports, ...(o.address6 ? { address6: o.address6 } : {}) }),
+        facts: { nat: v },
+      };
+    case 'double':
+      return {
+        status: 'warn',
+        summary: `double NAT: ${v.reason}`,
+        advice: doubleNatAdvice({ ports, ...(v.routerExternal ? { routerWan: v.routerExternal } : {}), ...(o.lanAddress ? { lanAddress: o.lanAddress } : {}) }),
+        facts: { nat: v },
+      };
+    case 'unknown':
+      return {
+        status: 'warn',
+        summary: `unknown: ${v.reason}`,
+        advice: 'Look at the WAN address on the router\'s status page: 100.64.x.x means carrier-grade NAT, 10.x / 172.16–31.x / 192.168.x means another router in front of yours. Run `tracepath -n` to any internet host to see the hops.',
+        facts: { nat: v },
+      };
+  }
+}
+
+export const natStep: Step = {
+  id: 'nat',
+  title: 'NAT topology',
+  needs: ['lan', 'router', 'publicip'],
+  timeoutMs: 4_000,
+  async run(ctx) {
+    let e = natEvidence(ctx.facts);
+    if (needsHops(e) && ctx.facts.lan) {
+      const hops = await ctx.deps.hops({ gateway: ctx.facts.lan.gateway, signal: ctx.signal });
+      e = natEvidence(ctx.facts, hops);
+    }
+    const v = natVerdict(e);
+    const out = evaluateNat(v, {
+      forwards: ctx.config.forwards,
+      ...(ctx.facts.lan?.address6 ? { address6: ctx.facts.lan.address6 } : {}),
+      ...(ctx.facts.lan?.address4 ? { lanAddress: ctx.facts.lan.address4 } : {}),
+    });
+    return e.hops ? { ...out, details: [...(out.details ?? []), `hops past the gateway: ${e.hops.join(' → ') || 'none seen'}`] } : out;
+  },
+};

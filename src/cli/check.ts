@@ -1,0 +1,33 @@
+/** `ddns check`: the one-shot path check. Exit 0 all pass (warnings allowed), 1 a step failed, 2 usage/config. */
+import type { Command } from 'commander';
+import { action, EXIT, loadContext } from './context.js';
+
+export function register(program: Command): void {
+  program
+    .command('check')
+    .description('check the whole path: LAN, DHCP lease, router, NAT, public address, DNS, reachability, hairpin')
+    .action(action(async (_opts: object, cmd: Command) => {
+      const ctx = await loadContext(cmd);
+      const [{ check }, { liveRenderer }, { paint, printJson }] = await Promise.all([
+        import('../check/check.js'), import('./render/check-human.js'), import('./output.js'),
+      ]);
+      const ac = new AbortController();
+      const onSigint = () => ac.abort(new Error('interrupted'));
+      process.once('SIGINT', onSigint);
+      try {
+        const configured = ctx.configSource !== undefined;
+        if (ctx.opts.json) {
+          const rep = await check({ config: ctx.config, configured, signal: ac.signal });
+          printJson(rep);
+          return rep.ok ? EXIT.ok : EXIT.failed;
+        }
+        const p = paint(ctx.opts.color);
+        const live = liveRenderer(process.stdout, p, { verbose: ctx.opts.verbose, animate: process.stdout.isTTY === true });
+        const rep = await check({ config: ctx.config, configured, signal: ac.signal, onStart: live.onStart, onFinish: live.onFinish });
+        live.end(rep);
+        return rep.ok ? EXIT.ok : EXIT.failed;
+      } finally {
+        process.off('SIGINT', onSigint);
+      }
+    }));
+}
