@@ -9,7 +9,7 @@ import type { CheckDeps } from './deps.js';
 import type { Facts } from './facts.js';
 import { STEP_IDS, type Step, type StepId, type StepOutcome, type StepResult } from './step.js';
 import type { Config } from '../config/schema.js';
-import { describeError, withTimeout } from '../net/abort.js';
+import { describeError } from '../net/abort.js';
 
 export interface RunEvents {
   onStart?(step: Step): void;
@@ -42,13 +42,18 @@ export async function runCheck(o: RunOptions): Promise<RunResult> {
       await Promise.all(step.needs.map((n) => { const dep = byId.get(n); return dep ? runOne(dep) : Promise.resolve(); }));
       o.onStart?.(step);
       const t0 = clock();
-      const signal = withTimeout(step.timeoutMs, o.signal);
+      // A ref'd timer (AbortSignal.timeout is unref'd): a step that hangs on nothing still ends at its budget.
+      const budget = new AbortController();
+      const timer = setTimeout(() => budget.abort(new DOMException(`${step.id} budget spent`, 'TimeoutError')), step.timeoutMs);
+      const signal = o.signal ? AbortSignal.any([o.signal, budget.signal]) : budget.signal;
       let outcome: StepOutcome;
       try {
         outcome = await bounded(step.run({ config: o.config, configured: o.configured, facts, deps: o.deps, signal }), signal);
       } catch (err) {
         const why = signal.aborted && !o.signal?.aborted ? `did not finish within ${step.timeoutMs} ms` : o.signal?.aborted ? 'interrupted' : `failed unexpectedly: ${describeError(err)}`;
         outcome = { status: 'fail', summary: `${step.title} ${why}`, advice: 'Run again with --verbose; if it persists, report it with the output.' };
+      } finally {
+        clearTimeout(timer);
       }
       if (outcome.facts) Object.assign(facts, outcome.facts);
       const result: StepResult = {
