@@ -23,7 +23,8 @@ export async function upnpcStatus(lab: Lab, extra: string[] = []): Promise<Upnpc
 
 export function parseUpnpc(raw: string): UpnpcStatus {
   const desc = /^\s*desc:\s*(\S+)/m.exec(raw)?.[1];
-  const ext = /^ExternalIPAddress = ?(.*)$/m.exec(raw);
+  // upnpc -i prints this when the router answers GetExternalIPAddress with an empty string.
+  const ext = /^ExternalIPAddress = ?(.*)$/m.exec(raw) ?? (/GetExternalIPAddress failed\. \(empty string\)/.test(raw) ? ['', ''] : null);
   const status = /^Status\s*:\s*(\w+)/m.exec(raw)?.[1];
   return {
     ...(desc ? { desc } : {}),
@@ -78,4 +79,29 @@ export function parseNatpmpc(raw: string, code: number): NatpmpcResult {
     noAnswer: code === 124 || /does not support nat-pmp/.test(raw),
     raw,
   };
+}
+
+/**
+ * One SSDP M-SEARCH for the IGD from the LAN host (socat, replies collected for `seconds`); returns the
+ * LOCATION of every reply. Empty when no UPnP device answers.
+ */
+export async function ssdpSearch(lab: Lab, seconds = 1.5): Promise<string[]> {
+  const msg = 'M-SEARCH * HTTP/1.1\r\nHOST: 239.255.255.250:1900\r\nMAN: "ssdp:discover"\r\nMX: 1\r\n'
+    + 'ST: urn:schemas-upnp-org:device:InternetGatewayDevice:1\r\n\r\n';
+  const r = await lab.exec('lan', ['socat', '-T', String(seconds), '-', 'UDP4-DATAGRAM:239.255.255.250:1900'], { input: msg, timeoutMs: seconds * 1000 + 3000 });
+  return [...r.stdout.matchAll(/^LOCATION:\s*(\S+)/gim)].map((m) => m[1] ?? '');
+}
+
+/** The device type in the router's root description ('' when it cannot be fetched). */
+export async function igdDeviceType(lab: Lab): Promise<string> {
+  const r = await lab.exec('lan', ['curl', '-sS', '-m', '3', `http://${lab.addr.router4}:5000/rootDesc.xml`]);
+  return /<deviceType>(urn:schemas-upnp-org:device:InternetGatewayDevice:\d)<\/deviceType>/.exec(r.stdout)?.[1] ?? '';
+}
+
+/** The addresses of the hops from the LAN host towards `target` (tracepath -n, no root needed). */
+export async function hops(lab: Lab, target: string): Promise<string[]> {
+  const r = await lab.exec('lan', ['tracepath', '-n', '-m', '6', target], { timeoutMs: 15_000 });
+  const out: string[] = [];
+  for (const m of r.stdout.matchAll(/^\s*\d+:\s+(\d+\.\d+\.\d+\.\d+)/gm)) if (m[1] && out.at(-1) !== m[1]) out.push(m[1]);
+  return out;
 }
