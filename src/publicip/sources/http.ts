@@ -1,0 +1,122 @@
+/**
+ * HTTP echo source: GET a URL whose body is the caller's address — plain text (api.ipify.org,
+ * checkip.amazonaws.com) or Cloudflare's trace format (`/cdn-cgi/trace`, an `ip=` line).
+ *
+ * The request leaves over the family asked for: the hostname is resolved for that family only and the
+ * connection is made with it (an IP-literal URL of the other family is refused before any packet).
+ * No redirect is followed (a 3xx is a failure: a captive portal redirects). The body is capped
+ * (`maxBytes`, counted as it arrives; the stream is destroyed when over) and the whole exchange —
+ * connect, headers, body — is bounded by `timeoutMs`, so a server that drips bytes forever loses.
+ */
+import { lookup as dnsLookup, type LookupAddress, type LookupOptions } from 'node:dns';
+import { isIP } from 'node:net';
+import { Agent, request } from 'undici';
+import type { Family } from '../../net/address.js';
+import { withTimeout } from '../../net/abort.js';
+import { evidenceOf, failure, since, type ObserveOptions, type Source, type SourceResult } from '../source.js';
+import { parseAddressBody, type BodyFormat } from '../validate.js';
+import { abortKind, describeNetError } from './errors.js';
+
+export const HTTP_MAX_BYTES = 4096;
+
+export interface HttpSourceOptions {
+  url: string;
+  operator: string;
+  families: readonly Family[];
+  timeoutMs: number;
+  format?: BodyFormat;
+  maxBytes?: number;
+  id?: string;
+  userAgent?: string;
+}
+
+type LookupCallback = (err: NodeJS.ErrnoException | null, address: string | LookupAddress[], family?: number) => void;
+
+/** A `lookup` for net.connect that only ever yields addresses of `family`. */
+function lookupFor(family: Family) {
+  return (hostname: string, options: LookupOptions, callback: LookupCallback): void => {
+    const all = options.all === true;
+    dnsLookup(hostname, { family, all, verbatim: true }, (err, address: string | LookupAddress[], fam?: number) => {
+      if (err) return callback(err, all ? [] : '', 0);
+      if (all) return callback(null, (address as LookupAddress[]).filter((a) => a.family === family));
+      callback(null, address as string, fam);
+    });
+  };
+}
+
+export class HttpSource implements Source {
+  readonly type = 'http' as const;
+  readonly vantage = 'outside' as const;
+  readonly id: string;
+  readonly operator: string;
+  readonly families: readonly Family[];
+  private readonly url: URL;
+  private readonly o: HttpSourceOptions;
+
+  constructor(o: HttpSourceOptions) {
+    this.o = o;
+    this.url = new URL(o.url);
+    this.id = o.id ?? `http:${this.url.host}${this.url.pathname === '/' ? '' : this.url.pathname}`;
+    this.operator = o.operator;
+    this.families = o.families;
+  }
+
+  async observe(family: Family, opts: ObserveOptions = {}): Promise<SourceResult> {
+    const t0 = performance.now();
+    if (!this.families.includes(family)) return failure(family, 'unsupported', `not configured for IPv${family}`, 0);
+    const host = this.url.hostname.replace(/^\[|\]$/g, '');
+    const literal = isIP(host);
+    if (literal !== 0 && literal !== family) return failure(family, 'unsupported', `${host} is an IPv${literal} address; it cannot be reached over IPv${family}`, 0);
+    if (opts.signal?.aborted) return failure(family, 'aborted', 'aborted before start', 0);
+
+    const maxBytes = this.o.maxBytes ?? HTTP_MAX_BYTES;
+    const signal = withTimeout(this.o.timeoutMs, opts.signal);
+    const agent = new Agent({
+      connect: { family, autoSelectFamily: false, lookup: lookupFor(family), timeout: this.o.timeoutMs },
+      headersTimeout: this.o.timeoutMs,
+      bodyTimeout: this.o.timeoutMs,
+      connections: 1,
+      pipelining: 0,
+    });
+    try {
+      const res = await request(this.url, {
+        method: 'GET',
+        dispatcher: agent,
+        signal,
+        headers: { 'user-agent': this.o.userAgent ?? 'ddns (public-ip check)', accept: 'text/plain, */*;q=0.5', connection: 'close' },
+      });
+      if (res.statusCode !== 200) {
+        const where = res.headers.location ? ` to ${String(res.headers.location).slice(0, 80)} (redirects are not followed)` : '';
+        res.body.destroy();
+        return failure(family, 'protocol', `HTTP ${res.statusCode}${where}`, since(t0));
+      }
+      const declared = Number(res.headers['content-length'] ?? NaN);
+      if (Number.isFinite(declared) && declared > maxBytes) {
+        res.body.destroy();
+        return failure(family, 'oversize', `body of ${declared} bytes (at most ${maxBytes} accepted)`, since(t0));
+      }
+      const chunks: Buffer[] = [];
+      let size = 0;
+      for await (const chunk of res.body) {
+        const b = chunk as Buffer;
+        size += b.length;
+        if (size > maxBytes) {
+          res.body.destroy();
+          return failure(family, 'oversize', `body over ${maxBytes} bytes`, since(t0), { evidence: evidenceOf(Buffer.concat(chunks).toString('utf8')) });
+        }
+        chunks.push(b);
+      }
+      const body = Buffer.concat(chunks).toString('utf8');
+      const evidence = evidenceOf(body);
+      const v = parseAddressBody(body, family, this.o.format ?? (this.url.pathname.endsWith('/cdn-cgi/trace') ? 'trace' : 'auto'));
+      if (!v.ok) return failure(family, 'invalid', v.message, since(t0), { evidence, ...(v.rejected ? { rejected: v.rejected } : {}) });
+      return { ok: true, family, address: v.address, ms: since(t0), evidence };
+    } catch (err) {
+      const kind = abortKind(signal, opts.signal);
+      if (kind) return failure(family, kind, kind === 'timeout' ? `no complete answer within ${this.o.timeoutMs} ms` : 'aborted', since(t0));
+      return failure(family, 'network', describeNetError(err), since(t0));
+    } finally {
+      agent.destroy().catch(() => { /* already closed */ });
+    }
+  }
+}
