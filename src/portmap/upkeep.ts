@@ -36,13 +36,15 @@ export interface KeepOptions {
   fixedExternal?: boolean;
   now?: () => number;
   random?: () => number;
+  /** Leases shorter than this are planned as this long (s); default 4. Tests use tiny leases. */
+  minLeaseSeconds?: number;
   listen?: (o: ListenOptions) => Promise<ListenResult>;
 }
 
 /** When to renew a mapping granted at `grantedAt`. Pure. */
-export function planNext(via: Via, grantedAt: number, granted: MapOutcome & { kind: 'mapped' }, wantedLeaseS: number, random: () => number): number {
+export function planNext(via: Via, grantedAt: number, granted: MapOutcome & { kind: 'mapped' }, wantedLeaseS: number, random: () => number, minLeaseS = 4): number {
   const lease = granted.permanent || granted.mapping.leaseSeconds <= 0 ? wantedLeaseS : granted.mapping.leaseSeconds;
-  const leaseS = Math.max(lease, 4);
+  const leaseS = Math.max(lease, minLeaseS);
   if (via === 'pcp') return pcpRenewAt(grantedAt, leaseS, random);
   return grantedAt + (leaseS * 1000) / 2;
 }
@@ -85,7 +87,7 @@ export async function keepMappings(mapper: Mapper, requests: readonly MappingReq
       s.failures = 0;
       s.current = out.mapping;
       s.permanent = out.permanent;
-      s.due = planNext(mapper.via, t, out, s.request.leaseSeconds, random);
+      s.due = planNext(mapper.via, t, out, s.request.leaseSeconds, random, o.minLeaseSeconds);
       emit({ event: renewal ? 'mapping.renewed' : 'mapping.added', mapping: out.mapping, renewInMs: Math.round(s.due - t) });
     } else {
       const retry = Math.min((o.retryMs ?? 15_000) * 2 ** s.failures, o.maxRetryMs ?? 600_000);

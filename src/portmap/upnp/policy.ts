@@ -51,7 +51,8 @@ export async function upnpMap(igd: IgdClient, req: MappingRequest, internalClien
       if (check.ok && !isOurs(check.value, internalClient, args.internalPort)) {
         return { kind: 'conflict', via: 'upnp', externalPort: args.externalPort, holder: { internalAddress: check.value.internalClient, internalPort: check.value.internalPort, description: check.value.description }, message: 'the router accepted the mapping but reports another host on that port' };
       }
-      return { kind: 'mapped', mapping: toMapping(args, permanent ? 0 : lease), permanent, expiresAt: now() + req.leaseSeconds * 1000 };
+      const ext = await igd.externalIPAddress(call);
+      return { kind: 'mapped', mapping: toMapping(args, permanent ? 0 : lease, ext.ok ? ext.value : undefined), permanent, expiresAt: now() + req.leaseSeconds * 1000 };
     }
     const f = r.failure;
     if (f.kind !== 'upnp') return failed(f);
