@@ -1,0 +1,164 @@
+import assert from 'node:assert/strict';
+import { after, test } from 'node:test';
+import { IgdClient, parseEntry } from '../../src/portmap/upnp/igd.js';
+import { upnpMap } from '../../src/portmap/upnp/policy.js';
+import { findGateway } from '../../src/portmap/upnp/gateway.js';
+import { UpnpMapper } from '../../src/portmap/mapper-upnp.js';
+import { closeHttp } from '../../src/portmap/upnp/http.js';
+import { fakeIgd, type IgdOptions } from './helpers/fake-igd.js';
+import { fakeHttp, soapFault, soapOk, actionOf, argOf, LAN } from './helpers/fakes.js';
+import type { MappingRequest } from '../../src/portmap/types.js';
+
+after(() => closeHttp());
+
+const req: MappingRequest = { protocol: 'tcp', internalPort: 8080, externalPort: 18080, leaseSeconds: 3600, description: 'ddns test' };
+
+async function withIgd<T>(o: IgdOptions, fn: (igd: IgdClient, fake: Awaited<ReturnType<typeof fakeIgd>>) => Promise<T>): Promise<T> {
+  const fake = await fakeIgd(o);
+  try {
+    const g = await findGateway(LAN, { location: new URL(fake.location), allowResponder: (a) => a === '127.0.0.1' });
+    assert.ok(g.ok, !g.ok ? g.message : '');
+    return await fn(g.gateway.igd, fake);
+  } finally {
+    await fake.close();
+  }
+}
+
+test('parseEntry validates every field of a mapping entry', () => {
+  const good = new Map([['NewExternalPort', '80'], ['NewProtocol', 'tcp'], ['NewInternalPort', '8080'], ['NewInternalClient', '192.168.1.5'], ['NewLeaseDuration', '0']]);
+  assert.ok(parseEntry(good).ok);
+  for (const [k, v] of [['NewExternalPort', '0'], ['NewExternalPort', '70000'], ['NewProtocol', 'SCTP'], ['NewInternalPort', 'x'], ['NewInternalClient', 'host.lan'], ['NewLeaseDuration', '-1'], ['NewLeaseDuration', '99999999999']] as const) {
+    assert.equal(parseEntry(new Map([...good, [k, v]])).ok, false, `${k}=${v}`);
+  }
+});
+
+test('AddPortMapping sends the arguments in spec order with this host as InternalClient', async () => {
+  await withIgd({}, async (igd, fake) => {
+    const out = await upnpMap(igd, req, '127.0.0.1');
+    assert.equal(out.kind, 'mapped');
+    const add = fake.seen.find((r) => actionOf(r) === 'AddPortMapping')!;
+    const order = [...add.body.matchAll(/<(New\w+)>/g)].map((m) => m[1]);
+    assert.deepEqual(order, ['NewRemoteHost', 'NewExternalPort', 'NewProtocol', 'NewInternalPort', 'NewInternalClient', 'NewEnabled', 'NewPortMappingDescription', 'NewLeaseDuration']);
+    assert.equal(argOf(add, 'NewProtocol'), 'TCP');
+    assert.equal(argOf(add, 'NewInternalClient'), '127.0.0.1');
+    assert.ok(out.kind === 'mapped' && out.mapping.externalAddress === '44.0.0.2' && out.mapping.leaseSeconds === 3600);
+  });
+});
+
+test('718 for a port held by another host is a conflict naming the holder', async () => {
+  await withIgd({ mappings: [{ ext: 18080, proto: 'TCP', client: '127.0.0.9', iport: 22, desc: 'other', lease: 0 }] }, async (igd) => {
+    const out = await upnpMap(igd, req, '127.0.0.1', { fixedExternal: true });
+    assert.equal(out.kind, 'conflict');
+    assert.deepEqual(out.kind === 'conflict' && out.holder, { internalAddress: '127.0.0.9', internalPort: 22, description: 'other' });
+  });
+});
+
+test('a secure_mode refusal on IGD1 (718 with no entry) is reported as secure-mode, not as a conflict', async () => {
+  await withIgd({ secureMode: true }, async (igd) => {
+    const out = await upnpMap(igd, req, '127.0.0.7');
+    assert.equal(out.kind, 'refused');
+    assert.equal(out.kind === 'refused' && out.reason, 'secure-mode');
+  });
+});
+
+test('a refusal on IGD2 (606 with no entry) is reported as secure-mode too', async () => {
+  await withIgd({ version: 2, denied: [18080] }, async (igd) => {
+    const out = await upnpMap(igd, req, '127.0.0.1');
+    assert.ok(out.kind === 'refused' && out.reason === 'secure-mode', JSON.stringify(out));
+  });
+});
+
+test('725 OnlyPermanentLeasesSupported: retried with lease 0 and reported permanent', async () => {
+  await withIgd({ onlyPermanent: true }, async (igd, fake) => {
+    const out = await upnpMap(igd, req, '127.0.0.1');
+    assert.ok(out.kind === 'mapped' && out.permanent && out.mapping.leaseSeconds === 0);
+    assert.ok(out.kind === 'mapped' && out.expiresAt > Date.now() + 3500_000, 'our own expiry is the wanted lease');
+    assert.equal(fake.table[0]?.lease, 0);
+  });
+});
+
+test('724 SamePortValuesRequired: retried with external = internal port', async () => {
+  await withIgd({ samePortRequired: true }, async (igd, fake) => {
+    const out = await upnpMap(igd, req, '127.0.0.1');
+    assert.ok(out.kind === 'mapped' && out.mapping.externalPort === 8080);
+    assert.equal(fake.table[0]?.ext, 8080);
+  });
+});
+
+test('on IGD2 a conflict without a fixed external port takes the free port AddAnyPortMapping reserves', async () => {
+  await withIgd({ version: 2, mappings: [{ ext: 18080, proto: 'TCP', client: '127.0.0.9', iport: 22, desc: 'other', lease: 0 }] }, async (igd) => {
+    const out = await upnpMap(igd, req, '127.0.0.1');
+    assert.ok(out.kind === 'mapped' && out.mapping.externalPort === 18081, JSON.stringify(out));
+  });
+});
+
+test('on IGD1 (AddAnyPortMapping → 401) a conflict stays a conflict', async () => {
+  await withIgd({ version: 1, mappings: [{ ext: 18080, proto: 'TCP', client: '127.0.0.9', iport: 22, desc: 'other', lease: 0 }] }, async (igd, fake) => {
+    const out = await upnpMap(igd, req, '127.0.0.1');
+    assert.equal(out.kind, 'conflict');
+    assert.ok(!fake.seen.some((r) => actionOf(r) === 'AddAnyPortMapping'), 'v1 has no AddAnyPortMapping');
+  });
+});
+
+test('IGD2 leases over 604800 come back as granted by the router', async () => {
+  await withIgd({ version: 2 }, async (igd) => {
+    const out = await upnpMap(igd, { ...req, leaseSeconds: 10_000_000 }, '127.0.0.1');
+    assert.ok(out.kind === 'mapped' && out.mapping.leaseSeconds === 604800);
+  });
+});
+
+test('listing reads GetGenericPortMappingEntry until 713 and flags which entries are ours', async () => {
+  const mappings = [1, 2, 3].map((i) => ({ ext: 1000 + i, proto: 'UDP', client: i === 2 ? '127.0.0.1' : '127.0.0.9', iport: i, desc: `m${i}`, lease: 60 }));
+  await withIgd({ mappings }, async (igd, fake) => {
+    const g = await findGateway(LAN, { location: new URL(fake.location), allowResponder: (a) => a === '127.0.0.1' });
+    assert.ok(g.ok);
+    const m = new UpnpMapper(LAN, g.gateway);
+    const r = await m.list();
+    assert.ok(r.kind === 'listed' && r.complete);
+    assert.deepEqual(r.kind === 'listed' && r.mappings.map((x) => [x.externalPort, x.ours]), [[1001, false], [1002, true], [1003, false]]);
+  });
+});
+
+test('listing stops at 1024 entries on a router whose list never ends', async () => {
+  const srv = await fakeHttp('127.0.0.1', (r, res) => {
+    const i = Number(argOf(r, 'NewPortMappingIndex'));
+    res.end(soapOk(actionOf(r), { NewRemoteHost: '', NewExternalPort: (i % 60000) + 1, NewProtocol: 'TCP', NewInternalPort: 1, NewInternalClient: '10.0.0.1', NewEnabled: 1, NewPortMappingDescription: '', NewLeaseDuration: 0 }));
+  });
+  try {
+    const igd = new IgdClient({ kind: 'WANIPConnection', version: 1, serviceType: 'urn:schemas-upnp-org:service:WANIPConnection:1', controlUrl: new URL(`${srv.base}/ctl`) });
+    const r = await igd.list();
+    assert.equal(r.end, 'capped');
+    assert.equal(r.entries.length, 1024);
+    assert.ok(srv.seen.length <= 1025);
+  } finally {
+    await srv.close();
+  }
+});
+
+test('a router that counts from 1 (index 0 → 402) is still listed', async () => {
+  const srv = await fakeHttp('127.0.0.1', (r, res) => {
+    const i = Number(argOf(r, 'NewPortMappingIndex'));
+    if (i === 0) { res.statusCode = 500; return res.end(soapFault(402)); }
+    if (i > 2) { res.statusCode = 500; return res.end(soapFault(713)); }
+    res.end(soapOk(actionOf(r), { NewExternalPort: 100 + i, NewProtocol: 'TCP', NewInternalPort: 1, NewInternalClient: '10.0.0.1', NewLeaseDuration: 0 }));
+  });
+  try {
+    const igd = new IgdClient({ kind: 'WANIPConnection', version: 1, serviceType: 'urn:schemas-upnp-org:service:WANIPConnection:1', controlUrl: new URL(`${srv.base}/ctl`) });
+    const r = await igd.list();
+    assert.equal(r.end, 'complete');
+    assert.deepEqual(r.entries.map((e) => e.externalPort), [101, 102]);
+  } finally {
+    await srv.close();
+  }
+});
+
+test('UpnpMapper.unmap refuses to delete another host\'s mapping and reports a missing one as not-found', async () => {
+  await withIgd({ mappings: [{ ext: 2000, proto: 'TCP', client: '127.0.0.9', iport: 22, desc: 'other', lease: 0 }] }, async (_igd, fake) => {
+    const g = await findGateway(LAN, { location: new URL(fake.location), allowResponder: (a) => a === '127.0.0.1' });
+    assert.ok(g.ok);
+    const m = new UpnpMapper(LAN, g.gateway);
+    assert.equal((await m.unmap({ protocol: 'tcp', externalPort: 2000 })).kind, 'refused');
+    assert.equal(fake.table.length, 1);
+    assert.equal((await m.unmap({ protocol: 'tcp', externalPort: 2001 })).kind, 'not-found');
+  });
+});
