@@ -10,6 +10,8 @@ import { EXIT } from './context.js';
 import { register as registerConfig } from './config.js';
 import { register as registerMap } from './map.js';
 import { register as registerCheck } from './check.js';
+import { register as registerIp } from './ip.js';
+import { register as registerUpdate } from './update.js';
 
 export function buildProgram(): Command {
   const program = new Command('ddns')
@@ -27,6 +29,8 @@ export function buildProgram(): Command {
   registerConfig(program);
   registerMap(program);
   registerCheck(program);
+  registerIp(program);
+  registerUpdate(program);
 
   for (const cmd of program.commands) cmd.exitOverride();
   return program;

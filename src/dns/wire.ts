@@ -1,0 +1,192 @@
+/**
+ * One DNS question to one server, over UDP (falling back to TCP when the answer is truncated), with
+ * `dns-packet` for the wire format.
+ *
+ * Contract: `queryServer` never rejects and never hangs: it resolves `{ ok: false, why }` on timeout,
+ * abort, socket error, a reply with another id or question, or bytes that do not decode. Replies are
+ * read from a connected socket (the kernel drops datagrams from other sources). Records come back
+ * flattened to `{ name, type, ttl, data }` with `data` a string (SOA: `mname rname serial`).
+ */
+import { createSocket } from 'node:dgram';
+import { randomInt } from 'node:crypto';
+import { isIP, Socket } from 'node:net';
+import dnsPacket from 'dns-packet';
+import { describeError, withTimeout } from '../net/abort.js';
+
+export interface Endpoint { host: string; port: number }
+
+export type QueryType = 'A' | 'AAAA' | 'NS' | 'SOA' | 'TXT' | 'CNAME';
+
+export interface DnsRecord {
+  /** Lower case, no trailing dot. */
+  name: string;
+  type: string;
+  ttl: number;
+  data: string;
+}
+
+export interface DnsResponse {
+  rcode: string;
+  /** Authoritative answer flag. */
+  aa: boolean;
+  answers: DnsRecord[];
+  authorities: DnsRecord[];
+  additionals: DnsRecord[];
+  server: Endpoint;
+  transport: 'udp' | 'tcp';
+  ms: number;
+}
+
+export type QueryResult = { ok: true; response: DnsResponse } | { ok: false; why: string; server: Endpoint };
+
+export interface QueryOptions {
+  signal?: AbortSignal;
+  /** Per query (each transport attempt), default 2000 ms. */
+  timeoutMs?: number;
+  /** Set RD (ask a resolver to recurse). Default true; authoritative queries send false. */
+  recursion?: boolean;
+  /** Skip UDP. */
+  tcp?: boolean;
+}
+
+const MAX_TCP = 65535 + 2;
+
+export function normalizeName(name: string): string {
+  return name.trim().toLowerCase().replace(/\.$/, '');
+}
+
+export function formatEndpoint(e: Endpoint): string {
+  return isIP(e.host) === 6 ? `[${e.host}]:${e.port}` : `${e.host}:${e.port}`;
+}
+
+function flatten(list: dnsPacket.Answer[] | undefined): DnsRecord[] {
+  const out: DnsRecord[] = [];
+  for (const a of list ?? []) {
+    if (a.type === 'OPT') continue;
+    let data: string;
+    const d = (a as { data?: unknown }).data;
+    if (typeof d === 'string') data = d;
+    else if (a.type === 'SOA' && typeof d === 'object' && d !== null) {
+      const soa = d as dnsPacket.SoaData;
+      data = `${normalizeName(soa.mname)} ${normalizeName(soa.rname)} ${soa.serial ?? 0}`;
+    } else if (a.type === 'TXT') {
+      const parts = Array.isArray(d) ? d : [d];
+      data = parts.map((p) => (Buffer.isBuffer(p) ? p.toString('utf8') : String(p))).join('');
+    } else if (Buffer.isBuffer(d)) data = d.toString('hex');
+    else continue;
+    out.push({ name: normalizeName(a.name), type: a.type, ttl: (a as { ttl?: number }).ttl ?? 0, data: a.type === 'NS' || a.type === 'CNAME' ? normalizeName(data) : data });
+  }
+  return out;
+}
+
+/** Decodes and checks a reply against our question. */
+export function parseReply(buf: Buffer, id: number, name: string, type: QueryType): { ok: true; packet: dnsPacket.DecodedPacket } | { ok: false; why: string } {
+  let packet: dnsPacket.DecodedPacket;
+  try {
+    packet = dnsPacket.decode(buf);
+  } catch (err) {
+    return { ok: false, why: `undecodable reply (${describeError(err)})` };
+  }
+  if (packet.type !== 'response' || packet.id !== id) return { ok: false, why: 'reply with another id' };
+  const q = packet.questions?.[0];
+  if (q && (normalizeName(q.name) !== normalizeName(name) || q.type !== type)) return { ok: false, why: 'reply to another question' };
+  return { ok: true, packet };
+}
+
+function udpQuery(server: Endpoint, query: Buffer, signal: AbortSignal): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const sock = createSocket(isIP(server.host) === 6 ? 'udp6' : 'udp4');
+    let done = false;
+    const finish = (err: unknown, buf?: Buffer): void => {
+      if (done) return;
+      done = true;
+      signal.removeEventListener('abort', onAbort);
+      try { sock.close(); } catch { /* already closed */ }
+      if (buf) resolve(buf);
+      else reject(err);
+    };
+    const onAbort = (): void => finish(signal.reason);
+    if (signal.aborted) return finish(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+    sock.on('error', (err) => finish(err));
+    sock.on('message', (msg) => finish(undefined, msg));
+    sock.connect(server.port, server.host, () => {
+      sock.send(query, (err) => { if (err) finish(err); });
+    });
+  });
+}
+
+function tcpQuery(server: Endpoint, query: Buffer, signal: AbortSignal): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const sock = new Socket();
+    let done = false;
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const finish = (err: unknown, buf?: Buffer): void => {
+      if (done) return;
+      done = true;
+      signal.removeEventListener('abort', onAbort);
+      sock.destroy();
+      if (buf) resolve(buf);
+      else reject(err);
+    };
+    const onAbort = (): void => finish(signal.reason);
+    if (signal.aborted) return finish(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+    sock.on('error', (err) => finish(err));
+    sock.on('data', (c: Buffer) => {
+      chunks.push(c);
+      size += c.length;
+      if (size > MAX_TCP) return finish(new Error('reply too large'));
+      const all = Buffer.concat(chunks);
+      if (all.length >= 2) {
+        const len = all.readUInt16BE(0);
+        if (all.length >= len + 2) finish(undefined, all.subarray(2, len + 2));
+      }
+    });
+    sock.on('end', () => finish(new Error('connection closed before a full reply')));
+    sock.connect(server.port, server.host, () => {
+      const len = Buffer.alloc(2);
+      len.writeUInt16BE(query.length, 0);
+      sock.write(Buffer.concat([len, query]));
+    });
+  });
+}
+
+/** Asks `server` one question. See the module contract. */
+export async function queryServer(server: Endpoint, name: string, type: QueryType, opts: QueryOptions = {}): Promise<QueryResult> {
+  const started = performance.now();
+  const timeoutMs = opts.timeoutMs ?? 2000;
+  const recursion = opts.recursion ?? true;
+  const id = randomInt(0, 65536);
+  const qname = normalizeName(name);
+  const query = dnsPacket.encode({ type: 'query', id, flags: recursion ? dnsPacket.RECURSION_DESIRED : 0, questions: [{ type, name: qname, class: 'IN' }] });
+  for (const transport of opts.tcp ? (['tcp'] as const) : (['udp', 'tcp'] as const)) {
+    const signal = withTimeout(timeoutMs, opts.signal);
+    let buf: Buffer;
+    try {
+      buf = transport === 'udp' ? await udpQuery(server, query, signal) : await tcpQuery(server, query, signal);
+    } catch (err) {
+      const why = signal.aborted && !opts.signal?.aborted ? `no answer within ${timeoutMs} ms` : describeError(err);
+      return { ok: false, why: `${formatEndpoint(server)} (${transport}): ${why}`, server };
+    }
+    const parsed = parseReply(buf, id, qname, type);
+    if (!parsed.ok) return { ok: false, why: `${formatEndpoint(server)} (${transport}): ${parsed.why}`, server };
+    const p = parsed.packet;
+    if (p.flag_tc && transport === 'udp') continue;
+    return {
+      ok: true,
+      response: {
+        rcode: (p as { rcode?: string }).rcode ?? 'NOERROR',
+        aa: p.flag_aa,
+        answers: flatten(p.answers),
+        authorities: flatten(p.authorities),
+        additionals: flatten(p.additionals),
+        server,
+        transport,
+        ms: Math.round(performance.now() - started),
+      },
+    };
+  }
+  return { ok: false, why: `${formatEndpoint(server)}: truncated over TCP`, server };
+}

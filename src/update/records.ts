@@ -1,0 +1,49 @@
+/**
+ * What the update engine knows about a configured record without asking anyone: its stable state key,
+ * a label for people, the families it publishes, and the configuration hash that holds are tied to.
+ */
+import type { Config, RecordConfig } from '../config/schema.js';
+import type { Family } from '../net/address.js';
+import { recordConfigHash } from '../daemon/state.js';
+
+function host(url: string): string {
+  try { return new URL(url).host.toLowerCase(); } catch { return url; }
+}
+const fqdn = (n: string): string => n.toLowerCase().replace(/\.$/, '');
+
+/** Stable across runs and across changes of credentials (so a hold can be found and then cleared). */
+export function recordKey(r: RecordConfig): string {
+  switch (r.provider) {
+    case 'noip':
+    case 'dyndns2': return `${r.provider}:${host(r.server)}:${fqdn(r.hostname)}`;
+    case 'duckdns': return `duckdns:${host(r.server)}:${[...r.domains].map(fqdn).sort().join(',')}`;
+    case 'cloudflare': return `cloudflare:${fqdn(r.zone)}:${fqdn(r.name)}`;
+  }
+}
+
+/** For people: `noip home.example.net`. */
+export function recordLabel(r: RecordConfig): string {
+  switch (r.provider) {
+    case 'noip':
+    case 'dyndns2': return `${r.provider} ${fqdn(r.hostname)}`;
+    case 'duckdns': return `duckdns ${r.domains.join(',')}`;
+    case 'cloudflare': return `cloudflare ${fqdn(r.name)}`;
+  }
+}
+
+export function recordFamilies(r: RecordConfig, config: Pick<Config, 'ip'>): Family[] {
+  return [...(r.families ?? config.ip.families)].sort() as Family[];
+}
+
+/** The hash of what a hold depends on: credentials, names, server (secrets only hashed; see state.ts). */
+export function configHashOf(r: RecordConfig, salt: string): string {
+  switch (r.provider) {
+    case 'noip':
+    case 'dyndns2':
+      return recordConfigHash(salt, { provider: r.provider, hostname: fqdn(r.hostname), server: r.server, username: r.username }, r.password);
+    case 'duckdns':
+      return recordConfigHash(salt, { provider: r.provider, domains: [...r.domains].map(fqdn).sort(), server: r.server }, r.token);
+    case 'cloudflare':
+      return recordConfigHash(salt, { provider: r.provider, zone: fqdn(r.zone), name: fqdn(r.name), baseUrl: r.baseUrl, create: String(r.create) }, r.apiToken);
+  }
+}
