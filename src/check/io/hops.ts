@@ -31,7 +31,7 @@ export function tracepathHops(o: { target: string; gateway: string; maxHops?: nu
     };
     let child: ReturnType<typeof spawn>;
     try {
-      child = spawn('tracepath', ['-n', '-m', String(o.maxHops ?? 3), o.target], { stdio: ['ignore', 'pipe', 'ignore'] });
+      child = spawn('tracepath', ['-4', '-n', '-m', String(o.maxHops ?? 3), o.target], { stdio: ['ignore', 'pipe', 'ignore'] });
     } catch {
       resolve([]);
       return;

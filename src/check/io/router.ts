@@ -15,7 +15,7 @@ export function routerFacts(gateway: string, probe: RouterProbe | undefined, add
     const a = addr[via];
     const ms = Math.round(a.ms);
     if (a.ok) return { kind: 'answered', detail, externalAddress: a.address, noPublicAddress: a.class !== 'global', ms };
-    if (a.kind === 'empty' || a.kind === 'address-mismatch') return { kind: 'answered', detail, externalAddress: '', noPublicAddress: a.kind === 'empty', ms };
+    if (a.kind === 'empty' || a.kind === 'address-mismatch') return { kind: 'answered', detail, externalAddress: '', noPublicAddress: a.kind === 'empty' && via !== 'pcp', ms }; // PCP is asked by ANNOUNCE, which reports no address at all
     if (answeredByProbe) return { kind: 'answered', detail, externalAddress: '', noPublicAddress: false, ms: probeMs ?? ms };
     if (a.kind === 'unsupported' || a.kind === 'timeout') return { kind: 'absent', message: probeMessage ?? a.message, ms };
     return { kind: 'error', message: a.message, ms };
@@ -34,6 +34,19 @@ export function routerFacts(gateway: string, probe: RouterProbe | undefined, add
   };
 }
 
+/** PCP ANNOUNCE as an address result: answered (no address: ANNOUNCE reports none), mismatch, or absent. */
+async function pcpAddressCheck(lan: LanContext, signal: AbortSignal): Promise<RouterAddressResult> {
+  const [{ pcpAnnounce }, { budgets }] = await Promise.all([import('../../portmap/pcp.js'), import('../../portmap/mapper.js')]);
+  const b = budgets(true);
+  const t0 = performance.now();
+  const r = await pcpAnnounce(lan.address, { gateway: lan.gateway, bindAddress: lan.address, budgetMs: b.udpBudgetMs, initialMs: b.pcpInitialMs, signal });
+  const ms = performance.now() - t0;
+  if (r.ok) return { ok: false, via: 'pcp', kind: 'empty', ms, message: 'PCP answers (ANNOUNCE reports no address)' };
+  if (r.kind === 'result' && r.result === 12) return { ok: false, via: 'pcp', kind: 'address-mismatch', ms, message: r.message };
+  if (r.kind === 'result') return { ok: false, via: 'pcp', kind: 'empty', ms, message: r.message };
+  return { ok: false, via: 'pcp', kind: r.kind === 'timeout' ? 'timeout' : r.kind === 'fallback' || r.kind === 'refused' ? 'unsupported' : 'failed', ms, message: r.message };
+}
+
 export async function observeRouter(lanFacts: LanFacts, o: { signal: AbortSignal }): Promise<RouterFacts> {
   const [{ probeRouter, routerExternalAddress }, { openMapper }] = await Promise.all([import('../../portmap/router.js'), import('../../portmap/mapper.js')]);
   const gateway = lanFacts.gateway;
@@ -46,23 +59,36 @@ export async function observeRouter(lanFacts: LanFacts, o: { signal: AbortSignal
     return routerFacts(gateway, undefined, { upnp: failed('upnp', m), natpmp: failed('natpmp', m), pcp: failed('pcp', m) });
   }
   const q = { lan, signal: o.signal, interactive: true };
-  const listMappings = async (): Promise<Mapping[] | undefined> => {
-    const m = await openMapper('upnp', lan, q);
-    if (!m.ok) return undefined;
-    try {
-      const l = await m.mapper.list({ signal: o.signal });
-      return l.kind === 'listed' ? l.mappings : undefined;
-    } finally {
-      await m.mapper.close();
-    }
-  };
   const safe = <T>(p: Promise<T>, fallback: (e: unknown) => T): Promise<T> => p.catch(fallback);
-  const [probe, upnp, natpmp, pcp, mappings] = await Promise.all([
+  // One SSDP search (in probeRouter); the UPnP address and list then go straight to the LOCATION it found
+  // (three concurrent searches from one host made the IGD's answers miss some of them).
+  // PCP: ANNOUNCE only (it carries ADDRESS_MISMATCH too). Never the MAP-based address query: miniupnpd
+  // 2.3.1 spins forever on a MAP its permission rules deny with external port 0 (seen in the lab).
+  const [probe, natpmp, pcp] = await Promise.all([
     safe(probeRouter(q).then((r) => (r.ok ? r.probe : undefined)), () => undefined),
-    safe(routerExternalAddress('upnp', q), (e) => failed('upnp', describeError(e))),
     safe(routerExternalAddress('natpmp', q), (e) => failed('natpmp', describeError(e))),
-    safe(routerExternalAddress('pcp', q), (e) => failed('pcp', describeError(e))),
-    safe(listMappings(), () => undefined),
+    safe(pcpAddressCheck(lan, o.signal), (e) => failed('pcp', describeError(e))),
   ]);
+  let upnp: RouterAddressResult = { ok: false, via: 'upnp', ms: probe?.upnp.ms ?? 0, kind: 'unsupported', message: probe && !probe.upnp.ok ? probe.upnp.message : 'no UPnP IGD answered' };
+  let mappings: Mapping[] | undefined;
+  if (probe?.upnp.ok) {
+    const location = new URL(probe.upnp.location);
+    const direct = { ...q, upnp: { location } };
+    const listMappings = async (): Promise<Mapping[] | undefined> => {
+      const m = await openMapper('upnp', lan, direct);
+      if (!m.ok) return undefined;
+      try {
+        const l = await m.mapper.list({ signal: o.signal });
+        return l.kind === 'listed' ? l.mappings : undefined;
+      } finally {
+        await m.mapper.close();
+      }
+    };
+    const upnpMs = probe.upnp.ms;
+    [upnp, mappings] = await Promise.all([
+      safe(routerExternalAddress('upnp', direct).then((r) => ({ ...r, ms: r.ms + upnpMs })), (e) => failed('upnp', describeError(e))),
+      safe(listMappings(), () => undefined),
+    ]);
+  }
   return routerFacts(gateway, probe, { upnp, natpmp, pcp }, mappings);
 }
