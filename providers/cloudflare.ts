@@ -67,10 +67,10 @@ export function errorOutcome(mod: Pick<Sdk, 'APIError' | 'APIConnectionError' | 
     if (status === 429) {
       return outcome.retryAfter(parseRetryAfter(err.headers?.get('retry-after'), now) ?? 60, `Cloudflare rate limit (429: ${text})`);
     }
+    if (status === 403) return outcome.held(`the API token may not do this in zone ${record.zone} (${text})`, tokenFix);
     if (status === 401 || codes.some((c) => c === 10000 || c === 9109 || c === 6003 || c === 6111 || c === 9106 || c === 9103)) {
       return outcome.held(`Cloudflare rejected the API token (${text})`, tokenFix);
     }
-    if (status === 403) return outcome.held(`the API token may not do this in zone ${record.zone} (${text})`, tokenFix);
     if (status === 404) return outcome.held(`Cloudflare does not know zone ${record.zone} for this token (${text})`, `check zone (a name like example.com or its 32-hex id) and ${tokenFix}`);
     if (status >= 500) return outcome.failed(`Cloudflare failed (HTTP ${status}: ${text})`);
     return outcome.failed(`Cloudflare refused the request (HTTP ${status}: ${text})`);
