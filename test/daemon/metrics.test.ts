@@ -1,0 +1,78 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createMetrics } from '../../src/daemon/metrics.js';
+import type { CycleReport } from '../../src/daemon/report.js';
+import { parsePrometheus, sampleValue } from './prom-text.js';
+
+const report = (address: string | null, result: CycleReport['records'][number]['result'] = 'unchanged'): CycleReport => ({
+  reasons: ['interval'], startedAt: 0, ms: 1500,
+  families: [{ family: 4, address }],
+  records: [{ key: 'k', provider: 'duckdns', name: 'myhome.duckdns.org', result }],
+});
+
+test('the metrics text parses as Prometheus exposition format and includes process metrics', async () => {
+  const m = createMetrics();
+  m.cycle(report('203.0.113.7'), true, 1_700_000_000_000);
+  const { contentType, body } = await m.text();
+  assert.match(contentType, /^text\/plain; version=0\.0\.4/);
+  const s = parsePrometheus(body);
+  assert.ok(s.some((x) => x.name === 'process_resident_memory_bytes' || x.name === 'process_cpu_user_seconds_total'));
+  assert.equal(sampleValue(s, 'ddns_last_success_timestamp_seconds'), 1_700_000_000);
+  assert.equal(sampleValue(s, 'ddns_cycle_duration_seconds_count'), 1);
+  assert.equal(sampleValue(s, 'ddns_cycle_duration_seconds_bucket', { le: '2.5' }), 1);
+  assert.equal(sampleValue(s, 'ddns_cycle_duration_seconds_bucket', { le: '1' }), 0);
+});
+
+test('the address info keeps one series per family and follows a change', async () => {
+  const m = createMetrics({ processMetrics: false });
+  m.cycle(report('203.0.113.7'), true, 0);
+  m.addressChanged(4);
+  m.cycle(report('198.51.100.9', 'updated'), true, 0);
+  const s = parsePrometheus((await m.text()).body);
+  const info = s.filter((x) => x.name === 'ddns_public_address_info');
+  assert.deepEqual(info.map((x) => x.labels), [{ family: '4', address: '198.51.100.9' }]);
+  assert.equal(sampleValue(s, 'ddns_address_changes_total', { family: '4' }), 1);
+  assert.equal(sampleValue(s, 'ddns_public_address_known', { family: '4' }), 1);
+});
+
+test('an unknown address sets known to 0 and keeps the last published info', async () => {
+  const m = createMetrics({ processMetrics: false });
+  m.cycle(report('203.0.113.7'), true, 0);
+  m.cycle(report(null), false, 0);
+  const s = parsePrometheus((await m.text()).body);
+  assert.equal(sampleValue(s, 'ddns_public_address_known', { family: '4' }), 0);
+  assert.equal(sampleValue(s, 'ddns_cycles_total', { result: 'failed' }), 1);
+  assert.equal(sampleValue(s, 'ddns_cycles_total', { result: 'ok' }), 1);
+});
+
+test('updates count by provider and outcome; holds are a gauge that goes back to 0', async () => {
+  const m = createMetrics({ processMetrics: false });
+  m.cycle(report('203.0.113.7', 'held'), false, 0);
+  let s = parsePrometheus((await m.text()).body);
+  assert.equal(sampleValue(s, 'ddns_record_updates_total', { provider: 'duckdns', outcome: 'held' }), 1);
+  assert.equal(sampleValue(s, 'ddns_record_holds', { provider: 'duckdns' }), 1);
+  m.cycle(report('203.0.113.7', 'updated'), true, 0);
+  s = parsePrometheus((await m.text()).body);
+  assert.equal(sampleValue(s, 'ddns_record_holds', { provider: 'duckdns' }), 0);
+  assert.equal(sampleValue(s, 'ddns_record_updates_total', { provider: 'duckdns', outcome: 'updated' }), 1);
+});
+
+test('mapping renewals, re-creations and failures count by protocol; ready flips', async () => {
+  const m = createMetrics({ processMetrics: false });
+  m.mapping('renewal', 'tcp');
+  m.mapping('renewal', 'tcp');
+  m.mapping('recreation', 'udp');
+  m.mapping('failure', 'tcp');
+  m.ready(true);
+  const s = parsePrometheus((await m.text()).body);
+  assert.equal(sampleValue(s, 'ddns_mapping_renewals_total', { protocol: 'tcp' }), 2);
+  assert.equal(sampleValue(s, 'ddns_mapping_recreations_total', { protocol: 'udp' }), 1);
+  assert.equal(sampleValue(s, 'ddns_mapping_failures_total', { protocol: 'tcp' }), 1);
+  assert.equal(sampleValue(s, 'ddns_ready'), 1);
+});
+
+test('the Prometheus reader rejects a malformed line (so parsing proves validity)', () => {
+  assert.throws(() => parsePrometheus('ddns_ready one\n'), /bad value/);
+  assert.throws(() => parsePrometheus('ddns_ready\n'), /not a sample/);
+  assert.throws(() => parsePrometheus('x{a=b} 1\n'), /bad labels/);
+});
