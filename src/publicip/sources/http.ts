@@ -85,6 +85,8 @@ export class HttpSource implements Source {
         signal,
         headers: { 'user-agent': this.o.userAgent ?? 'ddns (public-ip check)', accept: 'text/plain, */*;q=0.5', connection: 'close' },
       });
+      // Destroying the body below must not surface as an unhandled 'error' event later.
+      res.body.on('error', () => { /* the outcome is already decided */ });
       if (res.statusCode !== 200) {
         const where = res.headers.location ? ` to ${String(res.headers.location).slice(0, 80)} (redirects are not followed)` : '';
         res.body.destroy();
