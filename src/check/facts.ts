@@ -60,6 +60,8 @@ export interface FamilyConsensus {
   sources: SourceAnswer[];
   /** Distinct valid addresses seen (more than one: disagreement). */
   seen: string[];
+  /** The consensus's own one-line explanation. */
+  message?: string;
 }
 
 export interface PublicFacts { 4?: FamilyConsensus; 6?: FamilyConsensus }

@@ -1,8 +1,36 @@
-/** The public-IP consensus (src/publicip) as the `publicip` step's facts. Never throws. */
+/** The public-IP consensus (src/publicip `detectPublicAddresses`) as the `publicip` step's facts. Never throws. */
 import type { Config } from '../../config/schema.js';
 import type { Family } from '../../net/address.js';
-import type { PublicFacts } from '../facts.js';
+import type { FamilyConsensus, PublicFacts } from '../facts.js';
+import type { FamilyReport } from '../../publicip/consensus.js';
+import { describeError } from '../../net/abort.js';
 
-export async function observePublicIp(_config: Config, _families: Family[], _o: { signal: AbortSignal }): Promise<PublicFacts> {
-  return {};
+/** One family's consensus report, flattened to the facts the steps read. Pure. */
+export function familyConsensus(r: FamilyReport): FamilyConsensus {
+  const asked = r.sources.filter((s) => s.status !== 'skipped');
+  const seen = [...new Set(asked.map((s) => s.address).filter((a): a is string => a !== null))];
+  return {
+    family: r.family,
+    address: r.address,
+    agreeing: r.operators.length,
+    quorum: r.quorum,
+    sources: asked.map((s) => ({ id: s.id, address: s.address, error: s.status === 'cancelled' ? 'cancelled (quorum reached)' : s.error, ms: Math.round(s.ms ?? 0) })),
+    seen,
+    message: r.message,
+  };
+}
+
+export async function observePublicIp(config: Config, families: Family[], o: { signal: AbortSignal }): Promise<PublicFacts> {
+  try {
+    const { detectPublicAddresses } = await import('../../publicip/detect.js');
+    const report = await detectPublicAddresses(config, { families, signal: o.signal });
+    const out: PublicFacts = {};
+    if (report['4']) out[4] = familyConsensus(report['4']);
+    if (report['6']) out[6] = familyConsensus(report['6']);
+    return out;
+  } catch (err) {
+    const out: PublicFacts = {};
+    for (const f of families) out[f] = { family: f, address: null, agreeing: 0, quorum: config.ip.quorum, sources: [], seen: [], message: `public-IP detection failed: ${describeError(err)}` };
+    return out;
+  }
 }

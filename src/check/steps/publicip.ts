@@ -17,7 +17,9 @@ export function evaluatePublicIp(p: PublicFacts, families: readonly Family[]): S
     details.push(...line(c));
     const others = c.seen.filter((a) => a !== c.address);
     if (c.address) {
-      parts.push(`IPv${f} ${c.address} (${c.agreeing} of ${c.sources.length} sources agree${others.length ? `; also seen: ${others.join(', ')}` : ''})`);
+      parts.push(`IPv${f} ${c.address} (${c.agreeing} independent source${c.agreeing === 1 ? '' : 's'} agree, quorum ${c.quorum}${others.length ? `; also seen: ${others.join(', ')}` : ''})`);
+    } else if (c.message && c.seen.length <= 1) {
+      problems.push(`IPv${f}: ${c.message}`);
     } else if (c.seen.length > 1) {
       problems.push(`IPv${f}: sources disagree (${c.seen.join(' vs ')}), no quorum of ${c.quorum}`);
     } else if (c.seen.length === 1) {
