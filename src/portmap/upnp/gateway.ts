@@ -77,11 +77,11 @@ export async function findGateway(lan: LanContext, o: FindOptions = {}): Promise
     const first = services[0];
     if (!first) { problems.push(`${hit.location.href}: no usable WAN connection service${parsed.description.rejected.length ? ` (rejected: ${parsed.description.rejected.join('; ')})` : ''}`); continue; }
     if (services.length === 1) {
-      return { ok: true, gateway: { igd: new IgdClient(first), description: parsed.description, hit, ms: performance.now() - started } };
+      return { ok: true, gateway: { igd: new IgdClient(first, o.timeoutMs ? { timeoutMs: o.timeoutMs } : {}), description: parsed.description, hit, ms: performance.now() - started } };
     }
     let fallback: UpnpGateway | undefined;
     for (const s of services) {
-      const igd = new IgdClient(s);
+      const igd = new IgdClient(s, o.timeoutMs ? { timeoutMs: o.timeoutMs } : {});
       const st = await igd.statusInfo({ ...(o.signal ? { signal: o.signal } : {}), timeoutMs: o.timeoutMs ?? 5000 });
       const ext = st.ok ? await igd.externalIPAddress({ ...(o.signal ? { signal: o.signal } : {}), timeoutMs: o.timeoutMs ?? 5000 }) : undefined;
       const status = { connected: st.ok && st.value.status === 'Connected', externalAddress: ext?.ok ? ext.value : '' };

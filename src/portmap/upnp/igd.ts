@@ -77,10 +77,11 @@ export function parseEntry(values: ReadonlyMap<string, string>, known?: { extern
 export interface CallOptions { signal?: AbortSignal; timeoutMs?: number }
 
 export class IgdClient {
-  constructor(readonly service: IgdService) {}
+  /** `timeoutMs`: the default total deadline of each action (5 s unless a call says otherwise). */
+  constructor(readonly service: IgdService, private readonly defaults: { timeoutMs?: number } = {}) {}
 
   private call(action: string, args: SoapArgs, o: CallOptions): Promise<SoapResult> {
-    return soapCall(this.service.controlUrl, this.service.serviceType, action, args, o);
+    return soapCall(this.service.controlUrl, this.service.serviceType, action, args, { timeoutMs: this.defaults.timeoutMs ?? 5000, ...o });
   }
 
   /** `NewConnectionStatus` (e.g. "Connected"). */
