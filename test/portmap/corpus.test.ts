@@ -82,10 +82,10 @@ describe('malformed SSDP replies', () => {
 });
 
 type Serve = (res: ServerResponse) => void;
-const xml = (body: string, status = 200): Serve => (res) => { res.statusCode = status; res.setHeader('content-type', 'text/xml'); res.end(body); };
+const xml = (body: string, status = 200): Serve => (res: ServerResponse) => { res.statusCode = status; res.setHeader('content-type', 'text/xml'); res.end(body); };
 
 describe('malformed device descriptions', () => {
-  const cases: Array<[string, () => Serve, boolean]> = [
+  const cases: Array<[string, () => Serve, boolean?]> = [
     ['an entity bomb', () => xml(bomb), false],
     ['an external entity (XXE) to an off-LAN host', () => xml(xxe.replace('PORT', String(far.port))), false],
     ['a control URL on another host', () => xml(description({ control: `${far.base}/ctl` })), false],
@@ -94,20 +94,20 @@ describe('malformed device descriptions', () => {
     ['a control URL with a backslash trick', () => xml(description({ control: `\\\\127.0.0.2:${far.port}\\ctl` })), false],
     ['a URLBase elsewhere with a relative control URL', () => xml(description({ urlBase: `${far.base}/` })), true],
     ['a description over 64 KiB', () => xml(bigXml(20_000)), false],
-    ['a body that never ends', () => (res) => { res.statusCode = 200; const chunk = Buffer.alloc(16_384, 0x20); const pump = () => { while (res.write(chunk)) { /* fill */ } }; res.on('drain', pump); pump(); res.on('close', () => res.removeAllListeners('drain')); }, false],
+    ['a body that never ends', () => (res: ServerResponse) => { res.statusCode = 200; const chunk = Buffer.alloc(16_384, 0x20); const pump = () => { while (res.write(chunk)) { /* fill */ } }; res.on('drain', pump); pump(); res.on('close', () => res.removeAllListeners('drain')); }, false],
     ['a server that never answers', () => () => { /* silence */ }, false],
-    ['a redirect to an off-LAN host', () => (res) => { res.statusCode = 302; res.setHeader('location', `${far.base}/rootDesc.xml`); res.end(); }, false],
+    ['a redirect to an off-LAN host', () => (res: ServerResponse) => { res.statusCode = 302; res.setHeader('location', `${far.base}/rootDesc.xml`); res.end(); }, false],
     ['a 500', () => xml('oops', 500), false],
     ['HTML', () => xml('<html><body>login</body></html>'), false],
     ['an empty 200', () => xml(''), false],
-    ['binary', () => (res) => res.end(Buffer.from([0, 1, 2, 0xff, 0xfe]))],
+    ['binary', () => (res: ServerResponse) => res.end(Buffer.from([0, 1, 2, 0xff, 0xfe]))],
     ['nesting 500 deep', () => xml(`${'<device>'.repeat(500)}${'</device>'.repeat(500)}`), false],
     ['a reserved name (__proto__)', () => xml('<root><device><__proto__><x>1</x></__proto__></device></root>'), false],
-    ['a Content-Length over the cap', () => (res) => { res.setHeader('content-length', String(10 * 1024 * 1024)); res.write('<root>'); setTimeout(() => res.destroy(), 50); }, false],
+    ['a Content-Length over the cap', () => (res: ServerResponse) => { res.setHeader('content-length', String(10 * 1024 * 1024)); res.write('<root>'); setTimeout(() => res.destroy(), 50); }, false],
     ['only non-WAN services', () => xml(description({ serviceType: 'urn:schemas-upnp-org:service:ContentDirectory:1' })), false],
     ['truncated XML', () => xml(description().slice(0, 300)), false],
-  ].map(([n, f, ok]) => [n as string, f as () => Serve, (ok ?? false) as boolean]);
-  for (const [name, serve, usable] of cases) {
+  ];
+  for (const [name, serve, usable = false] of cases) {
     test(`description: ${name}`, async () => {
       count++;
       const handler = serve();
@@ -142,7 +142,7 @@ describe('malformed SOAP replies', () => {
     ['an entry with protocol SCTP', xml(entry({ NewProtocol: 'SCTP' }))],
     ['an entry with a negative lease', xml(entry({ NewLeaseDuration: -5 }))],
     ['an entry with control characters in the description', xml(entry({ NewPortMappingDescription: 'a\u0001\u001b[31mb' }))],
-    ['a redirect to an off-LAN host', (res) => { res.statusCode = 307; res.setHeader('location', `${far.base}/ctl`); res.end(); }],
+    ['a redirect to an off-LAN host', (res: ServerResponse) => { res.statusCode = 307; res.setHeader('location', `${far.base}/ctl`); res.end(); }],
     ['silence', () => { /* never answers */ }],
     ['an empty 200', xml('')],
     ['truncated XML', xml(soapOk('GetGenericPortMappingEntry', {}).slice(0, 120))],
@@ -158,7 +158,7 @@ describe('malformed SOAP replies', () => {
         const m = new UpnpMapper(LAN, g.gateway);
         const listed = await bounded(m.list());
         assert.ok(['listed', 'failed'].includes(listed.kind));
-        if (listed.kind === 'listed') for (const x of listed.mappings) assert.doesNotMatch(x.description, /[\u0000-\u001f]/);
+        if (listed.kind === 'listed') for (const x of listed.mappings) assert.ok(![...x.description].some((c) => c.charCodeAt(0) < 0x20), 'no control characters');
         const out = await bounded(upnpMap(g.gateway.igd, { protocol: 'tcp', internalPort: 8080, leaseSeconds: 60, description: 'x' }, '127.0.0.1', { timeoutMs: 400 }));
         assert.ok(['mapped', 'failed', 'conflict', 'refused'].includes(out.kind));
         assert.equal(far.seen.length + near.seen.length, 0);
