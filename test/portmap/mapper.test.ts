@@ -1,0 +1,83 @@
+import assert from 'node:assert/strict';
+import { after, test } from 'node:test';
+import { openMapper } from '../../src/portmap/mapper.js';
+import { routerExternalAddress, probeRouter } from '../../src/portmap/router.js';
+import { closeHttp } from '../../src/portmap/upnp/http.js';
+import { fakeIgd } from './helpers/fake-igd.js';
+import { fakeUdp, ssdpReply, LAN, onlyLoopback1 } from './helpers/fakes.js';
+import { encodeAddress } from '../../src/portmap/pcp.js';
+
+after(() => closeHttp());
+
+const natpmpAddr = (result: number) => { const b = Buffer.alloc(12); b[1] = 128; b.writeUInt16BE(result, 2); b.writeUInt32BE(5, 4); if (result === 0) Buffer.from([44, 0, 0, 2]).copy(b, 8); return b; };
+const pcpReply = (m: Buffer, result = 0) => {
+  const b = Buffer.alloc(m[1] === 1 ? 60 : 24); b[0] = 2; b[1] = 0x80 | m[1]!; b[3] = result; b.writeUInt32BE(m.readUInt32BE(4), 4); b.writeUInt32BE(7, 8);
+  if (b.length === 60) { m.copy(b, 24, 24, 44); encodeAddress('44.0.0.2').copy(b, 44); }
+  return b;
+};
+const closedPort = async () => { const u = await fakeUdp('127.0.0.1', () => undefined); const p = u.port; await u.close(); return p; };
+
+test('auto picks UPnP when the IGD answers, without waiting for NAT-PMP or PCP timeouts', async () => {
+  const igd = await fakeIgd();
+  const ssdp = await fakeUdp('127.0.0.1', () => ssdpReply(igd.location));
+  const silent = await fakeUdp('127.0.0.1', () => undefined);
+  try {
+    const t = performance.now();
+    const r = await openMapper('auto', LAN, { upnp: { ssdpTarget: { address: '127.0.0.1', port: ssdp.port }, allowResponder: onlyLoopback1 }, natpmpPort: silent.port, pcpPort: silent.port });
+    assert.ok(r.ok && r.mapper.via === 'upnp');
+    assert.ok(performance.now() - t < 500);
+  } finally { await ssdp.close(); await silent.close(); await igd.close(); }
+});
+
+test('auto falls back to PCP when no IGD answers, and to NAT-PMP when the gateway speaks only that', async () => {
+  const pcp = await fakeUdp('127.0.0.1', (m) => pcpReply(m));
+  const natpmpOnly = await fakeUdp('127.0.0.1', (m) => (m[0] === 2 ? Buffer.from([0, 128 + m[1]!, 0, 1, 0, 0, 0, 5]) : natpmpAddr(0)));
+  const noSsdp = await closedPort();
+  try {
+    const upnp = { ssdpTarget: { address: '127.0.0.1', port: noSsdp }, allowResponder: onlyLoopback1, windowMs: 200 };
+    const a = await openMapper('auto', LAN, { upnp, pcpPort: pcp.port, natpmpPort: natpmpOnly.port });
+    assert.ok(a.ok && a.mapper.via === 'pcp');
+    const b = await openMapper('auto', LAN, { upnp, pcpPort: natpmpOnly.port, natpmpPort: natpmpOnly.port });
+    assert.ok(b.ok && b.mapper.via === 'natpmp', JSON.stringify(b));
+    const c = await openMapper('auto', LAN, { upnp, pcpPort: noSsdp, natpmpPort: noSsdp });
+    assert.ok(!c.ok && /none of UPnP IGD, PCP, NAT-PMP/.test(c.message));
+  } finally { await pcp.close(); await natpmpOnly.close(); }
+});
+
+test('routerExternalAddress classifies the answer and reports result 3 and "" as empty', async () => {
+  const ok = await fakeUdp('127.0.0.1', () => natpmpAddr(0));
+  const empty = await fakeUdp('127.0.0.1', () => natpmpAddr(3));
+  const igd = await fakeIgd({ externalIp: '' });
+  try {
+    const a = await routerExternalAddress('natpmp', { lan: LAN, natpmpPort: ok.port });
+    assert.ok(a.ok && a.address === '44.0.0.2' && a.class === 'global' && a.epoch === 5);
+    const b = await routerExternalAddress('natpmp', { lan: LAN, natpmpPort: empty.port });
+    assert.ok(!b.ok && b.kind === 'empty');
+    const c = await routerExternalAddress('upnp', { lan: LAN, upnp: { location: new URL(igd.location), allowResponder: onlyLoopback1 } });
+    assert.ok(!c.ok && c.kind === 'empty', JSON.stringify(c));
+  } finally { await ok.close(); await empty.close(); await igd.close(); }
+});
+
+test('routerExternalAddress over PCP maps the discard port briefly, reads the address, then deletes it; 12 is address-mismatch', async () => {
+  const pcp = await fakeUdp('127.0.0.1', (m) => pcpReply(m));
+  const mismatch = await fakeUdp('127.0.0.1', (m) => pcpReply(m, 12));
+  try {
+    const a = await routerExternalAddress('pcp', { lan: LAN, pcpPort: pcp.port });
+    assert.ok(a.ok && a.address === '44.0.0.2');
+    assert.deepEqual(pcp.seen.map((s) => s.msg.readUInt32BE(4)), [120, 0]);
+    const b = await routerExternalAddress('pcp', { lan: LAN, pcpPort: mismatch.port });
+    assert.ok(!b.ok && b.kind === 'address-mismatch');
+  } finally { await pcp.close(); await mismatch.close(); }
+});
+
+test('probeRouter says which protocols answer', async () => {
+  const igd = await fakeIgd({ version: 2 });
+  const udp = await fakeUdp('127.0.0.1', (m) => (m[0] === 2 ? pcpReply(m) : natpmpAddr(0)));
+  try {
+    const r = await probeRouter({ lan: LAN, upnp: { location: new URL(igd.location), allowResponder: onlyLoopback1 }, natpmpPort: udp.port, pcpPort: udp.port });
+    assert.ok(r.ok);
+    assert.ok(r.probe.upnp.ok && r.probe.upnp.igdVersion === 2 && r.probe.upnp.services.includes('WANIPConnection:2'));
+    assert.ok(r.probe.natpmp.ok && r.probe.natpmp.epoch === 5);
+    assert.ok(r.probe.pcp.ok && r.probe.pcp.epoch === 7);
+  } finally { await igd.close(); await udp.close(); }
+});
