@@ -49,9 +49,10 @@ export function parseDyndns2(status: number, body: string, hostnames: readonly s
   const all = (o: Outcome): Outcome[] => hostnames.map(() => o);
   if (status === 429) return all(outcome.retryAfter(parseRetryAfter(retryAfter) ?? 60, 'the server answered 429 Too Many Requests'));
   const first = (lines[0] ?? '').split(/\s+/)[0] ?? '';
+  const known = first === 'good' || first === 'nochg' || Object.hasOwn(HELD, first) || RETRY.has(first);
+  if ((status === 401 || status === 403) && !known) return all(lineOutcome('badauth', hostnames[0] ?? '', sent));
   if (lines.length === 1 && ONCE.has(first)) return all(lineOutcome(lines[0] as string, hostnames[0] ?? '', sent));
   if (lines.length !== hostnames.length) {
-    if (status === 401 || status === 403) return all(lineOutcome('badauth', hostnames[0] ?? '', sent));
     const shown = JSON.stringify(body.slice(0, 80));
     return all(outcome.failed(status >= 500
       ? `the server failed (HTTP ${status})`
@@ -70,7 +71,7 @@ function lineOutcome(line: string, host: string, sent: Addresses): Outcome {
     }
     return code === 'good' ? outcome.updated(sent) : outcome.unchanged(sent);
   }
-  const held = HELD[code];
+  const held = Object.hasOwn(HELD, code) ? HELD[code] : undefined;
   if (held) {
     const h = held(host);
     return outcome.held(h.why, h.fix);

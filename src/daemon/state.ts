@@ -165,7 +165,7 @@ export function openStateStore(path: string, opts: StateStoreOptions = {}): Stat
       text = await readFile(file, 'utf8');
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { state: emptyState() };
-      throw new Error(`state file ${file}: cannot read it (${(err as Error).message}) — check its permissions`);
+      throw new Error(`state file ${file}: cannot read it (${(err as Error).message}) — check its permissions`, { cause: err });
     }
     let doc: unknown;
     try {
