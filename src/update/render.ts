@@ -3,10 +3,12 @@
  * for people. Data comes from runUpdate's UpdateReport; nothing here decides anything.
  */
 import { paint, table } from '../cli/output.js';
+import { scrubText } from '../log.js';
 import type { RecordReport, UpdateReport } from './run.js';
 
 export function renderJson(r: UpdateReport): string {
-  return `${JSON.stringify(r, null, 2)}\n`;
+  // Provider texts come from servers: cut any known secret out, as the logger does.
+  return `${scrubText(JSON.stringify(r, null, 2))}\n`;
 }
 
 function addr(a: RecordReport['addresses']): string {
@@ -51,5 +53,5 @@ export function renderHuman(r: UpdateReport, color: boolean): string {
   }
   if (notes.length > 0) lines.push('', ...notes);
   if (r.dryRun) lines.push('', p.dim('dry run: no provider was called and the state file was not written'));
-  return `${lines.join('\n')}\n`;
+  return `${scrubText(lines.join('\n'))}\n`;
 }
