@@ -1,0 +1,226 @@
+/**
+ * The public-IP watcher: notices when the public address of a family changes, and says so once.
+ *
+ * Two kinds of trigger lead to an *external confirmation* (a full consensus run, `detect`):
+ * - cheap local signals, acted on at once: the router's NAT-PMP/PCP announcements on 224.0.0.1:5350
+ *   (sent when its WAN address changes or it reboots), and a periodic poll of the router's own report of
+ *   its WAN address (`pollRouter`) that differs from the previous poll;
+ * - otherwise an interval with jitter (`intervalMs` ± `jitter`), which is all there is when the router
+ *   speaks neither NAT-PMP nor PCP, or sits behind CGNAT (its WAN address never changes then).
+ * A local signal is only a reason to look: the published address always comes from consensus.
+ *
+ * Events (all guarded: a listener that throws does not stop the watcher):
+ * - `change` `{ family, from, to, report, trigger }` — the confirmed address differs from the last
+ *   confirmed one (the first confirmation emits with `from: null`); never emitted for "unknown";
+ * - `confirmed` `{ report, trigger }` — after every external confirmation;
+ * - `unconfirmed` `{ family, report, trigger }` — a family had no agreed address this time (the last
+ *   known address stays current; it is not withdrawn on one failed run);
+ * - `signal` `{ trigger, detail }` — a local signal arrived.
+ * Confirmations never overlap: signals during one coalesce into exactly one more right after it.
+ * Clock and random are injected, so tests run in milliseconds. `stop()` ends every timer and listener.
+ */
+import { EventEmitter } from 'node:events';
+import type { Family } from '../net/address.js';
+import type { FamilyResult, PublicIpReport } from './detect.js';
+
+export interface WatcherClock {
+  setTimeout(fn: () => void, ms: number): unknown;
+  clearTimeout(handle: unknown): void;
+}
+
+export const realClock: WatcherClock = {
+  setTimeout: (fn, ms) => setTimeout(fn, ms),
+  clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout),
+};
+
+export type Trigger = 'start' | 'interval' | 'announcement' | 'router-poll' | 'manual';
+
+/** A NAT-PMP/PCP announcement as the watcher needs it (src/portmap/natpmp.ts decodes the packets). */
+export interface AnnouncementHint { protocol: 'natpmp' | 'pcp'; address?: string; epoch: number }
+
+/** Subscribes to announcements; resolves with a closer, or undefined when listening is impossible. */
+export type AnnouncementSubscribe = (on: (a: AnnouncementHint) => void) => Promise<{ close(): void } | undefined>;
+
+export interface WatcherOptions {
+  families: readonly Family[];
+  /** One external confirmation (consensus). Must not throw; it is guarded anyway. */
+  detect: (families: readonly Family[], signal: AbortSignal) => Promise<PublicIpReport>;
+  /** Between external confirmations, before jitter (ms). */
+  intervalMs: number;
+  /** Fraction of the interval to jitter by, ± (default 0.1). */
+  jitter?: number;
+  /** Router poll period (ms); 0 or no `pollRouter` = no polls. */
+  routerPollMs?: number;
+  /** The router's own report of its WAN address (raw; null when it has none or does not answer). */
+  pollRouter?: (signal: AbortSignal) => Promise<string | null>;
+  announcements?: AnnouncementSubscribe;
+  clock?: WatcherClock;
+  random?: () => number;
+}
+
+export interface ChangeEvent { family: Family; from: string | null; to: string; report: FamilyResult; trigger: Trigger }
+
+export interface PublicIpWatcherEvents {
+  change: [ChangeEvent];
+  confirmed: [{ report: PublicIpReport; trigger: Trigger }];
+  unconfirmed: [{ family: Family; report: FamilyResult | undefined; trigger: Trigger }];
+  signal: [{ trigger: Trigger; detail: string }];
+}
+
+const key = (f: Family): '4' | '6' => (f === 4 ? '4' : '6');
+
+export class PublicIpWatcher extends EventEmitter<PublicIpWatcherEvents> {
+  private readonly o: WatcherOptions;
+  private readonly clock: WatcherClock;
+  private readonly random: () => number;
+  private readonly known = new Map<Family, string>();
+  private running = false;
+  private inFlight: Promise<void> | undefined;
+  private again: Trigger | undefined;
+  private intervalTimer: unknown;
+  private pollTimer: unknown;
+  private lastRouter: string | null | undefined;
+  private listener: { close(): void } | undefined;
+  private readonly ac = new AbortController();
+  private announcementsListening = false;
+
+  constructor(o: WatcherOptions) {
+    super();
+    this.o = o;
+    this.clock = o.clock ?? realClock;
+    this.random = o.random ?? Math.random;
+  }
+
+  /** The last confirmed address of a family (null before the first). */
+  current(family: Family): string | null {
+    return this.known.get(family) ?? null;
+  }
+
+  /** Whether the announcement listener is up (false: the port was taken, or no gateway). */
+  get listening(): boolean {
+    return this.announcementsListening;
+  }
+
+  /** Starts listening and polling and confirms at once. Resolves after the first confirmation. */
+  async start(): Promise<void> {
+    if (this.running) return;
+    this.running = true;
+    if (this.o.announcements) {
+      try {
+        this.listener = await this.o.announcements((a) => this.onAnnouncement(a));
+      } catch {
+        this.listener = undefined;
+      }
+      this.announcementsListening = this.listener !== undefined;
+      if (!this.running) { this.listener?.close(); return; }
+    }
+    if (this.o.pollRouter && (this.o.routerPollMs ?? 0) > 0) this.schedulePoll();
+    await this.confirm('start');
+  }
+
+  async stop(): Promise<void> {
+    if (!this.running) return;
+    this.running = false;
+    this.ac.abort();
+    this.clock.clearTimeout(this.intervalTimer);
+    this.clock.clearTimeout(this.pollTimer);
+    this.listener?.close();
+    this.listener = undefined;
+    await this.inFlight;
+  }
+
+  /** Asks for an external confirmation now (coalesced with one in flight). */
+  confirmNow(trigger: Trigger = 'manual'): Promise<void> {
+    return this.confirm(trigger);
+  }
+
+  private onAnnouncement(a: AnnouncementHint): void {
+    if (!this.running) return;
+    this.emitSafe('signal', { trigger: 'announcement', detail: `${a.protocol} epoch ${a.epoch}${a.address ? ` address ${a.address}` : ''}` });
+    void this.confirm('announcement');
+  }
+
+  private schedulePoll(): void {
+    const ms = this.o.routerPollMs ?? 0;
+    this.pollTimer = this.clock.setTimeout(() => { void this.poll(); }, ms);
+  }
+
+  private async poll(): Promise<void> {
+    if (!this.running || !this.o.pollRouter) return;
+    let now: string | null;
+    try {
+      now = await this.o.pollRouter(this.ac.signal);
+    } catch {
+      now = null;
+    }
+    if (!this.running) return;
+    const before = this.lastRouter;
+    this.lastRouter = now;
+    if (before !== undefined && before !== now) {
+      this.emitSafe('signal', { trigger: 'router-poll', detail: `router reports ${now ?? 'no address'} (was ${before ?? 'no address'})` });
+      void this.confirm('router-poll');
+    }
+    if (this.running) this.schedulePoll();
+  }
+
+  private scheduleInterval(): void {
+    this.clock.clearTimeout(this.intervalTimer);
+    if (!this.running) return;
+    const j = Math.max(0, Math.min(0.5, this.o.jitter ?? 0.1));
+    const ms = Math.max(1, Math.round(this.o.intervalMs * (1 + j * (2 * this.random() - 1))));
+    this.intervalTimer = this.clock.setTimeout(() => { void this.confirm('interval'); }, ms);
+  }
+
+  private confirm(trigger: Trigger): Promise<void> {
+    if (!this.running) return Promise.resolve();
+    if (this.inFlight) {
+      this.again ??= trigger;
+      return this.inFlight;
+    }
+    const run = async (t: Trigger): Promise<void> => {
+      this.clock.clearTimeout(this.intervalTimer);
+      let report: PublicIpReport;
+      try {
+        report = await this.o.detect(this.o.families, this.ac.signal);
+      } catch {
+        report = {};
+      }
+      if (!this.running) return;
+      this.apply(report, t);
+    };
+    this.inFlight = (async () => {
+      let t: Trigger | undefined = trigger;
+      while (t !== undefined && this.running) {
+        this.again = undefined;
+        await run(t);
+        t = this.again;
+      }
+    })().finally(() => {
+      this.inFlight = undefined;
+      this.scheduleInterval();
+    });
+    return this.inFlight;
+  }
+
+  private apply(report: PublicIpReport, trigger: Trigger): void {
+    for (const family of this.o.families) {
+      const r = report[key(family)];
+      if (!r || r.address === null) {
+        this.emitSafe('unconfirmed', { family, report: r, trigger });
+        continue;
+      }
+      const from = this.known.get(family) ?? null;
+      if (from !== r.address) {
+        this.known.set(family, r.address);
+        this.emitSafe('change', { family, from, to: r.address, report: r, trigger });
+      }
+    }
+    this.emitSafe('confirmed', { report, trigger });
+  }
+
+  private emitSafe<K extends keyof PublicIpWatcherEvents>(event: K, ...args: PublicIpWatcherEvents[K]): void {
+    for (const l of this.listeners(event)) {
+      try { (l as (...a: PublicIpWatcherEvents[K]) => void)(...args); } catch { /* a listener's bug must not stop the watcher */ }
+    }
+  }
+}

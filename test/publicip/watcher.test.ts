@@ -1,0 +1,214 @@
+/** The watcher with an injected clock, random, detect and signals: every case runs in milliseconds. */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { PublicIpWatcher, type AnnouncementHint, type ChangeEvent, type WatcherClock } from '../../src/publicip/watcher.js';
+import type { PublicIpReport, FamilyResult } from '../../src/publicip/detect.js';
+import type { Family } from '../../src/net/address.js';
+
+/** A manual clock: timers fire only when the test advances time. */
+class FakeClock implements WatcherClock {
+  t = 0;
+  private timers = new Map<number, { at: number; fn: () => void }>();
+  private next = 1;
+  setTimeout(fn: () => void, ms: number): unknown { const id = this.next++; this.timers.set(id, { at: this.t + ms, fn }); return id; }
+  clearTimeout(h: unknown): void { this.timers.delete(h as number); }
+  pending(): number[] { return [...this.timers.values()].map((x) => x.at - this.t).sort((a, b) => a - b); }
+  async advance(ms: number): Promise<void> {
+    const end = this.t + ms;
+    for (;;) {
+      const due = [...this.timers.entries()].filter(([, x]) => x.at <= end).sort((a, b) => a[1].at - b[1].at)[0];
+      if (!due) break;
+      this.timers.delete(due[0]);
+      this.t = due[1].at;
+      due[1].fn();
+      await flush();
+    }
+    this.t = end;
+    await flush();
+  }
+}
+
+const flush = async (): Promise<void> => { for (let i = 0; i < 10; i++) await new Promise((r) => setImmediate(r)); };
+
+function fam(family: Family, address: string | null): FamilyResult {
+  return { family, address, agreeing: address ? ['a', 'b'] : [], operators: address ? ['A', 'B'] : [], quorum: 2, verdict: address ? 'agreed' : 'no-quorum', message: '', sources: [], ms: 1 };
+}
+
+/** detect() that answers from a mutable "world" and counts calls; optionally held until released. */
+function world(initial: string | null) {
+  const w = { address: initial as string | null, calls: 0, hold: false, release: () => {} };
+  const detect = async (families: readonly Family[]): Promise<PublicIpReport> => {
+    w.calls++;
+    if (w.hold) await new Promise<void>((r) => { w.release = r; });
+    const out: PublicIpReport = {};
+    for (const f of families) out[f === 4 ? '4' : '6'] = fam(f, f === 4 ? w.address : null);
+    return out;
+  };
+  return { w, detect };
+}
+
+test('watcher confirms at start and emits the first address as a change from null', async () => {
+  const { detect } = world('44.0.0.2');
+  const clock = new FakeClock();
+  const changes: ChangeEvent[] = [];
+  const wt = new PublicIpWatcher({ families: [4], detect, intervalMs: 300_000, clock, random: () => 0.5 });
+  wt.on('change', (c) => changes.push(c));
+  await wt.start();
+  assert.deepEqual(changes.map((c) => [c.family, c.from, c.to, c.trigger]), [[4, null, '44.0.0.2', 'start']]);
+  assert.equal(wt.current(4), '44.0.0.2');
+  await wt.stop();
+});
+
+test('watcher confirms again after the interval with jitter, and stays quiet when nothing changed', async () => {
+  const { w, detect } = world('44.0.0.2');
+  const clock = new FakeClock();
+  const changes: ChangeEvent[] = [];
+  const wt = new PublicIpWatcher({ families: [4], detect, intervalMs: 1000, jitter: 0.2, clock, random: () => 0 });
+  wt.on('change', (c) => changes.push(c));
+  await wt.start();
+  assert.deepEqual(clock.pending(), [800], 'random 0 → interval − 20 %');
+  await clock.advance(799);
+  assert.equal(w.calls, 1);
+  await clock.advance(1);
+  assert.equal(w.calls, 2);
+  assert.equal(changes.length, 1);
+  w.address = '44.0.0.3';
+  await clock.advance(800);
+  assert.deepEqual(changes.map((c) => c.to), ['44.0.0.2', '44.0.0.3']);
+  assert.equal(changes[1]?.from, '44.0.0.2');
+  assert.equal(changes[1]?.trigger, 'interval');
+  await wt.stop();
+});
+
+test('jitter spreads the interval both ways', async () => {
+  for (const [rnd, want] of [[0, 900], [0.5, 1000], [0.999999, 1100]] as const) {
+    const clock = new FakeClock();
+    const wt = new PublicIpWatcher({ families: [4], detect: world('44.0.0.2').detect, intervalMs: 1000, jitter: 0.1, clock, random: () => rnd });
+    await wt.start();
+    assert.deepEqual(clock.pending(), [want]);
+    await wt.stop();
+  }
+});
+
+test('an announcement triggers an external confirmation at once, long before the interval', async () => {
+  const { w, detect } = world('44.0.0.2');
+  const clock = new FakeClock();
+  let announce: (a: AnnouncementHint) => void = () => {};
+  const changes: ChangeEvent[] = [];
+  const wt = new PublicIpWatcher({
+    families: [4], detect, intervalMs: 300_000, clock,
+    announcements: async (on) => { announce = on; return { close: () => { announce = () => {}; } }; },
+  });
+  wt.on('change', (c) => changes.push(c));
+  await wt.start();
+  assert.equal(wt.listening, true);
+  w.address = '44.0.0.7';
+  announce({ protocol: 'natpmp', address: '44.0.0.7', epoch: 5 });
+  await flush();
+  assert.equal(w.calls, 2);
+  assert.deepEqual(changes.map((c) => [c.to, c.trigger]), [['44.0.0.2', 'start'], ['44.0.0.7', 'announcement']]);
+  await wt.stop();
+});
+
+test('an announcement alone never changes the address: consensus decides', async () => {
+  const { w, detect } = world('44.0.0.2');
+  let announce: (a: AnnouncementHint) => void = () => {};
+  const changes: ChangeEvent[] = [];
+  const wt = new PublicIpWatcher({ families: [4], detect, intervalMs: 300_000, clock: new FakeClock(), announcements: async (on) => { announce = on; return { close() {} }; } });
+  wt.on('change', (c) => changes.push(c));
+  await wt.start();
+  announce({ protocol: 'natpmp', address: '100.64.0.9', epoch: 1 });
+  await flush();
+  assert.equal(w.calls, 2);
+  assert.equal(changes.length, 1);
+  assert.equal(wt.current(4), '44.0.0.2');
+  await wt.stop();
+});
+
+test('a burst of announcements during a confirmation coalesces into exactly one more', async () => {
+  const { w, detect } = world('44.0.0.2');
+  let announce: (a: AnnouncementHint) => void = () => {};
+  const wt = new PublicIpWatcher({ families: [4], detect, intervalMs: 300_000, clock: new FakeClock(), announcements: async (on) => { announce = on; return { close() {} }; } });
+  await wt.start();
+  w.hold = true;
+  announce({ protocol: 'natpmp', epoch: 1 });
+  await flush();
+  for (let i = 0; i < 10; i++) announce({ protocol: 'natpmp', epoch: 1 });
+  w.hold = false;
+  w.release();
+  await flush();
+  assert.equal(w.calls, 3, 'start + the first announcement + one coalesced rerun');
+  await wt.stop();
+});
+
+test('a router poll that reports a new WAN address triggers a confirmation; an unchanged one does not', async () => {
+  const { w, detect } = world('44.0.0.2');
+  const clock = new FakeClock();
+  let routerSays: string | null = '44.0.0.2';
+  const wt = new PublicIpWatcher({ families: [4], detect, intervalMs: 300_000, clock, routerPollMs: 1000, pollRouter: async () => routerSays });
+  await wt.start();
+  await clock.advance(1000);
+  await clock.advance(1000);
+  assert.equal(w.calls, 1, 'first poll sets the baseline, second sees no change');
+  routerSays = '44.0.0.9';
+  w.address = '44.0.0.9';
+  await clock.advance(1000);
+  assert.equal(w.calls, 2);
+  assert.equal(wt.current(4), '44.0.0.9');
+  await wt.stop();
+});
+
+test('a failed confirmation keeps the last known address and says so', async () => {
+  const { w, detect } = world('44.0.0.2');
+  const clock = new FakeClock();
+  const unconfirmed: Family[] = [];
+  const changes: ChangeEvent[] = [];
+  const wt = new PublicIpWatcher({ families: [4], detect, intervalMs: 1000, jitter: 0, clock });
+  wt.on('unconfirmed', (u) => unconfirmed.push(u.family));
+  wt.on('change', (c) => changes.push(c));
+  await wt.start();
+  w.address = null;
+  await clock.advance(1000);
+  assert.deepEqual(unconfirmed, [4]);
+  assert.equal(wt.current(4), '44.0.0.2');
+  assert.equal(changes.length, 1);
+  await wt.stop();
+});
+
+test('a listener that throws and a detect that throws do not stop the watcher', async () => {
+  const clock = new FakeClock();
+  let n = 0;
+  const wt = new PublicIpWatcher({
+    families: [4], intervalMs: 1000, jitter: 0, clock,
+    detect: async () => { n++; if (n === 2) throw new Error('bug'); return { '4': fam(4, `44.0.0.${n}`) }; },
+  });
+  wt.on('change', () => { throw new Error('listener bug'); });
+  await wt.start();
+  await clock.advance(1000);
+  await clock.advance(1000);
+  assert.equal(n, 3);
+  assert.equal(wt.current(4), '44.0.0.3');
+  await wt.stop();
+});
+
+test('stop() clears every timer and closes the listener', async () => {
+  const clock = new FakeClock();
+  let closed = false;
+  const wt = new PublicIpWatcher({
+    families: [4], detect: world('44.0.0.2').detect, intervalMs: 1000, clock, routerPollMs: 500, pollRouter: async () => null,
+    announcements: async () => ({ close: () => { closed = true; } }),
+  });
+  await wt.start();
+  assert.ok(clock.pending().length >= 2);
+  await wt.stop();
+  assert.deepEqual(clock.pending(), []);
+  assert.equal(closed, true);
+});
+
+test('the watcher runs without announcements when listening is impossible', async () => {
+  const wt = new PublicIpWatcher({ families: [4], detect: world('44.0.0.2').detect, intervalMs: 1000, clock: new FakeClock(), announcements: async () => undefined });
+  await wt.start();
+  assert.equal(wt.listening, false);
+  assert.equal(wt.current(4), '44.0.0.2');
+  await wt.stop();
+});
