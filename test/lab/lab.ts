@@ -78,6 +78,11 @@ export interface Lab {
   spawn(host: HostKey, argv: string[], o?: SpawnOptions): ChildProcess;
   /** `node --import tsx src/cli/main.ts [-c <config file>] ...args` in the LAN host. */
   ddns(args: string[], o?: { config?: object; env?: Record<string, string>; timeoutMs?: number }): Promise<RunResult>;
+  /**
+   * The argv of that command (for lab.spawn, e.g. `ddns run`); with `config`, writes it to a file in
+   * the run dir (mode 600) and adds `-c`. A config without `state` gets `<dir>/ddns-state.json`.
+   */
+  ddnsArgv(args: string[], o?: { config?: object }): string[];
   /** Environment for programs in the LAN host that talk to the fixtures (NODE_EXTRA_CA_CERTS, …). */
   ddnsEnv: Record<string, string>;
   /** The fixtures' control client (request logs, configure, records), when fixtures run. */
@@ -428,15 +433,20 @@ class LabImpl implements Lab {
     return child;
   }
 
-  async ddns(args: string[], o: { config?: object; env?: Record<string, string>; timeoutMs?: number } = {}): Promise<RunResult> {
+  ddnsArgv(args: string[], o: { config?: object } = {}): string[] {
     const argv = [process.execPath, '--import', 'tsx', join(REPO_ROOT, 'src/cli/main.ts')];
     if (o.config) {
       const file = join(this.dir, `ddns-config-${++this.configCount}.json`);
       const config = { state: join(this.dir, 'ddns-state.json'), ...o.config };
-      writeFileSync(file, JSON.stringify(config, null, 2));
+      writeFileSync(file, JSON.stringify(config, null, 2), { mode: 0o600 });
       argv.push('-c', file);
     }
-    return this.exec('lan', [...argv, ...args], { env: { ...this.ddnsEnv, ...o.env }, timeoutMs: o.timeoutMs ?? 60_000 });
+    return [...argv, ...args];
+  }
+
+  async ddns(args: string[], o: { config?: object; env?: Record<string, string>; timeoutMs?: number } = {}): Promise<RunResult> {
+    const argv = this.ddnsArgv(args, o.config ? { config: o.config } : {});
+    return this.exec('lan', argv, { env: { ...this.ddnsEnv, ...o.env }, timeoutMs: o.timeoutMs ?? 60_000 });
   }
 
   log(name: string): string {
