@@ -1,0 +1,171 @@
+/**
+ * The daemons side by side in one lab: `ddns run` (the bundle) vs inadyn (`--period 30`, its floor) and
+ * ddclient (`daemon=60`, its floor), all three against the same No-IP (dyndns2) fixture, each with its
+ * own hostname on one account so every update is attributable.
+ *
+ * Figures: idle RSS and CPU over 60 s, provider and echo requests per hour with nothing changing, and the
+ * time from a WAN address change on the router to the provider receiving the new address (median of 5).
+ */
+import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { ChildProcess } from 'node:child_process';
+import type { RequestLogEntry } from '../test/fixtures/types.js';
+import { startLab, type Lab } from '../test/lab/lab.js';
+import { median, type Figure } from './lib/stats.js';
+
+const BUNDLE = fileURLToPath(new URL('../dist/ddns.mjs', import.meta.url));
+const USER = 'benchuser';
+const PASS = 'bench-pass-1';
+const HOSTS = { ddns: 'ours.ddns.net', ddclient: 'ddclient.ddns.net', inadyn: 'inadyn.ddns.net' } as const;
+type Who = keyof typeof HOSTS;
+const WHO: Who[] = ['ddns', 'ddclient', 'inadyn'];
+
+/** Which client sent a request: by User-Agent for HTTP; whoami DNS and STUN are only ever ours. */
+function sender(e: RequestLogEntry): Who | undefined {
+  const ua = (e.headers['user-agent'] ?? '').toLowerCase();
+  if (ua.startsWith('ddclient')) return 'ddclient';
+  if (ua.startsWith('inadyn')) return 'inadyn';
+  if (ua.includes('ddns')) return 'ddns';
+  if (e.method === 'BINDING') return 'ddns';
+  if (e.method === 'QUERY' && /myip\.opendns\.com|o-o\.myaddr|whoami\.cloudflare/i.test(e.path)) return 'ddns';
+  return undefined;
+}
+
+const isProvider = (e: RequestLogEntry) => e.service === 'dyndns2';
+const isEcho = (e: RequestLogEntry) =>
+  e.service === 'echo' || e.method === 'BINDING' || (e.method === 'QUERY' && /myip\.opendns\.com|o-o\.myaddr|whoami\.cloudflare/i.test(e.path));
+
+interface ProcSample { rssKiB: number; cpuTicks: number }
+
+function sample(pid: number): ProcSample | undefined {
+  try {
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+    const rss = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return { rssKiB: rss, cpuTicks: Number(fields[11]) + Number(fields[12]) };
+  } catch {
+    return undefined;
+  }
+}
+
+function startDaemons(lab: Lab): Record<Who, ChildProcess> {
+  const ca = join(lab.dir, 'ca.pem');
+  const ddclientConf = join(lab.dir, 'bench-ddclient.conf');
+  writeFileSync(ddclientConf, [
+    'daemon=60', 'syslog=no', 'ssl=yes', `ssl_ca_file=${ca}`, `pid=${join(lab.dir, 'bench-ddclient.pid')}`,
+    'usev4=webv4', 'webv4=https://api.ipify.org/',
+    'protocol=dyndns2', 'server=dynupdate.no-ip.com', `login=${USER}`, `password='${PASS}'`, HOSTS.ddclient, '',
+  ].join('\n'));
+  chmodSync(ddclientConf, 0o600);
+  const inadynConf = join(lab.dir, 'bench-inadyn.conf');
+  writeFileSync(inadynConf, [
+    'period = 30', `ca-trust-file = ${ca}`,
+    'provider no-ip.com {', `    username = ${USER}`, `    password = ${PASS}`, `    hostname = ${HOSTS.inadyn}`,
+    '    checkip-server = api.ipify.org', '    checkip-path = /', '    checkip-ssl = true', '}', '',
+  ].join('\n'));
+  chmodSync(inadynConf, 0o600);
+  const ddnsConf = join(lab.dir, 'bench-ddns.json');
+  writeFileSync(ddnsConf, JSON.stringify({
+    records: [{ provider: 'noip', hostname: HOSTS.ddns, username: USER, password: PASS }],
+    daemon: { listen: '127.0.0.1:9876' },
+    state: join(lab.dir, 'bench-ddns-state.json'),
+  }));
+  chmodSync(ddnsConf, 0o600);
+  const env = { ...lab.ddnsEnv, DDNS_LOG_LEVEL: 'warn' };
+  return {
+    ddns: lab.spawn('lan', [process.execPath, BUNDLE, '-c', ddnsConf, 'run'], { env, stdio: 'ignore' }),
+    ddclient: lab.spawn('lan', ['ddclient', '-file', ddclientConf, '-cache', join(lab.dir, 'bench-ddclient.cache'), '-foreground', '-daemon=60'], { env, stdio: 'ignore' }),
+    inadyn: lab.spawn('lan', ['inadyn', '--foreground', '-f', inadynConf, '--cache-dir', join(lab.dir, 'bench-inadyn-cache'), '-P', join(lab.dir, 'bench-inadyn.pid'), '-l', 'warning'], { env, stdio: 'ignore' }),
+  };
+}
+
+async function waitFor(cond: () => Promise<boolean>, timeoutMs: number, stepMs = 100): Promise<boolean> {
+  const end = Date.now() + timeoutMs;
+  while (Date.now() < end) {
+    if (await cond()) return true;
+    await new Promise((r) => setTimeout(r, stepMs));
+  }
+  return false;
+}
+
+export async function benchPeers(o: { idleSeconds?: number; changes?: number; log?: (s: string) => void } = {}): Promise<Figure[]> {
+  if (!existsSync(BUNDLE)) throw new Error(`no bundle at ${BUNDLE}: run npm run build first`);
+  const say = o.log ?? ((s: string) => process.stderr.write(`${s}\n`));
+  const idleSeconds = o.idleSeconds ?? 60;
+  const changes = o.changes ?? 5;
+  const lab = await startLab('healthy');
+  try {
+    const net = lab.internet;
+    if (!net) throw new Error('the lab fixtures did not start');
+    await net.configure({ dyndns2: { accounts: { [USER]: { password: PASS, hostnames: Object.values(HOSTS) } }, agentPolicy: 'real', answer: null } });
+    const procs = startDaemons(lab);
+    const updatedTo = async (who: Who, addr: string) =>
+      (await net.requests({ service: 'dyndns2' })).some((e) => sender(e) === who && String(e.query.hostname ?? '').includes(HOSTS[who]) && String(e.query.myip ?? '') === addr);
+
+    say(`peers: waiting for the first update of each daemon to ${lab.addr.public4}`);
+    for (const who of WHO) {
+      if (!(await waitFor(() => updatedTo(who, lab.addr.public4), 90_000, 250))) throw new Error(`${who} never made its first update`);
+    }
+
+    // Idle: nothing changes; sample memory and CPU, count requests.
+    await net.clearRequests();
+    const hz = 100; // USER_HZ on Linux
+    const start = Object.fromEntries(WHO.map((w) => [w, sample(procs[w].pid ?? -1)])) as Record<Who, ProcSample | undefined>;
+    const peak: Record<Who, number> = { ddns: 0, ddclient: 0, inadyn: 0 };
+    const t0 = Date.now();
+    say(`peers: idle for ${idleSeconds} s`);
+    while (Date.now() - t0 < idleSeconds * 1000) {
+      for (const w of WHO) peak[w] = Math.max(peak[w], sample(procs[w].pid ?? -1)?.rssKiB ?? 0);
+      await new Promise((r) => setTimeout(r, 500));
+    }
+    const elapsed = (Date.now() - t0) / 1000;
+    const idleLog = await net.requests();
+    const cpu: Record<Who, number> = { ddns: 0, ddclient: 0, inadyn: 0 };
+    for (const w of WHO) {
+      const end = sample(procs[w].pid ?? -1);
+      cpu[w] = end && start[w] ? ((end.cpuTicks - start[w].cpuTicks) / hz / elapsed) * 100 : Number.NaN;
+    }
+    const perHour = (who: Who, pred: (e: RequestLogEntry) => boolean) => (idleLog.filter((e) => sender(e) === who && pred(e)).length * 3600) / elapsed;
+
+    // WAN address changes: time until each daemon's update with the new address reaches the provider.
+    const latency: Record<Who, number[]> = { ddns: [], ddclient: [], inadyn: [] };
+    const base = lab.addr.routerWan4.split('.').slice(0, 3).join('.');
+    for (let i = 0; i < changes; i++) {
+      const addr = `${base}.${100 + i}`;
+      const t = Date.now();
+      await lab.setRouterWan(addr);
+      say(`peers: WAN → ${addr} (${i + 1}/${changes})`);
+      const pending = new Set<Who>(WHO);
+      while (pending.size > 0 && Date.now() - t < 100_000) {
+        for (const w of [...pending]) {
+          if (await updatedTo(w, addr)) { latency[w].push((Date.now() - t) / 1000); pending.delete(w); }
+        }
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      for (const w of pending) latency[w].push(Number.NaN);
+    }
+
+    const figures: Figure[] = [];
+    const row = (figure: string, unit: string, w: Exclude<Who, 'ddns'>, ours: number, peer: number, target?: string, met?: boolean): Figure =>
+      ({ figure, unit, ours, peer, peerName: w, ratio: ours / peer, ...(target ? { target } : {}), ...(met !== undefined ? { met } : {}) });
+    for (const w of ['inadyn', 'ddclient'] as const) {
+      const oursLat = median(latency.ddns);
+      figures.push(row('WAN change → provider updated', 's', w, oursLat, median(latency[w]), '≤ 3 s', oursLat <= 3));
+      figures.push(row('idle peak RSS', 'MiB', w, peak.ddns / 1024, peak[w] / 1024, '≤ 70 MiB', peak.ddns / 1024 <= 70));
+      figures.push(row('idle CPU', '% of a core', w, cpu.ddns, cpu[w], '≤ 0.5 %', cpu.ddns <= 0.5));
+      const pOurs = perHour('ddns', isProvider);
+      figures.push(row('provider requests/hour, nothing changing', 'req/h', w, pOurs, perHour(w, isProvider), '0', pOurs === 0));
+      const eOurs = perHour('ddns', isEcho);
+      figures.push(row('echo requests/hour, nothing changing', 'req/h', w, eOurs, perHour(w, isEcho), '≤ 12', eOurs <= 12));
+    }
+    return figures;
+  } finally {
+    await lab.down();
+  }
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  for (const f of await benchPeers()) console.log(JSON.stringify(f));
+}
