@@ -36,6 +36,8 @@ export interface KeepOptions {
   fixedExternal?: boolean;
   now?: () => number;
   random?: () => number;
+  /** Re-mapping after an announcement waits a random 0..this ms (default 1000). */
+  announceJitterMs?: number;
   /** Leases shorter than this are planned as this long (s); default 4. Tests use tiny leases. */
   minLeaseSeconds?: number;
   listen?: (o: ListenOptions) => Promise<ListenResult>;
@@ -65,6 +67,7 @@ export async function keepMappings(mapper: Mapper, requests: readonly MappingReq
   const slots: Slot[] = requests.map((request) => ({ request, due: now(), failures: 0, permanent: false }));
   let nextCheck = now() + checkEvery;
   let lastEpoch: { epoch: number; atMs: number } | undefined;
+  let lostContact = false;
   let wake: (() => void) | undefined;
   const poke = (): void => { const w = wake; wake = undefined; w?.(); };
   o.signal.addEventListener('abort', poke, { once: true });
@@ -73,7 +76,15 @@ export async function keepMappings(mapper: Mapper, requests: readonly MappingReq
   if (o.announcements !== false) {
     const l = await (o.listen ?? listenAnnouncements)({
       gateway: mapper.lan.gateway, interfaceAddress: mapper.lan.address,
-      onAnnouncement: (a) => { emit({ event: 'announcement', announcement: a }); nextCheck = now(); poke(); },
+      // RFC 6887 §14.1.1 / RFC 6886 §3.2.1: an announcement means the server restarted or its address
+      // changed — send our requests again (after a short random delay, so a LAN full of clients spreads).
+      onAnnouncement: (a) => {
+        emit({ event: 'announcement', announcement: a });
+        const at = now() + random() * (o.announceJitterMs ?? 1000);
+        for (const s of slots) s.due = Math.min(s.due, at);
+        nextCheck = now();
+        poke();
+      },
     });
     if (l.ok) stopListening = l.close;
     else emit({ event: 'announcements.unavailable', message: l.message });
@@ -104,15 +115,19 @@ export async function keepMappings(mapper: Mapper, requests: readonly MappingReq
         nextCheck = t + checkEvery;
         const st = await mapper.status({ signal: o.signal });
         if (o.signal.aborted) break;
-        if (st.ok && st.epoch !== undefined) {
-          const sample = { epoch: st.epoch, atMs: now() };
-          if (lastEpoch && routerReset(mapper.via, lastEpoch, sample)) {
-            emit({ event: 'router.reset', why: `epoch went from ${lastEpoch.epoch} to ${sample.epoch}` });
+        if (st.ok) {
+          const sample = st.epoch !== undefined ? { epoch: st.epoch, atMs: now() } : undefined;
+          const why = lostContact ? 'the router answers again after a silence (it may have restarted)'
+            : sample && lastEpoch && routerReset(mapper.via, lastEpoch, sample) ? `epoch went from ${lastEpoch.epoch} to ${sample.epoch}` : undefined;
+          if (why) {
+            emit({ event: 'router.reset', why });
             for (const s of slots) s.due = now();
           }
-          lastEpoch = sample;
-        } else if (!st.ok) {
+          lostContact = false;
+          if (sample) lastEpoch = sample;
+        } else {
           emit({ event: 'router.status-failed', message: st.message });
+          if (st.kind === 'failed') lostContact = true;
         }
       }
       for (const s of slots) {

@@ -20,7 +20,8 @@ class FakeMapper implements Mapper {
   }
   async unmap(): Promise<RemoveOutcome> { this.unmaps++; return { kind: 'removed', via: this.via }; }
   async list(): Promise<ListOutcome> { return { kind: 'unsupported', via: this.via, message: '' }; }
-  async status(): Promise<StatusOutcome> { return { ok: true, externalAddress: '44.0.0.2', epoch: this.epoch }; }
+  down = false;
+  async status(): Promise<StatusOutcome> { return this.down ? { ok: false, kind: 'failed', message: 'port unreachable' } : { ok: true, externalAddress: '44.0.0.2', epoch: this.epoch }; }
   async close(): Promise<void> {}
 }
 
@@ -100,4 +101,21 @@ test('upkeep reports an announcement port it cannot bind and carries on', async 
   const events = await run(m, 30, { announcements: true, listen: async () => ({ ok: false, message: 'EADDRINUSE' }) });
   assert.equal(events[0]?.event, 'announcements.unavailable');
   assert.ok(events.some((e) => e.event === 'mapping.added'));
+});
+
+test('upkeep re-creates the mapping when the router answers again after a silence (a reboot with a steady epoch)', async () => {
+  const m = new FakeMapper('pcp', 10);
+  const events: KeepEvent[] = [];
+  const ac = new AbortController();
+  const done = keepMappings(m, [req], { signal: ac.signal, announcements: false, checkIntervalMs: 20, onEvent: (e) => events.push(e) });
+  await new Promise((r) => setTimeout(r, 50));
+  m.down = true;
+  await new Promise((r) => setTimeout(r, 50));
+  assert.equal(m.maps, 1);
+  m.down = false;
+  await new Promise((r) => setTimeout(r, 50));
+  ac.abort();
+  await done;
+  assert.ok(events.some((e) => e.event === 'router.reset'));
+  assert.equal(m.maps, 2);
 });
