@@ -258,16 +258,17 @@ export function runConsensus(sources: readonly Source[], family: Family, o: RunO
         };
       });
       const ms = Math.round((t - t0) * 10) / 10;
-      const common = { family, quorum, sources: lines, ms };
+      // Key order is the reading order of `ip --json`: the answer first, the evidence after.
+      const tail = { quorum, ms, sources: lines };
       if (v.kind === 'agreed') {
-        return { ...common, address: v.address, agreeing: v.sources, operators: v.operators, verdict: 'agreed', message: `${v.operators.length} independent operator(s) agree (${v.operators.join(', ')})` };
+        return { family, address: v.address, agreeing: v.sources, operators: v.operators, verdict: 'agreed', message: `${v.operators.length} independent operator(s) agree (${v.operators.join(', ')})`, ...tail };
       }
       if (v.kind === 'disagreement') {
         const list = v.candidates.map((c) => `${c.address} (${c.operators.join(', ')})`).join(' vs ');
-        return { ...common, address: null, agreeing: [], operators: [], verdict: 'disagreement', candidates: v.candidates, message: `sources disagree: ${list} — nothing is published until they agree` };
+        return { family, address: null, agreeing: [], operators: [], verdict: 'disagreement', message: `sources disagree: ${list} — nothing is published until they agree`, candidates: v.candidates, ...tail };
       }
       const reason = why === 'aborted' ? 'aborted before a quorum' : v.kind === 'no-quorum' ? v.reason : 'no verdict';
-      return { ...common, address: null, agreeing: [], operators: [], verdict: 'no-quorum', message: reason, ...(v.best ? { candidates: [v.best] } : {}) };
+      return { family, address: null, agreeing: [], operators: [], verdict: 'no-quorum', message: reason, ...(v.best ? { candidates: [v.best] } : {}), ...tail };
     };
 
     if (o.signal?.aborted) return finish(decide([], quorum, false), 'aborted');

@@ -25,6 +25,7 @@ export interface RouterView {
   /** What it reported when that was not publishable (e.g. `100.64.7.2`), with its class. */
   reported?: string;
   class?: AddressClass;
+  /** The protocol the router answered over (null: it answered none). */
   via: RouterProtocol | null;
   /** Why there is no address: "the router has no public address", "no router answers NAT-PMP or UPnP" … */
   error: string | null;
@@ -68,13 +69,13 @@ export async function routerView(query: RouterAddressQuery, timeoutMs: number, s
   const ask = (p: RouterProtocol): Promise<RouterAddressAnswer> =>
     query(p, { signal: s, timeoutMs }).catch((err: unknown): RouterAddressAnswer => ({ ok: false, kind: 'protocol', message: String(err) }));
   const ms = () => Math.round((performance.now() - t0) * 10) / 10;
-  const answers: RouterAddressAnswer[] = [];
+  const answers: Array<{ p: RouterProtocol; a: RouterAddressAnswer }> = [];
   const first = await new Promise<RouterAddressAnswer | undefined>((resolve) => {
     const protos: RouterProtocol[] = ['natpmp', 'upnp'];
     let left = protos.length;
     for (const p of protos) {
       void ask(p).then((a) => {
-        answers.push(a);
+        answers.push({ p, a });
         if (a.ok && a.address !== '' && a.address !== '0.0.0.0') resolve(a);
         if (--left === 0) resolve(undefined);
       });
@@ -85,10 +86,14 @@ export async function routerView(query: RouterAddressQuery, timeoutMs: number, s
     if (v.ok) return { address: v.address, via: first.via, error: null, ms: ms() };
     return { address: null, reported: first.address, class: classifyAddress(first.address), via: first.via, error: `the router ${v.message}`, ms: ms() };
   }
-  const empty = answers.find((a) => a.ok) as Extract<RouterAddressAnswer, { ok: true }> | undefined;
-  if (empty) return { address: null, via: empty.via, error: `the router reports no external address over ${empty.via}`, ms: ms() };
-  const failures = answers.filter((a): a is Extract<RouterAddressAnswer, { ok: false }> => !a.ok);
-  const rank = ['no-address', 'protocol', 'timeout', 'network', 'unsupported'];
+  // The router answered, but with no address: that is the telling case (CGNAT, double NAT, WAN down).
+  const empty = answers.find(({ a }) => a.ok || a.kind === 'no-address');
+  if (empty) {
+    const why = empty.a.ok ? `the router reports no external address over ${empty.p}` : empty.a.message;
+    return { address: null, via: empty.p, error: why, ms: ms() };
+  }
+  const failures = answers.map(({ a }) => a).filter((a): a is Extract<RouterAddressAnswer, { ok: false }> => !a.ok);
+  const rank = ['protocol', 'timeout', 'network', 'unsupported'];
   failures.sort((a, b) => rank.indexOf(a.kind) - rank.indexOf(b.kind));
   const best = failures[0];
   const allUnsupported = failures.length > 0 && failures.every((f) => f.kind === 'unsupported');
