@@ -8,7 +8,7 @@
  */
 import type { Family } from '../net/address.js';
 import type { LanFacts, RouterFacts, PublicFacts } from './facts.js';
-import type { ForwardConfig, RecordConfig, ProbeConfig } from '../config/schema.js';
+import type { RecordConfig, ProbeConfig } from '../config/schema.js';
 
 export interface Signal { signal: AbortSignal }
 
@@ -33,26 +33,13 @@ export interface DnsLookup {
   system(name: string, family: Family, o: Signal): Promise<DnsAnswer>;
 }
 
-/** What the probe saw when it connected from outside. */
-export type ReachOutcome =
-  | { kind: 'nonce'; ok: boolean; message: string; ms: number }
-  | { kind: 'banner'; ok: boolean; banner: string; message: string; ms: number }
-  | { kind: 'echoip'; reachable: boolean; seenAddress: string; message: string; ms: number }
-  | { kind: 'error'; message: string; ms: number };
-
-export interface ReachRequest {
-  forward: ForwardConfig;
-  /** The address the probe must connect to (the public address; the probe checks it is the caller's). */
-  address: string;
-  family: Family;
-  /** Optional hostname to check too (the probe resolves it from outside). */
-  hostname?: string;
-}
+export type { ReachOutcome, ReachRequest } from '../reach/types.js';
+import type { ReachOutcome, ReachRequest } from '../reach/types.js';
 
 export interface Reachability {
   /** Whether the probe in use proves arrival here (our probe) or only that something answers (echoip). */
   mode: 'probe' | 'echoip';
-  check(req: ReachRequest, o: Signal): Promise<ReachOutcome>;
+  check(req: ReachRequest & { lanAddress?: string }, o: Signal): Promise<ReachOutcome>;
 }
 
 export interface CheckDeps {
@@ -66,8 +53,8 @@ export interface CheckDeps {
   dns: DnsLookup;
   /** The reachability probe for this configuration. */
   reach(probe: ProbeConfig | undefined): Reachability;
-  /** TCP connect from this host to address:port (the hairpin test); true when it connected. */
-  hairpin(address: string, port: number, o: Signal): Promise<{ ok: boolean; message: string }>;
+  /** From this host to publicAddress:externalPort: does the router loop it back to internalPort here? */
+  hairpin(publicAddress: string, externalPort: number, internalPort: number, o: Signal): Promise<{ ok: boolean; message: string }>;
   now(): Date;
 }
 

@@ -76,4 +76,6 @@ export interface Facts {
   publicip?: PublicFacts;
   hops?: HopsFacts;
   nat?: import('./verdict/nat.js').NatVerdict;
+  /** Per forward (`tcp/2222`): did it answer from outside? */
+  reach?: Record<string, boolean>;
 }

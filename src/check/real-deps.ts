@@ -30,7 +30,7 @@ export function realDeps(o: RealDepsOptions): CheckDeps {
       system: async (name, family, x) => (await import('./io/dns.js')).systemLookup(name, family, x),
     },
     reach: (probe) => reachability(probe),
-    hairpin: async (address, port, x) => (await import('../reach/connect.js')).tcpConnect(address, port, x),
+    hairpin: async (address, ext, int, x) => (await import('../reach/hairpin.js')).hairpinTest(address, ext, int, x),
     now: () => new Date(),
   };
 }

@@ -10,8 +10,11 @@ import { EXIT } from './context.js';
 import { register as registerConfig } from './config.js';
 import { register as registerMap } from './map.js';
 import { register as registerCheck } from './check.js';
+import { register as registerProbe } from './probe.js';
 import { register as registerIp } from './ip.js';
 import { register as registerUpdate } from './update.js';
+import { register as registerRun } from './run.js';
+import { register as registerHealth } from './health.js';
 
 export function buildProgram(): Command {
   const program = new Command('ddns')
@@ -29,8 +32,11 @@ export function buildProgram(): Command {
   registerConfig(program);
   registerMap(program);
   registerCheck(program);
+  registerProbe(program);
   registerIp(program);
   registerUpdate(program);
+  registerRun(program);
+  registerHealth(program);
 
   for (const cmd of program.commands) cmd.exitOverride();
   return program;

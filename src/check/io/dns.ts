@@ -1,23 +1,28 @@
 /** Authoritative and system-resolver lookups (src/dns) for the `dns` step. Never throws. */
 import type { Family } from '../../net/address.js';
 import type { DnsAnswer } from '../deps.js';
+import { describeError } from '../../net/abort.js';
 
-export async function authoritativeLookup(_name: string, _family: Family, _o: { signal: AbortSignal }): Promise<DnsAnswer[]> {
-  return [];
+const type = (f: Family) => (f === 4 ? 'A' : 'AAAA') as 'A' | 'AAAA';
+
+export async function authoritativeLookup(name: string, family: Family, o: { signal: AbortSignal }): Promise<DnsAnswer[]> {
+  try {
+    const { lookupAuthoritative } = await import('../../dns/authoritative.js');
+    const r = await lookupAuthoritative(name, type(family), { signal: o.signal, timeoutMs: 1500 });
+    if (!r.ok) return [{ server: 'authoritative', addresses: [], error: r.why }];
+    return [{ server: r.server, addresses: r.addresses, ...(r.ttl !== null ? { ttl: r.ttl } : {}), ...(r.rcode === 'NXDOMAIN' ? { error: 'NXDOMAIN (no such name)' } : {}) }];
+  } catch (err) {
+    return [{ server: 'authoritative', addresses: [], error: describeError(err) }];
+  }
 }
 
 export async function systemLookup(name: string, family: Family, o: { signal: AbortSignal }): Promise<DnsAnswer> {
-  const { Resolver } = await import('node:dns/promises');
-  const r = new Resolver({ timeout: 1500, tries: 1 });
-  const onAbort = () => r.cancel();
-  o.signal.addEventListener('abort', onAbort, { once: true });
   try {
-    const list = family === 4 ? await r.resolve4(name, { ttl: true }) : await r.resolve6(name, { ttl: true });
-    return { server: 'system', addresses: list.map((x) => x.address), ...(list[0] ? { ttl: list[0].ttl } : {}) };
+    const { lookupRecursive } = await import('../../dns/authoritative.js');
+    const r = await lookupRecursive(name, type(family), { signal: o.signal, timeoutMs: 1500 });
+    if (!r.ok) return { server: 'system', addresses: [], error: r.why };
+    return { server: `resolver ${r.server}`, addresses: r.addresses, ...(r.ttl !== null ? { ttl: r.ttl } : {}) };
   } catch (err) {
-    const code = (err as { code?: unknown }).code;
-    return { server: 'system', addresses: [], error: code === 'ENODATA' || code === 'ENOTFOUND' ? 'no such record' : String(code ?? err) };
-  } finally {
-    o.signal.removeEventListener('abort', onAbort);
+    return { server: 'system', addresses: [], error: describeError(err) };
   }
 }

@@ -1,0 +1,52 @@
+/**
+ * A bounded JSON request over node:http(s), pinned to one address family (the probe must see this host's
+ * IPv4 or IPv6 address, as asked). Bodies capped at 64 KiB; no redirects followed. Never throws.
+ */
+import { request as httpRequest, type IncomingMessage } from 'node:http';
+import { request as httpsRequest } from 'node:https';
+import { describeError } from '../net/abort.js';
+
+export type JsonResult = { ok: true; status: number; body: unknown; headers: IncomingMessage['headers'] } | { ok: false; message: string };
+
+const MAX = 64 * 1024;
+
+export function requestJson(url: URL, o: { method: 'GET' | 'POST'; family: 4 | 6; signal: AbortSignal; headers?: Record<string, string>; body?: unknown }): Promise<JsonResult> {
+  return new Promise((resolve) => {
+    const payload = o.body === undefined ? undefined : Buffer.from(JSON.stringify(o.body));
+    const fn = url.protocol === 'https:' ? httpsRequest : httpRequest;
+    let settled = false;
+    const done = (r: JsonResult) => { if (!settled) { settled = true; resolve(r); } };
+    try {
+      const req = fn(url, {
+        method: o.method,
+        family: o.family,
+        signal: o.signal,
+        headers: {
+          accept: 'application/json',
+          'user-agent': 'ddns-check',
+          ...(payload ? { 'content-type': 'application/json', 'content-length': String(payload.length) } : {}),
+          ...o.headers,
+        },
+      }, (res) => {
+        let size = 0;
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => {
+          size += c.length;
+          if (size > MAX) { res.destroy(); done({ ok: false, message: `answer over ${MAX} bytes` }); return; }
+          chunks.push(c);
+        });
+        res.on('end', () => {
+          const text = Buffer.concat(chunks).toString('utf8');
+          let body: unknown;
+          try { body = JSON.parse(text); } catch { body = undefined; }
+          done({ ok: true, status: res.statusCode ?? 0, body, headers: res.headers });
+        });
+        res.on('error', (err) => done({ ok: false, message: describeError(err) }));
+      });
+      req.on('error', (err) => done({ ok: false, message: describeError(o.signal.aborted ? o.signal.reason : err) }));
+      req.end(payload);
+    } catch (err) {
+      done({ ok: false, message: describeError(err) });
+    }
+  });
+}
