@@ -319,7 +319,7 @@ function report(e: Entry, dryRun: boolean, now: Date): RecordReport {
 }
 
 function logRecord(log: Logger, r: RecordReport): void {
-  const fields = { provider: r.provider, name: r.label, key: r.key };
+  const fields = { provider: r.provider, name: r.names.join(','), key: r.key };
   switch (r.status) {
     case 'updated': log.info({ event: 'record.updated', ...fields, addresses: r.addresses, reason: r.reason, ms: r.ms }); break;
     case 'unchanged':
