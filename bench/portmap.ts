@@ -1,0 +1,68 @@
+/**
+ * Port mapping, side by side in the lab's healthy network (miniupnpd in a namespace): `ddns map list`
+ * vs `upnpc -l`, and `ddns map add` vs `upnpc -a`, each run inside the LAN host the same way
+ * (`ip netns exec`), medians of interleaved runs. ddns runs from a fresh esbuild bundle (what users run).
+ * Target (DESIGN.md): `ddns map list` ≤ 0.12× `upnpc -l` (upnpc waits a fixed 2 s for SSDP replies).
+ *
+ *   tsx bench/portmap.ts [--runs N]      (root: the lab needs network namespaces)
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { interleave, timeMs, type Figure } from './lib/stats.js';
+import { startLab, type Lab } from '../test/lab/lab.js';
+
+async function bundle(): Promise<{ entry: string; dir: string }> {
+  const dir = mkdtempSync(join(tmpdir(), 'ddns-bench-'));
+  const { build } = (await import(new URL('../scripts/build.mjs', import.meta.url).href)) as { build: (o: { outdir: string; minify: boolean }) => Promise<{ entry: string }> };
+  const r = await build({ outdir: dir, minify: true });
+  return { entry: r.entry, dir };
+}
+
+function inLan(lab: Lab, argv: string[], env: Record<string, string>, expect: RegExp): () => Promise<number> {
+  return () => timeMs(async () => {
+    const r = await lab.exec('lan', argv, { timeoutMs: 30_000, env });
+    if (!expect.test(r.stdout + r.stderr)) throw new Error(`${argv.join(' ')} failed (exit ${r.code}): ${(r.stdout + r.stderr).slice(0, 400)}`);
+  });
+}
+
+export async function benchPortmap(o: { runs?: number } = {}): Promise<Figure[]> {
+  const runs = Math.max(5, o.runs ?? 7);
+  const b = await bundle();
+  const lab = await startLab('healthy', { fixtures: false });
+  try {
+    const env = { DDNS_PORTMAP_LEDGER: join(lab.dir, 'bench-ledger.json') };
+    const ddns = (...args: string[]) => [process.execPath, b.entry, ...args];
+    const upnpc = (...args: string[]) => ['upnpc', '-m', lab.lanIf, ...args];
+    // A realistic table: a few mappings from both clients.
+    for (const p of [1, 2, 3]) await inLan(lab, ddns('map', 'add', String(2400 + p), '--external', String(8400 + p), '--lease', '3600'), env, /mapped/)();
+    await inLan(lab, upnpc('-e', 'bench', '-a', lab.addr.lan4, '2410', '8410', 'TCP', '3600'), env, /is redirected/)();
+
+    const list = await interleave(
+      inLan(lab, ddns('map', 'list', '--all'), env, /8410/),
+      inLan(lab, upnpc('-l'), env, /8410/),
+      { runs },
+    );
+    const add = await interleave(
+      inLan(lab, ddns('map', 'add', '2420', '--external', '8420', '--lease', '3600'), env, /mapped/),
+      inLan(lab, upnpc('-e', 'bench', '-a', lab.addr.lan4, '2421', '8421', 'TCP', '3600'), env, /is redirected/),
+      { runs },
+    );
+    return [
+      { figure: '`ddns map list --all` vs `upnpc -l` (lab, 4 mappings)', unit: 'ms', ours: list.oursMedian, peer: list.peerMedian, peerName: 'upnpc -l', ratio: list.ratio, target: '≤ 0.12× upnpc -l', met: list.ratio <= 0.12, note: `medians of ${runs} interleaved runs; samples ours ${list.ours.map(Math.round).join('/')} upnpc ${list.peer.map(Math.round).join('/')}` },
+      { figure: '`ddns map add` vs `upnpc -a` (lab)', unit: 'ms', ours: add.oursMedian, peer: add.peerMedian, peerName: 'upnpc -a', ratio: add.ratio, note: `medians of ${runs} interleaved runs; samples ours ${add.ours.map(Math.round).join('/')} upnpc ${add.peer.map(Math.round).join('/')}` },
+    ];
+  } finally {
+    await lab.down();
+    rmSync(b.dir, { recursive: true, force: true });
+  }
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const i = process.argv.indexOf('--runs');
+  const figures = await benchPortmap(i > 0 ? { runs: Number(process.argv[i + 1]) } : {});
+  for (const f of figures) {
+    console.log(`${f.figure}: ours ${f.ours.toFixed(0)} ms, ${f.peerName} ${f.peer?.toFixed(0)} ms, ratio ${f.ratio?.toFixed(3)}${f.target ? ` (target ${f.target}: ${f.met ? 'met' : 'NOT met'})` : ''}`);
+    if (f.note) console.log(`  ${f.note}`);
+  }
+}
