@@ -8,7 +8,12 @@
 import type { Family } from '../net/address.js';
 import type { CycleReason } from './scheduler.js';
 
-export type RecordResult = 'updated' | 'unchanged' | 'skipped' | 'held' | 'retryAfter' | 'failed';
+/**
+ * As the update engine reports it: `updated`/`unchanged` (the provider was asked), `current` (state or the
+ * live record already right: no request), `held`, `waiting` (an earlier Retry-After still runs),
+ * `retryAfter` (asked to wait now), `failed`.
+ */
+export type RecordResult = 'updated' | 'unchanged' | 'current' | 'held' | 'waiting' | 'retryAfter' | 'failed';
 
 export interface FamilyReport {
   family: Family;
@@ -61,7 +66,7 @@ export function judge(report: CycleReport): Verdict {
     const who = `${r.provider} ${r.name}`;
     if (r.result === 'held') problems.push(`${who}: held — ${r.why ?? 'the provider refused'}${r.fix ? `; ${r.fix}` : ''}`);
     else if (r.result === 'failed') problems.push(`${who}: update failed — ${r.why ?? 'unknown error'}`);
-    else if (r.result === 'retryAfter') problems.push(`${who}: the provider asked to wait — ${r.why ?? ''}`.trimEnd());
+    else if (r.result === 'retryAfter' || r.result === 'waiting') problems.push(`${who}: the provider asked to wait — ${r.why ?? ''}`.trimEnd());
   }
   return { ok: problems.length === 0, problems };
 }

@@ -23,9 +23,9 @@ test('judge: a held record (badauth) is not ready and carries the fix', () => {
   assert.deepEqual(v.problems, ['noip home.example.net: held — No-IP answered badauth; check username and password']);
 });
 
-test('judge: failed and retryAfter records are problems; skipped and updated are not', () => {
-  const v = judge(report({ records: [rec({ result: 'failed', why: 'timed out' }), rec({ result: 'retryAfter', why: '911' }), rec({ result: 'skipped' }), rec({ result: 'updated' })] }));
-  assert.equal(v.problems.length, 2);
+test('judge: failed, retryAfter and waiting records are problems; current and updated are not', () => {
+  const v = judge(report({ records: [rec({ result: 'failed', why: 'timed out' }), rec({ result: 'retryAfter', why: '911' }), rec({ result: 'current' }), rec({ result: 'updated' }), rec({ result: 'waiting', why: 'until 05:00' })] }));
+  assert.equal(v.problems.length, 3);
   assert.match(v.problems[0] ?? '', /update failed — timed out/);
   assert.match(v.problems[1] ?? '', /asked to wait — 911/);
 });
