@@ -1,7 +1,8 @@
 /**
  * A lab in a separate process, for the tests that kill a lab's owner (cycles.test.ts):
- *   node --import tsx test/lab/child-lab.ts <scenario> [--no-fixtures]
- * prints one JSON line `{ id, hosts, dir, pids }` once the lab is up, then waits to be signalled.
+ *   node --import tsx test/lab/child-lab.ts <scenario> [--no-fixtures] [--throw]
+ * prints one JSON line `{ id, hosts, dir, pids }` once the lab is up, then waits to be signalled
+ * (or, with --throw, dies of an uncaught exception a moment later).
  */
 import { startLab } from './lab.js';
 import { isScenario } from './topology.js';
@@ -18,4 +19,5 @@ for (const ns of Object.values(lab.hosts)) {
   pids.push(...r.stdout.split(/\s+/).filter(Boolean).map(Number));
 }
 process.stdout.write(`${JSON.stringify({ id: lab.id, hosts: lab.hosts, dir: lab.dir, pids })}\n`);
+if (process.argv.includes('--throw')) setTimeout(() => { throw new Error('child-lab: deliberate uncaught exception'); }, 200);
 setInterval(() => { /* wait for a signal */ }, 60_000);

@@ -79,8 +79,8 @@ async function pidsIn(hosts: Record<string, string>): Promise<number[]> {
 }
 
 /** Starts child-lab.ts and resolves with its report once its lab is up. */
-async function childLab(scenario: string): Promise<{ child: ReturnType<typeof spawn>; report: { id: string; hosts: Record<string, string>; dir: string; pids: number[] } }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'test/lab/child-lab.ts', scenario], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
+async function childLab(scenario: string, ...flags: string[]): Promise<{ child: ReturnType<typeof spawn>; report: { id: string; hosts: Record<string, string>; dir: string; pids: number[] } }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'test/lab/child-lab.ts', scenario, ...flags], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'ignore'] });
   const line = await new Promise<string>((resolve, reject) => {
     const rl = createInterface({ input: child.stdout });
     const timer = setTimeout(() => reject(new Error('child lab did not come up in 20 s')), 20_000);
@@ -119,6 +119,16 @@ describe('nothing left behind', { skip }, () => {
     const owner = Number(/^ddl(\d+)-/.exec(report.id)?.[1]);
     assert.deepEqual(await survivors(report.pids), []);
     assertClean(before, await snapshot(owner), 'after SIGINT');
+  });
+
+  test('a lab whose owner dies of an uncaught exception is torn down by the exit handler', async () => {
+    const { child, report } = await childLab('double-nat', '--throw');
+    const before = await snapshot(process.pid);
+    const code = await new Promise<number | null>((r) => child.once('exit', (c) => r(c)));
+    assert.notEqual(code, 0);
+    const owner = Number(/^ddl(\d+)-/.exec(report.id)?.[1]);
+    assert.deepEqual(await survivors(report.pids), []);
+    assertClean(before, await snapshot(owner), 'after the uncaught exception');
   });
 
   test('the sweeper removes what a SIGKILLed lab owner left: namespaces, processes, /etc/netns, run dir', async () => {

@@ -79,6 +79,20 @@ describe('healthy lab', { skip }, () => {
     }
   });
 
+  test('an IPv6 pinhole made with upnpc -6 (WANIPv6FirewallControl) lets the internet reach the LAN host', async () => {
+    const lan6 = lab.addr.lan6;
+    assert.ok(lan6);
+    const echo = await lab.listen('lan', 2626);
+    try {
+      assert.equal((await lab.connectFromInternet(lan6, 2626, { send: 'v6', timeoutMs: 800 })).ok, false, 'closed before');
+      const r = await lab.exec('lan', ['upnpc', '-6', '-m', lab.lanIf, '-A', '', '0', lan6, '2626', 'TCP', '3600'], { timeoutMs: 20_000 });
+      assert.match(r.stdout, /Pinhole ID = \d+/, r.stdout + r.stderr);
+      assert.deepEqual(await lab.connectFromInternet(lan6, 2626, { send: 'through the pinhole' }), { ok: true, data: 'through the pinhole' });
+    } finally {
+      await echo.close();
+    }
+  });
+
   test('the LAN host resolves the default sources and provider hostnames to the internet host', async () => {
     for (const name of ['api.ipify.org', 'dynupdate.no-ip.com', 'www.duckdns.org', 'api.cloudflare.com', 'ifconfig.co']) {
       const r = await lab.exec('lan', ['getent', 'ahostsv4', name]);

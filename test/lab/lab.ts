@@ -66,6 +66,13 @@ export interface Lab {
   /** Run directory: configs, logs (`<name>.log`), the lab CA (ca.pem, once fixtures run). */
   dir: string;
   hosts: { lan: string; rtr: string; wan: string; isp?: string };
+  /**
+   * Addresses, kept current by the methods below: lan4 (the DHCP lease held now; setStaticLease),
+   * routerWan4 and public4 (setRouterWan). expectedLease4 is the reservation the scenario starts with
+   * (192.168.77.50, also in no-static-lease, where the router does not honour it); setStaticLease
+   * changes the router, not this value. public4 is what the internet sees (the upstream NAT's address
+   * in cgnat/double-nat); public6 = lan6 (routed, no NAT66); internet4/6 are where the fixtures listen.
+   */
   addr: {
     lan4: string; lan6?: string; expectedLease4: string; router4: string; routerWan4: string;
     public4: string; public6?: string; internet4: string; internet6?: string;
