@@ -13,6 +13,7 @@ import type { Cloudflare as CloudflareClient } from 'cloudflare';
 import type { CloudflareRecordConfig } from '../src/config/schema.js';
 import { canonicalAddress, type Family } from '../src/net/address.js';
 import { describeError } from '../src/net/abort.js';
+import type { Logger } from '../src/log.js';
 import { parseRetryAfter } from './http.js';
 import { type LiveRead, type Outcome, type Provider, type ProviderContext, type UpdateItem, mapLimit, outcome } from './provider.js';
 
@@ -30,11 +31,20 @@ const loadSdk = (): Promise<Sdk> => (sdk ??= import('cloudflare'));
 const clients = new Map<string, CloudflareClient>();
 const zoneIds = new Map<string, string>();
 
-function clientFor(mod: Sdk, record: CloudflareRecordConfig, timeoutMs: number): CloudflareClient {
+/** The SDK's own log lines go through our logger (its redaction applies), not the console. */
+function sdkLogger(log: Logger): NonNullable<ConstructorParameters<Sdk['Cloudflare']>[0]>['logger'] {
+  const at = (level: 'error' | 'warn' | 'info' | 'debug') => (message: string, ...rest: unknown[]) => {
+    log[level]({ event: 'cloudflare.sdk', message, ...(rest.length > 0 ? { details: rest } : {}) });
+  };
+  return { error: at('error'), warn: at('warn'), info: at('info'), debug: at('debug') };
+}
+
+function clientFor(mod: Sdk, record: CloudflareRecordConfig, timeoutMs: number, log: Logger): CloudflareClient {
   const key = JSON.stringify([record.baseUrl, record.apiToken ?? '', timeoutMs]);
   let c = clients.get(key);
   if (!c) {
     c = new mod.Cloudflare({
+      logger: sdkLogger(log),
       apiToken: record.apiToken ?? '',
       baseURL: record.baseUrl,
       maxRetries: 0,
@@ -164,7 +174,7 @@ export function combine(parts: readonly Outcome[]): Outcome {
 
 async function updateOne(item: UpdateItem<CloudflareRecordConfig>, ctx: ProviderContext): Promise<Outcome> {
   const mod = await loadSdk();
-  const client = clientFor(mod, item.record, ctx.timeoutMs);
+  const client = clientFor(mod, item.record, ctx.timeoutMs, ctx.log);
   const started = performance.now();
   const parts: Outcome[] = [];
   try {
@@ -193,7 +203,7 @@ export const provider: Provider<CloudflareRecordConfig> = {
   update: (items, ctx) => mapLimit(items, CONCURRENCY, (item) => updateOne(item, ctx)),
   async readLive(record, families, ctx): Promise<LiveRead> {
     const mod = await loadSdk();
-    const client = clientFor(mod, record, ctx.timeoutMs);
+    const client = clientFor(mod, record, ctx.timeoutMs, ctx.log);
     try {
       const zone = await zoneId(client, record, ctx.signal);
       if (typeof zone !== 'string') return { ok: false, why: zone.kind === 'held' ? zone.why : 'zone lookup failed' };

@@ -63,7 +63,8 @@ describe('ddns update (CLI)', () => {
       duckdns: { tokens: { [DUCK_TOKEN]: ['myhome'] } },
       cloudflare: { tokens: { [CF_TOKEN]: {} }, zones: { 'example.com': { id: '00112233445566778899aabbccddeeff' } } },
     });
-    env = { TEST_DNS_SERVER: `127.0.0.1:${h.internet.dns[0]?.port ?? 0}` };
+    // CLOUDFLARE_LOG=debug: the SDK's own request logging must not leak the token either.
+    env = { TEST_DNS_SERVER: `127.0.0.1:${h.internet.dns[0]?.port ?? 0}`, CLOUDFLARE_LOG: 'debug' };
   });
   after(async () => { await h.close(); });
 
@@ -72,6 +73,7 @@ describe('ddns update (CLI)', () => {
     assert.equal(r.code, 0, r.stdout + r.stderr);
     assert.match(r.stdout, /noip home\.ddns\.net\s+updated/);
     assert.match(r.stderr, /record\.updated/);
+    assert.match(r.stderr, /cloudflare\.sdk/, 'the SDK logged its requests through our logger');
     assertNoSecret(r);
   });
 
