@@ -40,6 +40,13 @@ export interface StartOptions {
   miniupnpd?: MiniupnpdOptions;
   /** Shorthand for `miniupnpd: { forceIgdV1: true }`: the router describes itself as IGD:1. */
   forceIgdV1?: boolean;
+  /**
+   * miniupnpd learns its public address by STUN (ext_perform_stun, against the fixtures' STUN server at
+   * stun.l.google.com:19302). Behind cgnat/double-nat, miniupnpd 2.3.1 then judges the upstream NAT
+   * "unrestricted full-cone", re-enables port forwarding and reports the upstream's public address —
+   * while mappings it makes are still unreachable from outside: the router that lies. Needs fixtures.
+   */
+  routerStun?: boolean;
   /** IPv6 on the LAN (default: healthy only). */
   ipv6?: boolean;
   /** Keep the run directory after down() (default: env DDNS_LAB_KEEP=1). */
@@ -262,10 +269,14 @@ class LabImpl implements Lab {
     this.say(`network built in ${Date.now() - t0} ms`);
 
     // Services, in parallel: fixtures in the internet; DHCP then the LAN lease; miniupnpd.
+    if (this.opts.routerStun && this.opts.fixtures === false) throw new Error('lab: routerStun needs the fixtures (their STUN server)');
+    const fixtures = this.opts.fixtures === false ? Promise.resolve() : this.startFixtures();
+    // With routerStun, miniupnpd asks the fixtures' STUN server at start-up: start it after them.
+    const routerAfter = this.opts.routerStun ? fixtures : Promise.resolve();
     await Promise.all([
-      this.opts.fixtures === false ? Promise.resolve() : this.startFixtures(),
+      fixtures,
       this.startDnsmasq().then(() => this.startDhclient()),
-      this.waitLinksUp().then(() => (plan.router.miniupnpd ? this.startMiniupnpd() : undefined)),
+      Promise.all([this.waitLinksUp(), routerAfter]).then(() => (plan.router.miniupnpd ? this.startMiniupnpd() : undefined)),
     ]);
     this.say(`${this.scenario} up in ${Date.now() - t0} ms: lan ${this.addr.lan4}${this.addr.lan6 ? ` ${this.addr.lan6}` : ''}`);
   }
@@ -365,13 +376,14 @@ class LabImpl implements Lab {
 
   private async startMiniupnpd(): Promise<void> {
     const conf = join(this.dir, 'miniupnpd.conf');
-    const mo: MiniupnpdOptions = { ...(this.opts.forceIgdV1 ? { forceIgdV1: true } : {}), ...this.opts.miniupnpd };
+    const stun = this.opts.routerStun ? { ext_perform_stun: true, ext_stun_host: 'stun.l.google.com', ext_stun_port: 19302 } : {};
+    const mo: MiniupnpdOptions = { ...(this.opts.forceIgdV1 ? { forceIgdV1: true } : {}), ...stun, ...this.opts.miniupnpd };
     writeFileSync(conf, miniupnpdConf(this.plan, mo));
     const logFile = join(this.dir, 'miniupnpd.log');
     const before = existsSync(logFile) ? readFileSync(logFile, 'utf8').length : 0;
     this.startDaemon('miniupnpd', 'rtr', ['miniupnpd', '-d', '-f', conf, '-P', join(this.dir, 'miniupnpd.pid')]);
     const { upnp, natpmp } = this.plan.router;
-    await waitFor('miniupnpd to listen', 5_000, () => {
+    await waitFor('miniupnpd to listen', this.opts.routerStun ? 15_000 : 5_000, () => {
       const t = this.exited('miniupnpd');
       if (t) throw new Error(`lab: miniupnpd exited: ${t}\n${readFileSync(logFile, 'utf8').slice(before, before + 2000)}`);
       const text = existsSync(logFile) ? readFileSync(logFile, 'utf8').slice(before) : '';

@@ -103,6 +103,23 @@ describe('scenarios', { skip }, () => {
     }, noFixtures);
   });
 
+  test('double-nat with routerStun: the router claims the upstream public address, yet its mappings are unreachable', async () => {
+    await withLab('double-nat', async (lab) => {
+      // miniupnpd 2.3.1 misjudges the upstream NAT as full-cone and re-enables forwarding.
+      assert.match(lab.log('miniupnpd'), /unrestricted full-cone NAT/);
+      assert.equal((await natpmpc(lab)).publicIp, lab.addr.public4, 'the router reports the upstream address');
+      const echo = await lab.listen('lan', 2727);
+      try {
+        const add = await upnpcAdd(lab, 2727, 8727);
+        assert.equal(add.ok, true, add.raw);
+        const from = await lab.connectFromInternet(lab.addr.public4, 8727, { send: 'lie', timeoutMs: 1_500 });
+        assert.equal(from.ok, false, 'the upstream NAT forwards nothing');
+      } finally {
+        await echo.close();
+      }
+    }, { routerStun: true });
+  });
+
   test('no-static-lease: the LAN host gets a pool address, not the reserved one', async () => {
     await withLab('no-static-lease', async (lab) => {
       assert.notEqual(lab.addr.lan4, lab.addr.expectedLease4);
