@@ -26,6 +26,13 @@ export interface PublishedAddress {
   address: string;
   /** ISO time the provider confirmed it (or the live record was seen to match). */
   at: string;
+  /**
+   * The live DNS value (sorted, comma-joined) seen when the provider answered "no change" although DNS
+   * showed something else: the provider has the address, DNS differs for its own reasons (a forwarding
+   * feature, a proxy). While DNS keeps showing exactly this, no request is sent again (excessive
+   * "nochg" answers get clients blocked).
+   */
+  liveMismatch?: string;
 }
 
 /** A fatal provider answer: no request for this record until its configuration hash changes. */
@@ -107,7 +114,9 @@ function parsePublished(v: unknown): RecordState['published'] | undefined {
   const out: Partial<Record<FamilyKey, PublishedAddress>> = {};
   for (const fam of ['4', '6'] as const) {
     const p = v[fam];
-    if (isObject(p) && str(p.address) && str(p.at)) out[fam] = { address: p.address as string, at: p.at as string };
+    if (isObject(p) && str(p.address) && str(p.at)) {
+      out[fam] = { address: p.address as string, at: p.at as string, ...(str(p.liveMismatch) !== undefined ? { liveMismatch: p.liveMismatch as string } : {}) };
+    }
   }
   return out;
 }

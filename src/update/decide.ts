@@ -41,7 +41,11 @@ export type Decision =
   | { kind: 'wait'; until: string; why: string }
   | { kind: 'noAddress'; missing: Family[] }
   | { kind: 'current'; addresses: Addresses; confirmed: Family[]; missing: Family[]; holdCleared: boolean }
-  | { kind: 'send'; send: Addresses; reason: SendReason; missing: Family[]; holdCleared: boolean };
+  | {
+      kind: 'send'; send: Addresses; reason: SendReason; missing: Family[]; holdCleared: boolean;
+      /** Live values (liveSignature) of the families whose live record differed. */
+      liveSeen: Partial<Record<Family, string>>;
+    };
 
 const same = (a: string, b: string): boolean => canonicalAddress(a) === canonicalAddress(b);
 
@@ -51,6 +55,12 @@ export function liveMatches(live: LiveFamily | undefined, wanted: string): boole
   const lists = Object.values(live.names);
   if (lists.length === 0) return undefined;
   return lists.every((l) => l.length === 1 && same(l[0] as string, wanted));
+}
+
+/** A family's live value as one comparable string: every name's addresses, canonical, sorted. */
+export function liveSignature(live: LiveFamily | undefined): string | undefined {
+  if (!live || !live.ok) return undefined;
+  return Object.keys(live.names).sort().map((n) => `${n}=${(live.names[n] ?? []).map(canonicalAddress).sort().join(',')}`).join(';');
 }
 
 export function decide(input: DecideInput): Decision {
@@ -73,17 +83,26 @@ export function decide(input: DecideInput): Decision {
 
   let reason: SendReason | undefined;
   const confirmed: Family[] = [];
+  const liveSeen: Partial<Record<Family, string>> = {};
   for (const f of known) {
     const want = addresses[f] as string;
     const live = liveMatches(input.live?.[f], want);
-    const published = p?.published?.[String(f) as '4' | '6']?.address;
+    const entry = p?.published?.[String(f) as '4' | '6'];
+    const published = entry?.address;
     if (live === true) { confirmed.push(f); continue; }
-    if (live === false) { reason ??= 'live-differs'; continue; }
+    if (live === false) {
+      const sig = liveSignature(input.live?.[f]) as string;
+      // The provider already said "no change" to this address while DNS showed exactly this: do not ask again.
+      if (published !== undefined && same(published, want) && entry?.liveMismatch === sig) continue;
+      liveSeen[f] = sig;
+      reason ??= 'live-differs';
+      continue;
+    }
     if (published !== undefined && same(published, want)) continue;
     reason ??= published === undefined ? 'first' : 'changed';
   }
   if (reason === undefined && input.force) reason = 'force';
-  if (reason !== undefined) return { kind: 'send', send: addresses, reason, missing, holdCleared };
+  if (reason !== undefined) return { kind: 'send', send: addresses, reason, missing, holdCleared, liveSeen };
   return { kind: 'current', addresses, confirmed, missing, holdCleared };
 }
 
@@ -101,13 +120,15 @@ export function applyOutcome(prev: RecordState | undefined, decision: Decision, 
     next.last = { kind: 'failed', at, why: `no public address for IPv${decision.missing.join('/IPv')}` };
     return next;
   }
-  const publish = (addresses: Addresses): void => {
+  const publish = (addresses: Addresses, liveMismatch: Partial<Record<Family, string>> = {}): void => {
     next.published ??= {};
     for (const f of [4, 6] as const) {
       const a = addresses[f];
       if (a === undefined) continue;
       const key = String(f) as '4' | '6';
-      if (next.published[key]?.address !== a) next.published[key] = { address: a, at };
+      const mismatch = liveMismatch[f];
+      if (next.published[key]?.address !== a || mismatch !== undefined) next.published[key] = { address: a, at, ...(mismatch !== undefined ? { liveMismatch: mismatch } : {}) };
+      else delete next.published[key]?.liveMismatch;
     }
   };
   if (decision.kind === 'current') {
@@ -122,7 +143,8 @@ export function applyOutcome(prev: RecordState | undefined, decision: Decision, 
   switch (result.kind) {
     case 'updated':
     case 'unchanged':
-      publish(result.addresses);
+      // "No change" while DNS showed something else: remember what DNS showed, so it is not asked again.
+      publish(result.addresses, result.kind === 'unchanged' ? decision.liveSeen : {});
       delete next.hold;
       delete next.retryAfter;
       next.last = { kind: result.kind, at };

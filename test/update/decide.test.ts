@@ -49,6 +49,17 @@ describe('decide', () => {
     assert.deepEqual(m.missing, [6]);
   });
 
+  test('after a "no change" while DNS showed something else, the same DNS value sends nothing; another one does', () => {
+    const first = decide(input({ persisted: pub(V4), live: live(['203.0.113.80']) }));
+    assert.ok(first.kind === 'send');
+    const after = applyOutcome(pub(V4), first, outcome.unchanged({ 4: V4 }), 'H', NOW);
+    assert.ok(after.published?.['4']?.liveMismatch);
+    assert.equal(decide(input({ persisted: after, live: live(['203.0.113.80']) })).kind, 'current');
+    assert.equal(decide(input({ persisted: after, live: live(['203.0.113.81']) })).kind, 'send');
+    const updated = applyOutcome(after, first, outcome.updated({ 4: V4 }), 'H', NOW);
+    assert.equal(updated.published?.['4']?.liveMismatch, undefined, 'an update forgets the mismatch');
+  });
+
   test('every name of a multi-name record must match', () => {
     const d = decide(input({ live: { 4: { ok: true, names: { a: [V4], b: [OLD] } } } }));
     assert.equal(d.kind, 'send');
