@@ -7,9 +7,12 @@ import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 import { labSkip } from './gate.js';
+import { miniupnpdConf } from './configs.js';
 import { startLab, withLab, type Lab } from './lab.js';
-import { listNamespaces } from './netns.js';
-import { natpmpc, upnpcAdd, upnpcStatus } from './tools.js';
+import { listNamespaces, newRunId, ownerOf, parseNetnsList } from './netns.js';
+import { natpmpc, parseNatpmpc, parseUpnpc, upnpcAdd, upnpcStatus } from './tools.js';
+import { planFor, scenarioNames } from './topology.js';
+import { classifyAddress } from '../../src/net/address.js';
 
 const skip = labSkip();
 
@@ -200,5 +203,74 @@ describe('lab lifecycle', { skip }, () => {
       assert.equal(r.code, 0, r.stderr);
       assert.match(r.stdout, /^\d+\.\d+\.\d+/);
     }, { fixtures: false });
+  });
+});
+
+// ---- the controller's pure parts: no root needed ----------------------------------------------------
+
+describe('lab plans and parsers', () => {
+  test('every scenario plan keeps interface names within 15 characters and the public side non-reserved', () => {
+    for (const name of scenarioNames) {
+      const plan = planFor(name);
+      for (const l of plan.links) for (const e of [l.a, l.b]) assert.ok(e.ifname.length <= 15, `${name}: ${e.ifname}`);
+      assert.equal(classifyAddress(plan.addr.public4), 'global', `${name}: public4 ${plan.addr.public4}`);
+      assert.equal(classifyAddress(plan.addr.internet4), 'global');
+      if (plan.addr.public6) assert.equal(classifyAddress(plan.addr.public6), 'global', `${name}: public6`);
+    }
+    assert.equal(classifyAddress(planFor('cgnat').addr.routerWan4), 'cgnat');
+    assert.equal(classifyAddress(planFor('double-nat').addr.routerWan4), 'private');
+    assert.equal(planFor('healthy').addr.routerWan4, planFor('healthy').addr.public4);
+  });
+
+  test('scenario plans switch the router parts that define them', () => {
+    const r = (n: Parameters<typeof planFor>[0]) => planFor(n).router;
+    assert.deepEqual([r('healthy').upnp, r('healthy').natpmp, r('healthy').miniupnpd, r('healthy').staticLease], [true, true, true, true]);
+    assert.equal(r('upnp-only').natpmp, false);
+    assert.equal(r('natpmp-only').upnp, false);
+    assert.equal(r('no-portmap').miniupnpd, false);
+    assert.equal(r('no-static-lease').staticLease, false);
+    assert.deepEqual(planFor('cgnat').hosts, ['lan', 'rtr', 'isp', 'wan']);
+    assert.throws(() => planFor('cgnat', { ipv6: true }), /IPv6 is not available/);
+  });
+
+  test('miniupnpd.conf: scenario switches, forceIgdV1, overrides win and rules replace the defaults', () => {
+    const base = miniupnpdConf(planFor('upnp-only'));
+    assert.match(base, /^enable_natpmp=no$/m);
+    assert.match(base, /^enable_upnp=yes$/m);
+    assert.match(base, /^deny 0-65535 0\.0\.0\.0\/0 0-65535$/m);
+    const over = miniupnpdConf(planFor('healthy'), { forceIgdV1: true, secure_mode: false, min_lifetime: 30, rules: ['allow 1-65535 0.0.0.0/0 1-65535'] });
+    assert.match(over, /^force_igd_desc_v1=yes$/m);
+    assert.match(over, /^secure_mode=no$/m);
+    assert.match(over, /^min_lifetime=30$/m);
+    assert.doesNotMatch(over, /^deny/m);
+  });
+
+  test('run ids carry the owner pid, and only lab names parse', () => {
+    const id = newRunId(() => 0.5);
+    assert.equal(id, `ddl${process.pid}-iiii`);
+    assert.equal(ownerOf(`${id}-lan`), process.pid);
+    assert.equal(ownerOf(id), process.pid);
+    assert.equal(ownerOf('ddlfoo-lan'), undefined);
+    assert.equal(ownerOf('docker0'), undefined);
+    assert.deepEqual(parseNetnsList('ddl1-abcd-lan (id: 3)\nother\n\n'), ['ddl1-abcd-lan', 'other']);
+  });
+
+  test('upnpc output parses: valid IGD, CGNAT (not connected), empty external address with -i', () => {
+    const healthy = parseUpnpc(' desc: http://192.168.77.1:5000/rootDesc.xml\n st: urn:schemas-upnp-org:device:InternetGatewayDevice:1\n\nFound valid IGD : http://192.168.77.1:5000/ctl/IPConn\nLocal LAN ip address : 192.168.77.50\nConnection Type : IP_Routed\nStatus : Connected, uptime=717s, LastConnectionError : ERROR_NONE\nExternalIPAddress = 44.0.0.2\n');
+    assert.deepEqual([healthy.desc, healthy.validIgd, healthy.connected, healthy.externalIp], ['http://192.168.77.1:5000/rootDesc.xml', true, true, '44.0.0.2']);
+    const cgnat = parseUpnpc(' desc: http://192.168.77.1:5000/rootDesc.xml\nFound a (not connected?) IGD : http://192.168.77.1:5000/ctl/IPConn\nNo valid UPNP Internet Gateway Device found.\n');
+    assert.deepEqual([cgnat.validIgd, cgnat.externalIp], [false, undefined]);
+    const forced = parseUpnpc('Found a (not connected?) IGD : http://192.168.77.1:5000/ctl/IPConn\nTrying to continue anyway\nStatus : Connected, uptime=762s\nGetExternalIPAddress failed. (empty string)\n');
+    assert.equal(forced.externalIp, '');
+  });
+
+  test('natpmpc output parses: address and mapping, result 3, no NAT-PMP at all', () => {
+    const ok = parseNatpmpc('Public IP address : 44.0.0.2\nepoch = 719\nsendnewportmappingrequest returned 12 (SUCCESS)\nreadnatpmpresponseorretry returned 0 (OK)\nMapped public port 2223 protocol TCP to local port 8023 liftime 3600\nepoch = 719\n', 0);
+    assert.deepEqual([ok.publicIp, ok.epoch, ok.mapped, ok.failure, ok.noAnswer], ['44.0.0.2', 719, { publicPort: 2223, privatePort: 8023, lifetime: 3600 }, undefined, false]);
+    const r3 = parseNatpmpc('readnatpmpresponseorretry returned -52 (FAILED)\nreadnatpmpresponseorretry() failed : network failure\n  errno=0 \'Success\'\n', 1);
+    assert.deepEqual([r3.publicIp, r3.failure, r3.noAnswer], [undefined, 'network failure', false]);
+    const none = parseNatpmpc('readnatpmpresponseorretry returned -7 (FAILED)\nreadnatpmpresponseorretry() failed : the gateway does not support nat-pmp\n  errno=111 \'Connection refused\'\n', 1);
+    assert.equal(none.noAnswer, true);
+    assert.equal(parseNatpmpc('', 124).noAnswer, true);
   });
 });
