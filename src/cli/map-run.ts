@@ -7,7 +7,8 @@ import { renderAdd, renderList, renderRemove } from './render/map.js';
 import { lanContext } from '../portmap/lan.js';
 import { openMapper, type Mapper } from '../portmap/mapper.js';
 import { closeHttp } from '../portmap/upnp/http.js';
-import { defaultLedgerPath, forget, readLedger, remember } from '../portmap/ledger.js';
+import { defaultLedgerPath, forget, hintPath, readGatewayHint, readLedger, remember, rememberGateway } from '../portmap/ledger.js';
+import { UpnpMapper } from '../portmap/mapper-upnp.js';
 import { keepMappings } from '../portmap/upkeep.js';
 import { PcpMapper } from '../portmap/mapper-pcp.js';
 import { cleanDescription, parsePort, type LanContext, type ListedMapping, type MappingRequest, type Protocol, type ViaChoice } from '../portmap/types.js';
@@ -30,8 +31,17 @@ async function lan(): Promise<LanContext> {
   return l.lan;
 }
 
+/** Opens a mapper; UPnP tries the description URL remembered from last time before SSDP. */
+async function tryOpen(via: ViaChoice, l: LanContext): Promise<Awaited<ReturnType<typeof openMapper>>> {
+  const hints = hintPath(ledgerPath());
+  const hint = via === 'auto' || via === 'upnp' ? await readGatewayHint(hints, l.gateway) : undefined;
+  const r = await openMapper(via, l, { interactive: true, ...(hint ? { upnp: { hint } } : {}) });
+  if (r.ok && r.mapper instanceof UpnpMapper) await rememberGateway(hints, l.gateway, r.mapper.gateway.hit.location).catch(() => undefined);
+  return r;
+}
+
 async function open(via: ViaChoice, l: LanContext): Promise<Mapper> {
-  const r = await openMapper(via, l, { interactive: true });
+  const r = await tryOpen(via, l);
   if (!r.ok) throw new CliError(r.message);
   return r.mapper;
 }
@@ -98,7 +108,7 @@ export async function runMapList(opts: Record<string, unknown>, g: GlobalOptions
   let mappings: ListedMapping[] = [];
   try {
     if (via === 'auto' || via === 'upnp') {
-      const r = await openMapper('upnp', l, { interactive: true });
+      const r = await tryOpen('upnp', l);
       if (r.ok) {
         const listed = await r.mapper.list();
         if (listed.kind !== 'listed') throw new CliError(listed.message);

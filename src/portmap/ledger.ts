@@ -54,11 +54,15 @@ export async function readLedger(path: string, now = Date.now()): Promise<Ledger
 }
 
 export async function writeLedger(path: string, entries: readonly LedgerEntry[]): Promise<void> {
+  await writeJsonAtomic(path, entries);
+}
+
+async function writeJsonAtomic(path: string, value: unknown): Promise<void> {
   await mkdir(dirname(path), { recursive: true, mode: 0o700 });
   const tmp = `${path}.${process.pid}.tmp`;
   const fh = await open(tmp, 'w', 0o600);
   try {
-    await fh.writeFile(`${JSON.stringify(entries, null, 2)}\n`);
+    await fh.writeFile(`${JSON.stringify(value, null, 2)}\n`);
     await fh.sync();
   } finally {
     await fh.close();
@@ -79,4 +83,30 @@ export async function forget(path: string, key: { protocol: Protocol; externalPo
   const list = await readLedger(path);
   const kept = list.filter((e) => !same(e, key));
   if (kept.length !== list.length) await writeLedger(path, kept);
+}
+
+/** Where the last gateway's description URL is remembered (next to the ledger). */
+export function hintPath(ledgerPath: string): string {
+  return join(dirname(ledgerPath), 'gateway.json');
+}
+
+/**
+ * The description URL found last time for this gateway, if any. Only a hint: gateway.ts checks it like
+ * any LOCATION and falls back to SSDP when it does not answer.
+ */
+export async function readGatewayHint(path: string, gateway: string): Promise<URL | undefined> {
+  try {
+    const data = JSON.parse(await readFile(path, 'utf8')) as { gateway?: unknown; location?: unknown };
+    if (data.gateway !== gateway || typeof data.location !== 'string') return undefined;
+    const url = new URL(data.location);
+    return url.protocol === 'http:' && url.hostname === gateway ? url : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+export async function rememberGateway(path: string, gateway: string, location: URL): Promise<void> {
+  if (location.hostname !== gateway) return;
+  if ((await readGatewayHint(path, gateway))?.href === location.href) return;
+  await writeJsonAtomic(path, { gateway, location: location.href });
 }

@@ -81,3 +81,22 @@ test('probeRouter says which protocols answer', async () => {
     assert.ok(r.probe.pcp.ok && r.probe.pcp.epoch === 7);
   } finally { await igd.close(); await udp.close(); }
 });
+
+test('a remembered description URL skips SSDP; a dead or foreign one falls back to SSDP', async () => {
+  const { findGateway } = await import('../../src/portmap/upnp/gateway.js');
+  const igd = await fakeIgd();
+  const ssdp = await fakeUdp('127.0.0.1', () => ssdpReply(igd.location));
+  const upnp = { ssdpTarget: { address: '127.0.0.1', port: ssdp.port }, allowResponder: onlyLoopback1, windowMs: 300 };
+  try {
+    const a = await findGateway(LAN, { ...upnp, hint: new URL(igd.location) });
+    assert.ok(a.ok);
+    assert.equal(ssdp.seen.length, 0, 'no search sent');
+    const dead = await closedPort();
+    const b = await findGateway(LAN, { ...upnp, hint: new URL(`http://127.0.0.1:${dead}/rootDesc.xml`) });
+    assert.ok(b.ok && b.gateway.hit.location.href === igd.location);
+    assert.ok(ssdp.seen.length > 0, 'searched after the hint failed');
+    const n = ssdp.seen.length;
+    const c = await findGateway(LAN, { ...upnp, hint: new URL('http://127.0.0.2:5000/rootDesc.xml') });
+    assert.ok(c.ok && ssdp.seen.length > n, 'a hint for another host than the gateway is not used');
+  } finally { await ssdp.close(); await igd.close(); }
+});

@@ -9,7 +9,7 @@
  */
 import { discover, type DiscoverOptions, type SsdpHit } from './ssdp.js';
 import { DESCRIPTION_MAX_BYTES, parseDescription, type IgdDescription, type IgdService } from './description.js';
-import { httpRequest, isFetchableUrl } from './http.js';
+import { httpRequest, isFetchableUrl, preloadHttp } from './http.js';
 import { isLanAddress } from '../../net/address.js';
 import { IgdClient } from './igd.js';
 import type { LanContext } from '../types.js';
@@ -36,6 +36,11 @@ export interface FindOptions {
   allowResponder?: DiscoverOptions['allowResponder'];
   /** Skip SSDP: use this description URL (still checked: http, IP literal, LAN policy). */
   location?: URL;
+  /**
+   * A description URL remembered from an earlier discovery: tried first, and only if its host is the
+   * current default gateway; when it does not work, SSDP runs as usual.
+   */
+  hint?: URL;
 }
 
 function rank(s: IgdService): number {
@@ -45,6 +50,12 @@ function rank(s: IgdService): number {
 }
 
 export async function findGateway(lan: LanContext, o: FindOptions = {}): Promise<GatewayResult> {
+  void preloadHttp().catch(() => undefined);
+  if (o.hint && !o.location && o.hint.hostname === lan.gateway) {
+    const { hint, ...rest } = o;
+    const r = await findGateway(lan, { ...rest, location: hint, timeoutMs: Math.min(o.timeoutMs ?? 2000, 2000) });
+    if (r.ok) return r;
+  }
   const started = performance.now();
   let hits: SsdpHit[];
   let rejected: Array<{ from: string; reason: string }> = [];

@@ -24,11 +24,18 @@ export interface HttpOptions {
 }
 
 let agents = new Map<number, Dispatcher>();
+let undiciLoad: Promise<typeof import('undici')> | undefined;
+
+/** Starts loading undici now (it costs tens of ms), so that it overlaps with SSDP's wait. */
+export function preloadHttp(): Promise<typeof import('undici')> {
+  undiciLoad ??= import('undici');
+  return undiciLoad;
+}
 
 async function agentFor(connectTimeoutMs: number): Promise<Dispatcher> {
   const have = agents.get(connectTimeoutMs);
   if (have) return have;
-  const { Agent } = await import('undici');
+  const { Agent } = await preloadHttp();
   // No keep-alive pool worth having: each exchange says Connection: close (as routers expect).
   const agent = new Agent({ connectTimeout: connectTimeoutMs, pipelining: 0, keepAliveTimeout: 1 });
   agents.set(connectTimeoutMs, agent);
@@ -54,7 +61,7 @@ export async function httpRequest(url: URL, opts: HttpOptions): Promise<HttpResu
   const deadline = AbortSignal.timeout(opts.timeoutMs ?? 8000);
   const signal = opts.signal ? AbortSignal.any([opts.signal, deadline]) : deadline;
   try {
-    const { request } = await import('undici');
+    const { request } = await preloadHttp();
     const headers: Record<string, string> = { connection: 'close', ...opts.headers };
     if (opts.body !== undefined) headers['content-length'] = String(Buffer.byteLength(opts.body, 'utf8'));
     const res = await request(url, {
