@@ -88,9 +88,11 @@ export function errorOutcome(mod: Pick<Sdk, 'APIError' | 'APIConnectionError' | 
   return outcome.failed(`Cloudflare: ${describeError(err)}`);
 }
 
+const zoneKey = (record: CloudflareRecordConfig): string => JSON.stringify([record.baseUrl, record.apiToken ?? '', fqdn(record.zone)]);
+
 async function zoneId(client: CloudflareClient, record: CloudflareRecordConfig, signal: AbortSignal): Promise<string | Outcome> {
   if (ZONE_ID.test(record.zone)) return record.zone.toLowerCase();
-  const key = JSON.stringify([record.baseUrl, record.apiToken ?? '', record.zone.toLowerCase()]);
+  const key = zoneKey(record);
   const cached = zoneIds.get(key);
   if (cached) return cached;
   const page = await client.zones.list({ name: record.zone.toLowerCase().replace(/\.$/, '') }, { signal });
@@ -193,6 +195,8 @@ async function updateOne(item: UpdateItem<CloudflareRecordConfig>, ctx: Provider
     parts.push(errorOutcome(mod, err, item.record));
   }
   const out = combine(parts);
+  // A cached zone id may be stale (zone re-created): look it up again next time anything went wrong.
+  if (out.kind === 'held' || out.kind === 'failed') zoneIds.delete(zoneKey(item.record));
   ctx.log.debug({ event: 'provider.request', provider: 'cloudflare', zone: item.record.zone, name: item.record.name, kind: out.kind, ms: Math.round(performance.now() - started) });
   return out;
 }

@@ -68,6 +68,8 @@ export interface RecordReport {
   reason?: string;
   why?: string;
   fix?: string;
+  /** A hold from an earlier run (no request was made this time): when it was set. */
+  heldSince?: string;
   /** ISO time before which no request is sent (retryAfter/waiting). */
   retryAt?: string;
   /** Families the record wants but no address was found for. */
@@ -299,7 +301,7 @@ function report(e: Entry, dryRun: boolean, now: Date): RecordReport {
   };
   const missing = 'missing' in d && d.missing.length > 0 ? { missing: d.missing } : {};
   switch (d.kind) {
-    case 'held': return { ...base, status: 'held', addresses: {}, why: d.hold.reason, fix: d.hold.fix };
+    case 'held': return { ...base, status: 'held', addresses: {}, why: d.hold.reason, fix: d.hold.fix, heldSince: d.hold.since };
     case 'wait': return { ...base, status: 'waiting', addresses: {}, why: d.why, retryAt: d.until };
     case 'noAddress': return { ...base, status: 'failed', addresses: {}, missing: d.missing, why: `no public address for IPv${d.missing.join(' and IPv')} — see \`ddns ip\`, or pass --ip` };
     case 'current': return { ...base, status: 'current', addresses: toReportAddresses(d.addresses), ...missing };
@@ -325,7 +327,11 @@ function logRecord(log: Logger, r: RecordReport): void {
     case 'unchanged':
     case 'current': log.debug({ event: 'record.unchanged', ...fields, addresses: r.addresses, via: r.status === 'current' ? 'state-or-live' : 'provider' }); break;
     case 'planned': log.info({ event: 'record.planned', ...fields, addresses: r.addresses, reason: r.reason }); break;
-    case 'held': log.error({ event: 'record.held', ...fields, why: r.why, fix: r.fix }); break;
+    case 'held':
+      // A new hold is an error; one carried over from an earlier run is a reminder.
+      if (r.heldSince) log.warn({ event: 'record.held', ...fields, why: r.why, fix: r.fix, since: r.heldSince });
+      else log.error({ event: 'record.held', ...fields, why: r.why, fix: r.fix });
+      break;
     case 'waiting':
     case 'retryAfter': log.warn({ event: 'record.retry', ...fields, why: r.why, retryAt: r.retryAt }); break;
     case 'failed': log.error({ event: 'record.failed', ...fields, why: r.why, ms: r.ms }); break;
