@@ -45,13 +45,14 @@ export function renderHuman(r: UpdateReport, color: boolean): string {
   const notes: string[] = [];
   for (const x of r.records) {
     const bits: string[] = [];
-    if (x.why) bits.push(x.why);
+    if (x.why) bits.push(x.heldSince ? `${x.why} (held since ${x.heldSince})` : x.why);
     if (x.retryAt) bits.push(`next attempt not before ${x.retryAt}`);
     if (x.missing?.length) bits.push(`no public IPv${x.missing.join('/IPv')} address, that family was not sent`);
     if (x.fix) bits.push(`fix: ${x.fix}`);
     if (bits.length > 0) notes.push(`${x.label}: ${bits.join(' — ')}`);
   }
   if (notes.length > 0) lines.push('', ...notes);
+  if (r.records.some((x) => x.status === 'held')) lines.push(p.dim('a held record gets no request until its configuration (credentials, hostname, server) changes'));
   if (r.dryRun) lines.push('', p.dim('dry run: no provider was called and the state file was not written'));
   return `${scrubText(lines.join('\n'))}\n`;
 }
