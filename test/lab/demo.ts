@@ -8,10 +8,9 @@
  *   DDNS_LAB_KEEP=1 sudo npm run lab # keep the run directory (configs, logs) for reading afterwards
  *   DDNS_LAB_NO_CHECK=1 …            # show the comparators' view instead of `ddns check`
  */
-import { join } from 'node:path';
 import { isRoot, scenarioNames, withLab, type Lab } from './lab.js';
 import { isScenario } from './topology.js';
-import { upnpcStatus } from './tools.js';
+import { httpGet, upnpcStatus } from './tools.js';
 
 const DEMO_USER = 'demo';
 const DEMO_PASS = 'demo-password';
@@ -51,7 +50,6 @@ async function fallback(lab: Lab): Promise<number> {
   say('(src/cli has no `check` command yet: showing upnpc -s and one request per fixture)');
   const s = await upnpcStatus(lab);
   say(`upnpc -s: IGD ${s.desc ?? 'none'}, valid ${s.validIgd}, ExternalIPAddress ${JSON.stringify(s.externalIp ?? null)}`);
-  const ca = join(lab.dir, 'ca.pem');
   const urls = [
     'https://api.ipify.org', 'https://api6.ipify.org', 'https://checkip.amazonaws.com', 'https://ipv6.icanhazip.com',
     'https://www.cloudflare.com/cdn-cgi/trace',
@@ -60,10 +58,11 @@ async function fallback(lab: Lab): Promise<number> {
   ];
   let failed = 0;
   for (const url of urls) {
-    const auth = url.includes('no-ip') ? ['-u', `${DEMO_USER}:${DEMO_PASS}`, '-A', 'ddns-lab demo/0.1-lab demo@example.invalid'] : [];
-    const r = await lab.exec('lan', ['curl', '-sS', '-m', '5', '--cacert', ca, ...auth, url]);
-    if (r.code !== 0) failed++;
-    say(`GET ${url.replace(/token=[^&]+/, 'token=…')}\n    → ${(r.code === 0 ? r.stdout : r.stderr).trim().replaceAll('\n', ' | ').slice(0, 160)}`);
+    const headers: Record<string, string> = { 'user-agent': 'ddns-lab demo/0.1-lab demo@example.invalid' };
+    if (url.includes('no-ip')) headers.authorization = `Basic ${Buffer.from(`${DEMO_USER}:${DEMO_PASS}`).toString('base64')}`;
+    const r = await httpGet(lab, url, headers);
+    if (r.status !== 200) failed++;
+    say(`GET ${url.replace(/token=[^&]+/, 'token=…')}\n    → ${r.status} ${(r.error ?? r.body).trim().replaceAll('\n', ' | ').slice(0, 160)}`);
   }
   const js = "import('node:dns').then(async ({ promises: d }) => { const r = new d.Resolver(); r.setServers([(await d.lookup('resolver1.opendns.com', 4)).address]); console.log(await r.resolve4('myip.opendns.com')); })";
   const dns = await lab.exec('lan', [process.execPath, '-e', js]);

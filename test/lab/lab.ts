@@ -192,6 +192,7 @@ class LabImpl implements Lab {
   private created: string[] = [];
   private staticLease: string | null;
   private downing?: Promise<void>;
+  private finished = false;
   private configCount = 0;
 
   constructor(plan: Plan, opts: StartOptions) {
@@ -573,16 +574,19 @@ class LabImpl implements Lab {
     for (const h of this.plan.hosts) rmSync(join(NETNS_ETC, this.ns(h)), { recursive: true, force: true });
     this.finishDir();
     unregister(this.id);
+    this.finished = true;
     this.say(`down in ${Date.now() - t0} ms`);
   }
 
+  /** For the 'exit' handler: also finishes a teardown that an exit interrupted (every step is idempotent). */
   private downSync(): void {
-    if (this.downing) return;
+    if (this.finished) return;
     for (const t of this.tracked) killGroup(t.child.pid, 'SIGKILL');
     for (const ns of this.created) destroyNamespaceSync(ns);
     for (const h of this.plan.hosts) rmSync(join(NETNS_ETC, this.ns(h)), { recursive: true, force: true });
     this.finishDir();
     unregister(this.id);
+    this.finished = true;
   }
 
   private finishDir(): void {

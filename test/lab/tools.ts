@@ -94,8 +94,38 @@ export async function ssdpSearch(lab: Lab, seconds = 1.5): Promise<string[]> {
 
 /** The device type in the router's root description ('' when it cannot be fetched). */
 export async function igdDeviceType(lab: Lab): Promise<string> {
-  const r = await lab.exec('lan', ['curl', '-sS', '-m', '3', `http://${lab.addr.router4}:5000/rootDesc.xml`]);
-  return /<deviceType>(urn:schemas-upnp-org:device:InternetGatewayDevice:\d)<\/deviceType>/.exec(r.stdout)?.[1] ?? '';
+  const r = await httpGet(lab, `http://${lab.addr.router4}:5000/rootDesc.xml`);
+  return /<deviceType>(urn:schemas-upnp-org:device:InternetGatewayDevice:\d)<\/deviceType>/.exec(r.body)?.[1] ?? '';
+}
+
+export interface HttpGetResult { status: number; body: string; error?: string }
+
+// Runs in the LAN host: node:http(s) sends no User-Agent unless told to, and trusts the lab CA through
+// NODE_EXTRA_CA_CERTS. Prints one JSON line.
+const GET_JS = `
+const [url, headersJson, ms] = process.argv.slice(1);
+const mod = url.startsWith('https:') ? require('node:https') : require('node:http');
+const out = (v) => { process.stdout.write(JSON.stringify(v)); process.exit(0); };
+const req = mod.get(url, { headers: JSON.parse(headersJson), timeout: Number(ms) }, (res) => {
+  let body = '';
+  res.setEncoding('utf8').on('data', (d) => { if (body.length < 1e6) body += d; }).on('end', () => out({ status: res.statusCode, body }));
+});
+req.on('timeout', () => req.destroy(new Error('timed out')));
+req.on('error', (e) => out({ status: 0, body: '', error: e.message }));
+`;
+
+/**
+ * One HTTP(S) GET from the LAN host with exactly the headers given (no User-Agent unless you set one),
+ * trusting the lab CA. Never rejects: a failure is `status: 0` with `error`.
+ */
+export async function httpGet(lab: Lab, url: string, headers: Record<string, string> = {}, timeoutMs = 5_000): Promise<HttpGetResult> {
+  const r = await lab.exec('lan', [process.execPath, '-e', GET_JS, url, JSON.stringify(headers), String(timeoutMs)], { env: lab.ddnsEnv, timeoutMs: timeoutMs + 5_000 });
+  try {
+    const v = JSON.parse(r.stdout) as HttpGetResult;
+    return { status: Number(v.status) || 0, body: String(v.body ?? ''), ...(v.error ? { error: String(v.error) } : {}) };
+  } catch {
+    return { status: 0, body: '', error: (r.stderr || r.stdout).trim().slice(0, 500) || `exit ${r.code}` };
+  }
 }
 
 /** The addresses of the hops from the LAN host towards `target` (tracepath -n, no root needed). */
