@@ -62,6 +62,27 @@ describe('ddns ip in the lab', { skip }, () => {
     });
   });
 
+  test('healthy: router sources (NAT-PMP, UPnP) vote with the outside, but alone never publish', async () => {
+    // No PCP here: a PCP MAP of the discard port (how src/portmap asks PCP for the address) sends the
+    // lab's miniupnpd 2.3.1 into a busy loop ("permission rule 1 matched : port mapping rejected").
+    await withLab('healthy', async (lab) => {
+      const both = await lab.ddns(['--json', 'ip', '--no-router'], {
+        config: { ip: { quorum: 2, sources: [{ type: 'natpmp' }, { type: 'upnp' }, { type: 'http', url: 'https://api.ipify.org' }] } }, timeoutMs: 30_000,
+      });
+      const r1 = JSON.parse(both.stdout) as PublicIpReport;
+      assert.equal(both.code, 0, both.stderr);
+      assert.equal(r1['4']?.address, lab.addr.public4);
+      assert.ok(r1['4']?.agreeing.includes('http:api.ipify.org'));
+      assert.ok(r1['4']?.agreeing.some((id) => ['natpmp', 'upnp'].includes(id)), JSON.stringify(r1['4']?.sources));
+      const alone = await lab.ddns(['--json', 'ip', '--no-router'], { config: { ip: { quorum: 1, sources: [{ type: 'natpmp' }, { type: 'upnp' }] } }, timeoutMs: 30_000 });
+      const r2 = JSON.parse(alone.stdout) as PublicIpReport;
+      assert.equal(alone.code, 1);
+      assert.equal(r2['4']?.address, null);
+      assert.ok(r2['4']?.sources.some((s) => s.address === lab.addr.public4), 'the router did answer');
+      assert.match(r2['4']?.message ?? '', /router/);
+    });
+  });
+
   test('cgnat: the router reports no public address, the outside sees the CGNAT pool address; both shown', async () => {
     await withLab('cgnat', async (lab) => {
       const { code, report, stderr } = await ip(lab);
