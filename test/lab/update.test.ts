@@ -110,6 +110,42 @@ describe('ddns update in the lab', { skip }, () => {
     }
   });
 
+  test('911 from No-IP: the next run (well within 30 minutes) sends nothing; a good that echoes another address fails', async () => {
+    const internet = lab.internet;
+    assert.ok(internet);
+    const config = { ip: { families: [4] }, state: join(lab.dir, 'fault-state.json'), records: [{ provider: 'noip', hostname: 'env.ddns.net', username: 'labuser', password: NOIP_PW }] };
+    await internet.setRecord({ name: 'env.ddns.net', type: 'A', content: null });
+    await internet.configure({ dyndns2: { answer: '911' } });
+    const first = await lab.ddns(['--json', 'update'], { config, timeoutMs: 60_000 });
+    await internet.configure({ dyndns2: { answer: null } });
+    assert.equal(first.code, 1);
+    assert.equal(parse(first).records[0]?.status, 'retryAfter');
+    const since = await count();
+    const second = await lab.ddns(['--json', 'update'], { config, timeoutMs: 60_000 });
+    assert.equal(parse(second).records[0]?.status, 'waiting');
+    assert.deepEqual(await providerRequests(since), []);
+
+    await internet.configure({ dyndns2: { echoAddress: '44.9.9.9' } });
+    const echoed = await lab.ddns(['--json', 'update'], { config: { ...config, state: join(lab.dir, 'echo-state.json') }, timeoutMs: 60_000 });
+    await internet.configure({ dyndns2: { echoAddress: null } });
+    assert.equal(echoed.code, 1);
+    const rec = parse(echoed).records[0];
+    assert.equal(rec?.status, 'failed');
+    assert.match(rec?.why ?? '', /44\.9\.9\.9/);
+  });
+
+  test('Cloudflare 429 at api.cloudflare.com is waited out as told, then the record is set', async () => {
+    const internet = lab.internet;
+    assert.ok(internet);
+    await internet.configure({ cloudflare: { rateLimit: { count: 1, retryAfter: 2 } } });
+    const config = { ip: { families: [4] }, state: join(lab.dir, 'rl-state.json'), records: [{ provider: 'cloudflare', zone: 'example.com', name: 'rl.example.com', apiToken: CF_TOKEN, create: true }] };
+    const t0 = Date.now();
+    const r = await lab.ddns(['--json', 'update'], { config, timeoutMs: 60_000 });
+    assert.equal(r.code, 0, `${r.stdout}\n${r.stderr}`);
+    assert.ok(Date.now() - t0 >= 2000, 'waited the Retry-After');
+    assert.deepEqual((await internet.records({ name: 'rl.example.com', type: 'A' })).map((x) => x.content), [lab.addr.public4]);
+  });
+
   test('badauth from the real No-IP URL is held, and the next run sends nothing and names the fix', async () => {
     const config = { ip: { families: [4] }, state: join(lab.dir, 'held-state.json'), records: [{ provider: 'noip', hostname: 'fresh.ddns.net', username: 'labuser', password: 'not-the-password' }] };
     const first = await lab.ddns(['--json', 'update'], { config, timeoutMs: 60_000 });
