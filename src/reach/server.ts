@@ -47,6 +47,8 @@ export interface ProbeServerOptions {
 export interface ProbeServer {
   server: Server;
   address: { host: string; port: number };
+  /** Checks in flight now, and clients with a rate-limit bucket (both bounded). */
+  stats(): { inflight: number; clients: number };
   close(): Promise<void>;
 }
 
@@ -79,7 +81,7 @@ function readBody(req: IncomingMessage, signal: AbortSignal): Promise<{ ok: true
     signal.addEventListener('abort', onAbort, { once: true });
     req.on('data', (c: Buffer) => {
       size += c.length;
-      if (size > BODY_MAX) { req.destroy(); done({ ok: false, status: 413, message: `body over ${BODY_MAX} bytes` }); return; }
+      if (size > BODY_MAX) { req.removeAllListeners('data'); req.resume(); done({ ok: false, status: 413, message: `body over ${BODY_MAX} bytes` }); return; }
       chunks.push(c);
     });
     req.on('end', () => done({ ok: true, text: Buffer.concat(chunks).toString('utf8') }));
@@ -174,7 +176,12 @@ export function startProbeServer(listen: { host: string; port: number }, o: Prob
         return;
       }
       const body = await readBody(req, AbortSignal.timeout(5000));
-      if (!body.ok) { send(res, body.status, { error: body.message }); return; }
+      if (!body.ok) {
+        // Answer, then drop the connection: the rest of an oversize or slow body is never read.
+        res.on('finish', () => req.socket.destroy());
+        send(res, body.status, { error: body.message }, { connection: 'close' });
+        return;
+      }
       let doc: unknown;
       try { doc = JSON.parse(body.text); } catch { send(res, 400, { error: 'body is not JSON' }); return; }
       const p = parseProbeRequest(doc);
@@ -212,6 +219,7 @@ export function startProbeServer(listen: { host: string; port: number }, o: Prob
       resolve({
         server,
         address: { host: a.address, port: a.port },
+        stats: () => ({ inflight: total, clients: limiter.size }),
         close: () => new Promise<void>((r) => {
           closing.abort();
           server.close(() => r());
