@@ -129,6 +129,11 @@ export interface RunOptions {
   signal?: AbortSignal;
   /** Monotonic ms clock (default performance.now). */
   now?: () => number;
+  /**
+   * Watchdog per source (ms): a source that has not answered by then is aborted and counted as a
+   * timeout, even if it fails to honour its own timeout (default 30 s).
+   */
+  sourceDeadlineMs?: number;
   /** Called with each answer as it arrives (progress display, logs). Must not throw (guarded). */
   onAnswer?: (a: Answer) => void;
 }
@@ -140,6 +145,7 @@ interface Slot {
   ended?: number;
   result?: SourceResult;
   ctrl?: AbortController;
+  watchdog?: ReturnType<typeof setTimeout>;
 }
 
 /** Asks `sources` for `family` until a verdict; see the module comment. Never throws. */
@@ -175,6 +181,11 @@ export function runConsensus(sources: readonly Source[], family: Family, o: RunO
       slot.state = 'running';
       slot.started = now();
       slot.ctrl = new AbortController();
+      const deadline = o.sourceDeadlineMs ?? 30_000;
+      slot.watchdog = setTimeout(() => {
+        slot.ctrl?.abort();
+        onResult(slot, { ok: false, family, kind: 'timeout', message: `no answer within ${deadline} ms`, ms: now() - (slot.started ?? t0) });
+      }, deadline);
       const signal = o.signal ? AbortSignal.any([o.signal, slot.ctrl.signal]) : slot.ctrl.signal;
       let p: Promise<SourceResult>;
       try {
@@ -189,6 +200,7 @@ export function runConsensus(sources: readonly Source[], family: Family, o: RunO
 
     const onResult = (slot: Slot, r: SourceResult): void => {
       if (finished || slot.state !== 'running') return;
+      clearTimeout(slot.watchdog);
       slot.state = 'done';
       slot.ended = now();
       slot.result = r;
@@ -238,6 +250,7 @@ export function runConsensus(sources: readonly Source[], family: Family, o: RunO
       o.signal?.removeEventListener('abort', onAbort);
       const t = now();
       for (const s of slots) {
+        clearTimeout(s.watchdog);
         if (s.state === 'running') { s.state = 'cancelled'; s.ended = t; s.ctrl?.abort(); }
       }
       resolve(report(v, t, why));

@@ -73,11 +73,13 @@ export async function routerView(query: RouterAddressQuery, timeoutMs: number, s
   const first = await new Promise<RouterAddressAnswer | undefined>((resolve) => {
     const protos: RouterProtocol[] = ['natpmp', 'upnp'];
     let left = protos.length;
+    // Even a query that ignores its signal cannot hold the report up.
+    const watchdog = setTimeout(() => resolve(undefined), timeoutMs + 500);
     for (const p of protos) {
       void ask(p).then((a) => {
         answers.push({ p, a });
-        if (a.ok && a.address !== '' && a.address !== '0.0.0.0') resolve(a);
-        if (--left === 0) resolve(undefined);
+        if (a.ok && a.address !== '' && a.address !== '0.0.0.0') { clearTimeout(watchdog); resolve(a); }
+        if (--left === 0) { clearTimeout(watchdog); resolve(undefined); }
       });
     }
   });
@@ -112,6 +114,7 @@ export async function detectPublicAddresses(config: Config, opts: DetectOptions 
     const [report, router] = await Promise.all([
       runConsensus(sources, family, {
         quorum: config.ip.quorum,
+        sourceDeadlineMs: config.ip.timeoutMs + 2000,
         ...(opts.hedgeMs !== undefined ? { hedgeMs: opts.hedgeMs } : {}),
         ...(opts.signal ? { signal: opts.signal } : {}),
         ...(opts.now ? { now: opts.now } : {}),

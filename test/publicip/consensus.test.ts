@@ -133,3 +133,10 @@ test('runner only asks sources that serve the family', async () => {
   assert.equal(r.sources.length, 0);
   assert.equal(r.address, null);
 });
+
+test('runner does not hang on a source that ignores its signal: the watchdog counts it as a timeout', async () => {
+  const deaf: Source = { id: 'deaf', operator: 'D', type: 'http', vantage: 'outside', families: [4], observe: () => new Promise(() => { /* never */ }) };
+  const r = await within(1000, runConsensus([deaf, new Fake('a', 'A', 1, ok('44.0.0.2'))], 4, { quorum: 2, sourceDeadlineMs: 50 }));
+  assert.equal(r.address, null);
+  assert.equal(r.sources.find((x) => x.id === 'deaf')?.kind, 'timeout');
+});
