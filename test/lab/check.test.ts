@@ -8,6 +8,10 @@ import { describe, test } from 'node:test';
 import { labSkip } from './gate.js';
 import { withLab, type Lab } from './lab.js';
 import { upnpcAdd } from './tools.js';
+import type { InternetClient } from '../fixtures/client.js';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { once } from 'node:events';
 
 const skip = labSkip();
 
@@ -38,6 +42,30 @@ function step(rep: Report, id: string): Report['steps'][number] {
 function show(rep: Report): string {
   return rep.steps.map((s) => `${s.status} ${s.id}: ${s.summary}${s.details ? `\n    ${s.details.join('\n    ')}` : ''}`).join('\n');
 }
+
+const PROBE_PORT = 8443;
+const TOKEN = 'lab-probe-token-0123456789';
+
+/** Our own `ddns probe serve` in the internet host, HTTPS with the lab certificate; resolves once it listens. */
+async function startProbe(lab: Lab): Promise<{ config: object }> {
+  const tokenFile = join(lab.dir, 'probe-token');
+  writeFileSync(tokenFile, `${TOKEN}\n`);
+  const child = lab.spawn('wan', [process.execPath, '--import', 'tsx', 'src/cli/main.ts', 'probe', 'serve',
+    '--listen', `${lab.addr.internet4}:${PROBE_PORT}`, '--cert', join(lab.dir, 'server.pem'), '--key', join(lab.dir, 'server.key'), '--token-file', tokenFile]);
+  let err = '';
+  child.stderr?.setEncoding('utf8');
+  child.stderr?.on('data', (d: string) => { err += d; });
+  child.stdout?.resume();
+  const deadline = Date.now() + 15_000;
+  while (!/listening on https:/.test(err)) {
+    if (child.exitCode !== null) throw new Error(`probe serve exited ${child.exitCode}: ${err}`);
+    if (Date.now() > deadline) throw new Error(`probe serve did not start: ${err}`);
+    await Promise.race([once(child.stderr!, 'data'), new Promise((r) => setTimeout(r, 200))]);
+  }
+  return { config: { url: `https://${lab.addr.internet4}:${PROBE_PORT}`, token: TOKEN } };
+}
+
+const internet = (lab: Lab) => lab.internet as unknown as InternetClient;
 
 describe('ddns check in the lab', { skip }, () => {
   test('healthy with no config: ok, single NAT, the public address, dns/reach/hairpin skipped naming their keys', async () => {
@@ -145,5 +173,68 @@ describe('ddns check in the lab', { skip }, () => {
       assert.equal(d.status, 'fail', show(second.report));
       assert.match(d.summary, new RegExp(`had ${before.replace(/\./g, '\\.')}.*has ${lab.addr.lan4.replace(/\./g, '\\.')} now`));
     }, { fixtures: false });
+  });
+
+  test('healthy with forwards, a record and our own probe: reach passes via the nonce, dns passes, hairpin warns (no loopback)', async () => {
+    await withLab('healthy', async (lab) => {
+      const probe = await startProbe(lab);
+      await internet(lab).setRecord({ name: 'myhome.duckdns.org', type: 'A', content: lab.addr.public4 });
+      const add = await upnpcAdd(lab, 8022, 2222);
+      assert.ok(add.ok, add.raw);
+      const config = {
+        forwards: [{ internalPort: 8022, externalPort: 2222, description: 'ssh' }],
+        records: [{ provider: 'duckdns', domains: ['myhome'], token: 'lab-duck-token' }],
+        lan: { expectAddress: lab.addr.expectedLease4 },
+        probe: probe.config,
+      };
+      const { code, report } = await check(lab, config);
+      const reach = step(report, 'reach');
+      assert.equal(reach.status, 'pass', show(report));
+      assert.match(reach.summary, /nonce reached this host: TCP 44\.0\.0\.2:2222 → port 8022 here \(myhome\.duckdns\.org resolves there from outside\)/);
+      assert.equal(step(report, 'dns').status, 'pass', show(report));
+      assert.match(step(report, 'dns').summary, /myhome\.duckdns\.org A 44\.0\.0\.2/);
+      assert.equal(step(report, 'dhcp').status, 'pass');
+      const hairpin = step(report, 'hairpin');
+      assert.equal(hairpin.status, 'warn', show(report));
+      assert.match(hairpin.advice ?? '', /split DNS/);
+      assert.equal(report.ok, true, show(report));
+      assert.equal(code, 0);
+      assert.equal(report.nat, 'single');
+    });
+  });
+
+  test('forward removed from the router: reach fails with forwarding advice', async () => {
+    await withLab('healthy', async (lab) => {
+      const probe = await startProbe(lab);
+      const { code, report } = await check(lab, { forwards: [{ internalPort: 8022, externalPort: 2222 }], probe: probe.config });
+      const reach = step(report, 'reach');
+      assert.equal(reach.status, 'fail', show(report));
+      assert.match(reach.summary, /TCP 2222 at 44\.0\.0\.2 is closed from outside/);
+      assert.match(reach.advice ?? '', /Forward TCP 2222 → 192\.168\.77\.50:8022/);
+      assert.equal(code, 1);
+    });
+  });
+
+  test('record not updated: dns fails and says to run ddns update', async () => {
+    await withLab('healthy', async (lab) => {
+      await internet(lab).setRecord({ name: 'myhome.duckdns.org', type: 'A', content: '44.0.0.99' });
+      const { code, report } = await check(lab, { records: [{ provider: 'duckdns', domains: ['myhome'], token: 'lab-duck-token' }] });
+      const dns = step(report, 'dns');
+      assert.equal(dns.status, 'fail', show(report));
+      assert.match(dns.summary, /myhome\.duckdns\.org A is 44\.0\.0\.99 at its authoritative server .*but the public address is 44\.0\.0\.2/);
+      assert.match(dns.advice ?? '', /ddns update/);
+      assert.equal(code, 1);
+    });
+  });
+
+  test('no probe configured: echoip (ifconfig.co) tests the forward and the output says what that proves', async () => {
+    await withLab('healthy', async (lab) => {
+      const add = await upnpcAdd(lab, 8022, 2222);
+      assert.ok(add.ok, add.raw);
+      const { report } = await check(lab, { forwards: [{ internalPort: 8022, externalPort: 2222 }] });
+      const reach = step(report, 'reach');
+      assert.equal(reach.status, 'pass', show(report));
+      assert.match(reach.summary, /ifconfig\.co/);
+    });
   });
 });
