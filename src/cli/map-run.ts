@@ -6,7 +6,7 @@ import { CliError, EXIT, type GlobalOptions } from './context.js';
 import { renderAdd, renderList, renderRemove } from './render/map.js';
 import { lanContext } from '../portmap/lan.js';
 import { openMapper, type Mapper } from '../portmap/mapper.js';
-import { closeHttp } from '../portmap/upnp/http.js';
+import { closeHttp, preloadHttp } from '../portmap/upnp/http.js';
 import { defaultLedgerPath, forget, hintPath, readGatewayHint, readLedger, remember, rememberGateway } from '../portmap/ledger.js';
 import { UpnpMapper } from '../portmap/mapper-upnp.js';
 import { keepMappings } from '../portmap/upkeep.js';
@@ -47,6 +47,9 @@ async function open(via: ViaChoice, l: LanContext): Promise<Mapper> {
 }
 
 const ledgerPath = () => defaultLedgerPath();
+
+// Every map command talks HTTP to an IGD or may: start loading undici while the route and files are read.
+void preloadHttp().catch(() => undefined);
 
 export async function runMapAdd(internal: string, opts: Record<string, unknown>, g: GlobalOptions): Promise<number> {
   const internalPort = port('INTERNAL_PORT', internal);

@@ -36,7 +36,7 @@ after(async () => {
 });
 
 /** Fails the test if `p` has not settled within `ms`. */
-async function bounded<T>(p: Promise<T>, ms = 4000): Promise<T> {
+async function bounded<T>(p: Promise<T>, ms = 6000): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const t = new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new Error(`hung for ${ms} ms`)), ms); });
   try { return await Promise.race([p, t]); } finally { clearTimeout(timer); }
@@ -153,13 +153,13 @@ describe('malformed SOAP replies', () => {
       count++;
       const dev = await fakeHttp('127.0.0.1', (r, res) => (r.method === 'GET' ? xml(description())(res) : serve(res)));
       try {
-        const g = await bounded(findGateway(LAN, { location: new URL(`${dev.base}/rootDesc.xml`), allowResponder: onlyLoopback1, timeoutMs: 400 }));
+        const g = await bounded(findGateway(LAN, { location: new URL(`${dev.base}/rootDesc.xml`), allowResponder: onlyLoopback1, timeoutMs: 1000 }));
         assert.ok(g.ok);
         const m = new UpnpMapper(LAN, g.gateway);
         const listed = await bounded(m.list());
         assert.ok(['listed', 'failed'].includes(listed.kind));
         if (listed.kind === 'listed') for (const x of listed.mappings) assert.ok(![...x.description].some((c) => c.charCodeAt(0) < 0x20), 'no control characters');
-        const out = await bounded(upnpMap(g.gateway.igd, { protocol: 'tcp', internalPort: 8080, leaseSeconds: 60, description: 'x' }, '127.0.0.1', { timeoutMs: 400 }));
+        const out = await bounded(upnpMap(g.gateway.igd, { protocol: 'tcp', internalPort: 8080, leaseSeconds: 60, description: 'x' }, '127.0.0.1', { timeoutMs: 1000 }));
         assert.ok(['mapped', 'failed', 'conflict', 'refused'].includes(out.kind));
         assert.equal(far.seen.length + near.seen.length, 0);
       } finally { await dev.close(); }

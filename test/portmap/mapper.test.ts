@@ -25,7 +25,7 @@ test('auto picks UPnP when the IGD answers, without waiting for NAT-PMP or PCP t
     const t = performance.now();
     const r = await openMapper('auto', LAN, { upnp: { ssdpTarget: { address: '127.0.0.1', port: ssdp.port }, allowResponder: onlyLoopback1 }, natpmpPort: silent.port, pcpPort: silent.port });
     assert.ok(r.ok && r.mapper.via === 'upnp');
-    assert.ok(performance.now() - t < 500);
+    assert.ok(performance.now() - t < 1200, "well before the 1750 ms NAT-PMP/PCP budget");
   } finally { await ssdp.close(); await silent.close(); await igd.close(); }
 });
 

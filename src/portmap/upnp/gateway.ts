@@ -5,7 +5,9 @@
  * the description capped at 64 KiB; only control URLs confined to that host:port are used. The default
  * gateway's device is tried first. With several WAN connection services, the one that is Connected with
  * a non-empty external address wins (as miniupnpc's UPNP_GetValidIGD); otherwise the first
- * WANIPConnection (highest version), then WANPPPConnection. Never throws.
+ * WANIPConnection (highest version), then WANPPPConnection. Every request leaves from this host's
+ * address facing the gateway (`lan.address`), the one secure_mode will compare with InternalClient.
+ * Never throws.
  */
 import { discover, type DiscoverOptions, type SsdpHit } from './ssdp.js';
 import { DESCRIPTION_MAX_BYTES, parseDescription, type IgdDescription, type IgdService } from './description.js';
@@ -78,8 +80,9 @@ export async function findGateway(lan: LanContext, o: FindOptions = {}): Promise
     }
   }
   const problems: string[] = [];
+  const clientOpts = { ...(o.timeoutMs ? { timeoutMs: o.timeoutMs } : {}), localAddress: lan.address };
   for (const hit of hits.slice(0, 4)) {
-    const res = await httpRequest(hit.location, { method: 'GET', maxBytes: DESCRIPTION_MAX_BYTES, timeoutMs: o.timeoutMs ?? 5000, ...(o.signal ? { signal: o.signal } : {}) });
+    const res = await httpRequest(hit.location, { method: 'GET', maxBytes: DESCRIPTION_MAX_BYTES, timeoutMs: o.timeoutMs ?? 5000, localAddress: lan.address, ...(o.signal ? { signal: o.signal } : {}) });
     if (!res.ok) { problems.push(`${hit.location.href}: ${res.message}`); continue; }
     if (res.status !== 200) { problems.push(`${hit.location.href}: HTTP ${res.status}`); continue; }
     const parsed = parseDescription(res.body, hit.location);
@@ -88,11 +91,11 @@ export async function findGateway(lan: LanContext, o: FindOptions = {}): Promise
     const first = services[0];
     if (!first) { problems.push(`${hit.location.href}: no usable WAN connection service${parsed.description.rejected.length ? ` (rejected: ${parsed.description.rejected.join('; ')})` : ''}`); continue; }
     if (services.length === 1) {
-      return { ok: true, gateway: { igd: new IgdClient(first, o.timeoutMs ? { timeoutMs: o.timeoutMs } : {}), description: parsed.description, hit, ms: performance.now() - started } };
+      return { ok: true, gateway: { igd: new IgdClient(first, clientOpts), description: parsed.description, hit, ms: performance.now() - started } };
     }
     let fallback: UpnpGateway | undefined;
     for (const s of services) {
-      const igd = new IgdClient(s, o.timeoutMs ? { timeoutMs: o.timeoutMs } : {});
+      const igd = new IgdClient(s, clientOpts);
       const st = await igd.statusInfo({ ...(o.signal ? { signal: o.signal } : {}), timeoutMs: o.timeoutMs ?? 5000 });
       const ext = st.ok ? await igd.externalIPAddress({ ...(o.signal ? { signal: o.signal } : {}), timeoutMs: o.timeoutMs ?? 5000 }) : undefined;
       const status = { connected: st.ok && st.value.status === 'Connected', externalAddress: ext?.ok ? ext.value : '' };

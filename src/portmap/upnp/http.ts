@@ -21,9 +21,14 @@ export interface HttpOptions {
   /** Total deadline for this exchange; default 8000 ms. */
   timeoutMs?: number;
   connectTimeoutMs?: number;
+  /**
+   * Source address for the connection: this host's address facing the gateway, so the router sees the
+   * same address we put in InternalClient (secure_mode compares the two).
+   */
+  localAddress?: string;
 }
 
-let agents = new Map<number, Dispatcher>();
+let agents = new Map<string, Dispatcher>();
 let undiciLoad: Promise<typeof import('undici')> | undefined;
 
 /** Starts loading undici now (it costs tens of ms), so that it overlaps with SSDP's wait. */
@@ -32,13 +37,14 @@ export function preloadHttp(): Promise<typeof import('undici')> {
   return undiciLoad;
 }
 
-async function agentFor(connectTimeoutMs: number): Promise<Dispatcher> {
-  const have = agents.get(connectTimeoutMs);
+async function agentFor(connectTimeoutMs: number, localAddress?: string): Promise<Dispatcher> {
+  const key = `${connectTimeoutMs}/${localAddress ?? ''}`;
+  const have = agents.get(key);
   if (have) return have;
   const { Agent } = await preloadHttp();
   // No keep-alive pool worth having: each exchange says Connection: close (as routers expect).
-  const agent = new Agent({ connectTimeout: connectTimeoutMs, pipelining: 0, keepAliveTimeout: 1 });
-  agents.set(connectTimeoutMs, agent);
+  const agent = new Agent({ connectTimeout: connectTimeoutMs, pipelining: 0, keepAliveTimeout: 1, ...(localAddress ? { localAddress } : {}) });
+  agents.set(key, agent);
   return agent;
 }
 
@@ -69,7 +75,7 @@ export async function httpRequest(url: URL, opts: HttpOptions): Promise<HttpResu
       headers,
       body: opts.body,
       signal,
-      dispatcher: await agentFor(opts.connectTimeoutMs ?? 3000),
+      dispatcher: await agentFor(opts.connectTimeoutMs ?? 3000, opts.localAddress),
       headersTimeout: opts.timeoutMs ?? 8000,
       bodyTimeout: opts.timeoutMs ?? 8000,
     });

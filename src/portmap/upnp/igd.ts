@@ -77,11 +77,16 @@ export function parseEntry(values: ReadonlyMap<string, string>, known?: { extern
 export interface CallOptions { signal?: AbortSignal; timeoutMs?: number }
 
 export class IgdClient {
-  /** `timeoutMs`: the default total deadline of each action (5 s unless a call says otherwise). */
-  constructor(readonly service: IgdService, private readonly defaults: { timeoutMs?: number } = {}) {}
+  /**
+   * `timeoutMs`: the default total deadline of each action (5 s unless a call says otherwise);
+   * `localAddress`: the source address of every request (this host's address facing the gateway).
+   */
+  constructor(readonly service: IgdService, private readonly defaults: { timeoutMs?: number; localAddress?: string } = {}) {}
 
   private call(action: string, args: SoapArgs, o: CallOptions): Promise<SoapResult> {
-    return soapCall(this.service.controlUrl, this.service.serviceType, action, args, { timeoutMs: this.defaults.timeoutMs ?? 5000, ...o });
+    return soapCall(this.service.controlUrl, this.service.serviceType, action, args, {
+      timeoutMs: this.defaults.timeoutMs ?? 5000, ...(this.defaults.localAddress ? { localAddress: this.defaults.localAddress } : {}), ...o,
+    });
   }
 
   /** `NewConnectionStatus` (e.g. "Connected"). */

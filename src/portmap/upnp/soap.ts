@@ -63,6 +63,7 @@ export interface SoapCallOptions {
   timeoutMs?: number;
   maxBytes?: number;
   maxValueChars?: number;
+  localAddress?: string;
 }
 
 /** POSTs `action` to `controlUrl` (already confined to the device's host:port by description.ts). */
@@ -74,6 +75,7 @@ export async function soapCall(controlUrl: URL, serviceType: string, action: str
     maxBytes: opts.maxBytes ?? SOAP_MAX_BYTES,
     ...(opts.signal ? { signal: opts.signal } : {}),
     timeoutMs: opts.timeoutMs ?? 8000,
+    ...(opts.localAddress ? { localAddress: opts.localAddress } : {}),
   });
   if (!res.ok) return { ok: false, failure: { kind: 'transport', action, message: res.message } };
   return parseSoapResponse(action, res.status, res.body, opts.maxValueChars);
