@@ -78,11 +78,12 @@ export interface Lab {
    * routerWan4 and public4 (setRouterWan). expectedLease4 is the reservation the scenario starts with
    * (192.168.77.50, also in no-static-lease, where the router does not honour it); setStaticLease
    * changes the router, not this value. public4 is what the internet sees (the upstream NAT's address
-   * in cgnat/double-nat); public6 = lan6 (routed, no NAT66); internet4/6 are where the fixtures listen.
+   * in cgnat/double-nat); public6 = lan6 (routed, no NAT66); internet4/6 are where the fixtures listen
+   * (the internet is dual-stack in every scenario; lan6 exists only where the LAN has IPv6).
    */
   addr: {
     lan4: string; lan6?: string; expectedLease4: string; router4: string; routerWan4: string;
-    public4: string; public6?: string; internet4: string; internet6?: string;
+    public4: string; public6?: string; internet4: string; internet6: string;
   };
   /** The LAN host's interface and MAC. */
   lanIf: string;
@@ -210,7 +211,7 @@ class LabImpl implements Lab {
       lan4: '', expectedLease4: a.expectedLease4, router4: a.router4, routerWan4: a.routerWan4,
       public4: a.public4, internet4: a.internet4,
       ...(a.lan6 ? { lan6: a.lan6 } : {}), ...(a.public6 ? { public6: a.public6 } : {}),
-      ...(a.internet6 ? { internet6: a.internet6 } : {}),
+      internet6: a.internet6,
     };
     this.lanMac = plan.lanMac;
     this.staticLease = plan.router.staticLease ? a.expectedLease4 : null;
@@ -323,7 +324,9 @@ class LabImpl implements Lab {
       '127.0.0.1 localhost',
       '::1 localhost ip6-localhost ip6-loopback',
       `${a.internet4} ${v4.join(' ')}`,
-      ...(a.internet6 && a.lan6 && v6.length > 0 ? [`${a.internet6} ${v6.join(' ')}`] : []),
+      // Written even when the LAN has no IPv6: names keep their AAAA, connections to them fail as at a
+      // home without IPv6 (network unreachable) instead of falling through to DNS.
+      ...(a.internet6 && v6.length > 0 ? [`${a.internet6} ${v6.join(' ')}`] : []),
       '',
     ].join('\n');
     const resolv = [`nameserver ${a.internet4}`, ...(a.internet6 && a.lan6 ? [`nameserver ${a.internet6}`] : []), 'options timeout:1 attempts:1', ''].join('\n');

@@ -56,7 +56,7 @@ export interface AddressPlan {
   public4: string;
   public6?: string;
   internet4: string;
-  internet6?: string;
+  internet6: string;
 }
 
 export interface Plan {
@@ -110,7 +110,8 @@ export function planFor(scenario: ScenarioName, o: PlanOptions = {}): Plan {
     a: { host: 'lan', ifname: 'l0', mac: LAN_MAC, addrs: ipv6 ? [`${LAN_PREFIX6}50/64`] : [] },
     b: { host: 'rtr', ifname: 'r-lan', addrs: ['192.168.77.1/24', ...(ipv6 ? [`${LAN_PREFIX6}1/64`] : [])] },
   };
-  const wanEnd: LinkEnd = { host: 'wan', ifname: 'w0', addrs: [`${INTERNET4}/24`, ...(ipv6 ? [`${INTERNET6}/64`] : [])] };
+  // The internet is dual-stack in every scenario; only the home may lack IPv6 (as many do).
+  const wanEnd: LinkEnd = { host: 'wan', ifname: 'w0', addrs: [`${INTERNET4}/24`, `${INTERNET6}/64`] };
 
   const addr: AddressPlan = {
     expectedLease4: '192.168.77.50',
@@ -120,12 +121,12 @@ export function planFor(scenario: ScenarioName, o: PlanOptions = {}): Plan {
     routerWanPrefix: 24,
     public4: '44.0.0.2',
     internet4: INTERNET4,
+    internet6: INTERNET6,
   };
   if (ipv6) {
     addr.lan6 = `${LAN_PREFIX6}50`;
     addr.router6 = `${LAN_PREFIX6}1`;
     addr.public6 = addr.lan6; // routed, no NAT66
-    addr.internet6 = INTERNET6;
   }
 
   const links: Link[] = [lanLink];
