@@ -46,7 +46,7 @@ export async function checkReach(probe: ProbeConfig | undefined, req: ReachReque
   const nonce = randomBytes(16).toString('hex');
 
   if (!probe) {
-    if (f.protocol === 'udp') return fail('echoip (ifconfig.co) tests TCP only — run `ddns probe serve` on a machine outside and set probe.url to test UDP forwards', t0, { proof: 'none' });
+    if (f.protocol === 'udp') return fail(`UDP ${external} not tested: echoip (ifconfig.co) tests TCP only`, t0, { inconclusive: true });
     const listener = await openNonceListener('tcp', f.internalPort, nonce, { acceptAny: true });
     try {
       const r = await requestJson(new URL(`/port/${external}`, DEFAULT_ECHOIP), { method: 'GET', family: req.family, signal: o.signal });
@@ -70,7 +70,7 @@ export async function checkReach(probe: ProbeConfig | undefined, req: ReachReque
   try {
     const mode = listener.ok ? 'nonce' : 'banner';
     if (!listener.ok && !listener.busy) return fail(listener.message, t0);
-    if (!listener.ok && f.protocol === 'udp') return fail(`${listener.message}, so the probe's datagram cannot be caught here; stop it briefly to test, or trust the service's own logs`, t0);
+    if (!listener.ok && f.protocol === 'udp') return fail(`UDP ${external} not tested: ${listener.message}, so the probe's datagram cannot be caught here`, t0, { inconclusive: true });
     const local = mode === 'banner' ? await localBanner(f.internalPort, req.lanAddress, o.signal) : undefined;
     const r = await requestJson(url, {
       method: 'POST', family: req.family, signal: o.signal, headers,

@@ -116,5 +116,7 @@ export interface ReachOutcome {
   /** The address the probe saw us at. */
   seenAddress?: string;
   hostname?: HostnameView;
+  /** Could not be tested this way (UDP without our probe, a busy UDP port): neither pass nor fail. */
+  inconclusive?: boolean;
   ms: number;
 }

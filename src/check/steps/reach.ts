@@ -14,7 +14,8 @@ export interface ForwardReach { forward: ForwardConfig; outcome: ReachOutcome }
 export function evaluateReach(list: ForwardReach[], o: { mode: 'probe' | 'echoip'; nat: string; lanAddress?: string }): StepOutcome {
   const key = (f: ForwardConfig) => `${f.protocol}/${f.externalPort ?? f.internalPort}`;
   const reach = Object.fromEntries(list.map((x) => [key(x.forward), x.outcome.ok]));
-  const failed = list.filter((x) => !x.outcome.ok);
+  const failed = list.filter((x) => !x.outcome.ok && !x.outcome.inconclusive);
+  const untested = list.filter((x) => x.outcome.inconclusive);
   const details = list.map((x) => `${x.forward.protocol.toUpperCase()} ${x.forward.externalPort ?? x.forward.internalPort} (${x.forward.description}): ${x.outcome.ok ? 'ok' : 'FAILED'} — ${x.outcome.message} [${x.outcome.proof}, ${x.outcome.ms} ms]`);
   if (failed.length > 0) {
     const advice = failed.map((x) => unreachableAdvice({ pair: portPairs([x.forward])[0]!, nat: o.nat, ...(o.lanAddress ? { lanAddress: o.lanAddress } : {}) }));
@@ -28,6 +29,14 @@ export function evaluateReach(list: ForwardReach[], o: { mode: 'probe' | 'echoip
   }
   const weak = list.some((x) => x.outcome.proof === 'connect');
   const summary = list.map((x) => x.outcome.message).join('; ');
+  if (untested.length > 0) {
+    return {
+      status: 'warn', summary, details, facts: { reach },
+      advice: o.mode === 'echoip'
+        ? 'Run `ddns probe serve` on a machine outside (a VPS) and set probe.url and probe.token: it tests UDP forwards with a nonce datagram, and proves TCP ones reach this host.'
+        : 'Stop the service on that UDP port briefly and run `ddns check` again, so the probe\'s datagram can be caught here.',
+    };
+  }
   return {
     status: 'pass',
     summary: o.mode === 'echoip' && weak ? `${summary}. ${ECHOIP_CAVEAT}` : summary,
