@@ -108,6 +108,12 @@ export interface Lab {
   rebootRouter(): Promise<void>;
   /** Moves the router's WAN address within its WAN subnet and makes miniupnpd announce it (SIGUSR1). */
   setRouterWan(addr4: string): Promise<void>;
+  /**
+   * Changes the address the internet sees (public4), within 44.0.0.0/24: in healthy-like scenarios the
+   * router's WAN (= setRouterWan); behind cgnat/double-nat the upstream NAT's outside address, which
+   * the router cannot see.
+   */
+  setPublic4(addr4: string): Promise<void>;
   /** Changes (or with null removes) the static lease, restarts dnsmasq, renews in the LAN host. */
   setStaticLease(addr4: string | null): Promise<void>;
   /** Connects from the internet host; TCP: ok when connected (data = what came back); UDP: ok when a reply came. */
@@ -506,6 +512,20 @@ class LabImpl implements Lab {
     if (!this.plan.upstream) this.addr.public4 = addr4;
     const pid = this.named.get('miniupnpd')?.child.pid;
     if (pid !== undefined) { try { process.kill(pid, 'SIGUSR1'); } catch { /* not running */ } }
+  }
+
+  async setPublic4(addr4: string): Promise<void> {
+    if (!this.plan.upstream) return this.setRouterWan(addr4);
+    const gw = this.plan.addr.internet4;
+    const net = (x: string) => x.split('.').slice(0, 3).join('.');
+    if (!isIPv4(addr4) || net(addr4) !== net(gw) || addr4 === gw) {
+      throw new Error(`lab: the public address must stay in ${net(gw)}.0/24 (and not be ${gw}), got ${JSON.stringify(addr4)}`);
+    }
+    const out = this.plan.upstream.outsideIf;
+    await this.must('isp', ['ip', '-batch', '-'], {
+      input: `addr del ${this.addr.public4}/24 dev ${out}\naddr add ${addr4}/24 dev ${out}\nroute replace default via ${gw}\n`,
+    });
+    this.addr.public4 = addr4;
   }
 
   async setStaticLease(addr4: string | null): Promise<void> {

@@ -87,6 +87,10 @@ describe('scenarios', { skip }, () => {
       assert.deepEqual((await hops(lab, lab.addr.internet4)).slice(0, 2), [lab.addr.router4, '100.64.7.1']);
       assert.equal(await seenFromInternet(lab), lab.addr.public4);
       assert.notEqual(lab.addr.public4, lab.addr.routerWan4);
+      // The ISP renumbers its NAT: the internet sees the new address, the router's view does not change.
+      await lab.setPublic4('44.0.0.33');
+      assert.equal(await seenFromInternet(lab), '44.0.0.33');
+      assert.equal(lab.addr.routerWan4, '100.64.7.2');
     }, noFixtures);
   });
 
