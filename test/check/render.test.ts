@@ -18,7 +18,7 @@ test('piped: one plain line per finished step, advice indented under it, no esca
   live.onFinish(result('router', 'warn', 'do this\nthen that'));
   live.onFinish(result('lan', 'pass'));
   live.end(report([result('lan', 'pass'), result('router', 'warn')]));
-  assert.doesNotMatch(out, /\x1b/);
+  assert.ok(!out.includes('\x1b'), 'no escape codes');
   assert.equal(out, [
     'WARN  router   router summary',
     '                → do this',
@@ -36,7 +36,7 @@ test('on a terminal: the steps in flight are animated on a status line that fini
   live.onStart(step('publicip'));
   assert.match(out, /lan title, publicip title…/);
   live.onFinish(result('lan', 'pass'));
-  assert.match(out, /\r\x1b\[2KPASS  lan/);
+  assert.ok(out.includes('\r\x1b[2KPASS  lan'), 'the status line is cleared before the finished step');
   assert.match(out.slice(out.lastIndexOf('PASS')), /publicip title…$/);
   live.end(report([result('lan', 'pass')]));
   assert.ok(out.endsWith('ok — NAT: single, public address: 44.0.0.2 (0.81 s)\n'));
