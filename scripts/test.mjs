@@ -26,18 +26,31 @@ const all = findTests(join(root, 'test')).filter((f) => only.length === 0 || onl
 const lab = all.filter((f) => f.startsWith('test/lab/'));
 const unit = all.filter((f) => !f.startsWith('test/lab/'));
 
-function run(files, concurrency, timeoutMs) {
+/**
+ * Unit tests run in a network namespace of their own with only loopback, so that no test (nor a CLI
+ * child it spawns, nor a DNS lookup through the machine's resolver) can send a packet off this machine.
+ * As root: `unshare --net`; otherwise an unprivileged user namespace when the kernel allows one.
+ */
+function isolated(argv) {
+  const probe = (pre) => spawnSync(pre[0], [...pre.slice(1), 'true'], { stdio: 'ignore' }).status === 0;
+  const pre = process.getuid?.() === 0 ? ['unshare', '--net', '--'] : ['unshare', '--user', '--map-root-user', '--net', '--'];
+  if (!probe(pre)) {
+    console.error('test: cannot make an isolated network namespace (unshare); unit tests run without that safety net');
+    return argv;
+  }
+  return [...pre, 'sh', '-c', 'ip link set lo up 2>/dev/null || true; exec "$@"', 'sh', ...argv];
+}
+
+function run(files, concurrency, timeoutMs, { isolate }) {
   if (files.length === 0) return 0;
-  const r = spawnSync(
-    process.execPath,
-    ['--import', 'tsx', '--test', `--test-concurrency=${concurrency}`, `--test-timeout=${timeoutMs}`, ...files],
-    { cwd: root, stdio: 'inherit', env: process.env },
-  );
+  const argv = [process.execPath, '--import', 'tsx', '--test', `--test-concurrency=${concurrency}`, `--test-timeout=${timeoutMs}`, ...files];
+  const [cmd, ...args] = isolate ? isolated(argv) : argv;
+  const r = spawnSync(cmd, args, { cwd: root, stdio: 'inherit', env: process.env });
   return r.status ?? 1;
 }
 
 let failed = 0;
-if (wantUnit) failed |= run(unit, 2, 60_000);
+if (wantUnit) failed |= run(unit, 2, 60_000, { isolate: true });
 if (wantLab && lab.length > 0) {
   const isRoot = process.getuid?.() === 0;
   if (!isRoot && process.env.CI) {
@@ -46,7 +59,8 @@ if (wantLab && lab.length > 0) {
   } else if (!isRoot) {
     console.error(`\n*** LAB SKIPPED: ${lab.length} lab test files need root (network namespaces). Run as root: sudo npm test ***\n`);
   } else {
-    failed |= run(lab, 1, 300_000);
+    // The lab builds its own isolated namespaces (linked only to each other) and needs the root one.
+    failed |= run(lab, 1, 300_000, { isolate: false });
   }
 }
 process.exit(failed ? 1 : 0);

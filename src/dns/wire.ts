@@ -111,7 +111,13 @@ function udpQuery(server: Endpoint, query: Buffer, signal: AbortSignal): Promise
     sock.on('error', (err) => finish(err));
     sock.on('message', (msg) => finish(undefined, msg));
     sock.connect(server.port, server.host, () => {
-      sock.send(query, (err) => { if (err) finish(err); });
+      // The socket may have been closed (abort, error) before it connected: sending then would throw.
+      if (done) return;
+      try {
+        sock.send(query, (err) => { if (err) finish(err); });
+      } catch (err) {
+        finish(err);
+      }
     });
   });
 }
