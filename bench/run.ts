@@ -1,0 +1,105 @@
+/**
+ * `npm run bench` (root, uses the lab): every figure side by side with the tool people use today, in one
+ * run on one machine. Prints a table (figure, ours, the peer's, the ratio, the target), writes it as JSON
+ * to bench/results/latest.json, and rewrites the README's "Performance" table from it.
+ *
+ *   npm run bench                 all benchmarks
+ *   npm run bench -- quorum map   only those whose name contains one of the words
+ */
+import { execFileSync } from 'node:child_process';
+import { cpus, totalmem } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import type { Figure } from './lib/stats.js';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+
+interface Bench { name: string; run: () => Promise<Figure[]> }
+
+const benches: Bench[] = [
+  { name: 'version', run: async () => (await import('./version.js')).benchVersion() },
+  { name: 'map (portmap)', run: async () => (await import('./portmap.js')).benchPortmap() },
+  { name: 'quorum (ip)', run: async () => (await import('./quorum.js')).benchQuorum() },
+  { name: 'check', run: async () => (await import('./check.js')).benchCheck() },
+  { name: 'peers (run vs inadyn, ddclient)', run: async () => (await import('./peers.js')).benchPeers() },
+];
+
+function fmt(n: number | undefined, unit = ''): string {
+  if (n === undefined || Number.isNaN(n)) return '—';
+  const digits = Math.abs(n) >= 100 ? 0 : Math.abs(n) >= 10 ? 1 : 2;
+  return `${n.toFixed(digits)}${unit ? ` ${unit}` : ''}`;
+}
+
+function toTable(figures: Figure[]): string[][] {
+  return [
+    ['figure', 'ours', 'peer', 'peer value', 'ratio', 'target', 'met'],
+    ...figures.map((f) => [
+      f.figure, fmt(f.ours, f.unit), f.peerName ?? '—', fmt(f.peer, f.unit), f.ratio === undefined ? '—' : `${fmt(f.ratio)}×`,
+      f.target ?? '—', f.met === undefined ? '—' : f.met ? 'yes' : 'NO',
+    ]),
+  ];
+}
+
+function markdown(rows: string[][]): string {
+  const [head, ...body] = rows;
+  const line = (r: string[]) => `| ${r.map((c) => c.replace(/\|/g, '\\|')).join(' | ')} |`;
+  return [line(head ?? []), line((head ?? []).map(() => '---')), ...body.map(line)].join('\n');
+}
+
+function plain(rows: string[][]): string {
+  const widths = (rows[0] ?? []).map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
+  return rows.map((r) => r.map((c, i) => c.padEnd(widths[i] ?? 0)).join('  ').trimEnd()).join('\n');
+}
+
+function machine(): string {
+  const cpu = cpus()[0]?.model.trim() ?? 'unknown CPU';
+  return `${cpus().length} × ${cpu}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}`;
+}
+
+async function main(): Promise<void> {
+  if (process.getuid?.() !== 0) {
+    console.error('bench: needs root (the lab builds network namespaces): sudo npm run bench');
+    process.exit(2);
+  }
+  const words = process.argv.slice(2);
+  const chosen = benches.filter((b) => words.length === 0 || words.some((w) => b.name.includes(w)));
+  console.error('bench: building the bundle (what users run)');
+  execFileSync('npm', ['run', '--silent', 'build'], { cwd: ROOT, stdio: ['ignore', 'ignore', 'inherit'] });
+
+  const started = Date.now();
+  const figures: Figure[] = [];
+  const failures: string[] = [];
+  for (const b of chosen) {
+    const t = Date.now();
+    console.error(`bench: ${b.name} …`);
+    try {
+      const got = await b.run();
+      figures.push(...got);
+      console.error(`bench: ${b.name} done in ${((Date.now() - t) / 1000).toFixed(1)} s`);
+    } catch (err) {
+      failures.push(`${b.name}: ${err instanceof Error ? err.message : String(err)}`);
+      console.error(`bench: ${b.name} FAILED: ${err instanceof Error ? err.stack : String(err)}`);
+    }
+  }
+  const seconds = (Date.now() - started) / 1000;
+  const rows = toTable(figures);
+  console.log(plain(rows));
+  console.log(`\n${figures.length} figures in ${seconds.toFixed(0)} s on ${machine()}`);
+  if (failures.length) console.log(`failed: ${failures.join('; ')}`);
+
+  const result = { date: new Date().toISOString(), machine: machine(), seconds, figures, failures };
+  writeFileSync(new URL('./results/latest.json', import.meta.url), `${JSON.stringify(result, null, 2)}\n`);
+
+  if (words.length === 0 && failures.length === 0) {
+    const readme = new URL('../README.md', import.meta.url);
+    const text = readFileSync(readme, 'utf8');
+    const begin = '<!-- bench:begin -->';
+    const end = '<!-- bench:end -->';
+    const block = `${begin}\nMeasured by \`sudo npm run bench\` on ${result.date.slice(0, 10)}, ${machine()}, in ${seconds.toFixed(0)} s ` +
+      `(medians of interleaved runs after a warm-up; ratio = ours / peer's):\n\n${markdown(rows)}\n${end}`;
+    if (text.includes(begin)) writeFileSync(readme, text.replace(new RegExp(`${begin}[\\s\\S]*?${end}`), block));
+  }
+  process.exitCode = failures.length ? 1 : 0;
+}
+
+await main();
