@@ -100,8 +100,11 @@ export function staleRecordAdvice(): string {
 }
 
 /** The probe found the port closed from outside. */
-export function unreachableAdvice(o: { pair: PortPair; lanAddress?: string; nat: string }): string {
+export function unreachableAdvice(o: { pair: PortPair; lanAddress?: string; nat: string; family?: 4 | 6; address6?: string }): string {
   const p = o.pair;
+  if (o.family === 6) {
+    return `Allow inbound IPv6 ${p.protocol.toUpperCase()} ${p.internalPort} to ${o.address6 ?? "this host's IPv6 address"} in the router's IPv6 firewall (a pinhole; IPv6 needs no port forwarding), and check this host's own firewall.`;
+  }
   if (o.nat === 'cgnat') return `Behind CGNAT nothing from outside reaches ${p.protocol.toUpperCase()} ${p.externalPort} over IPv4 — see the nat step.`;
   if (o.nat === 'double') return `Two NATs: forward ${p.protocol.toUpperCase()} ${p.externalPort} on the upstream device too — see the nat step.`;
   return `Forward ${p.protocol.toUpperCase()} ${p.externalPort} → ${o.lanAddress ?? 'this host'}:${p.internalPort} on the router (\`ddns map add ${p.internalPort} --external ${p.externalPort} --protocol ${p.protocol}\`, or the router's page), and check that a service listens on port ${p.internalPort} and that this host's firewall lets it in.`;

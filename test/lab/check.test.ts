@@ -237,4 +237,24 @@ describe('ddns check in the lab', { skip }, () => {
       assert.match(reach.summary, /ifconfig\.co/);
     });
   });
+
+  test('IPv6: a forward is tested at the host\'s own address too; closed until the router\'s IPv6 firewall lets it in', async () => {
+    await withLab('healthy', async (lab) => {
+      const add = await upnpcAdd(lab, 8022, 2222);
+      assert.ok(add.ok, add.raw);
+      const config = { ip: { families: [4, 6] }, forwards: [{ internalPort: 8022, externalPort: 2222 }] };
+      const closed = await check(lab, config);
+      const r1 = step(closed.report, 'reach');
+      assert.equal(r1.status, 'fail', show(closed.report));
+      assert.match(r1.summary, /IPv6: TCP 8022 at 2a0d:dd00:77::50 is closed from outside/);
+      assert.match(r1.advice ?? '', /Allow inbound IPv6 TCP 8022 to 2a0d:dd00:77::50/);
+      assert.equal(closed.report.publicAddress['6'], lab.addr.public6);
+      const undo = await lab.openInbound6(8022);
+      try {
+        const open = await check(lab, config);
+        assert.equal(step(open.report, 'reach').status, 'pass', show(open.report));
+        assert.match(step(open.report, 'reach').summary, /IPv6: TCP 8022 at 2a0d:dd00:77::50 answers from outside and the connection arrived here/);
+      } finally { await undo(); }
+    });
+  });
 });

@@ -9,16 +9,20 @@ import type { ReachOutcome } from '../deps.js';
 import { skip, type Step, type StepOutcome } from '../step.js';
 import { recordNames } from './dns.js';
 
-export interface ForwardReach { forward: ForwardConfig; outcome: ReachOutcome }
+/** One test: a forward over one family (IPv6: no NAT, so the probe aims at the internal port). */
+export interface ForwardReach { forward: ForwardConfig; family?: 4 | 6; address?: string; outcome: ReachOutcome }
 
 export function evaluateReach(list: ForwardReach[], o: { mode: 'probe' | 'echoip'; nat: string; lanAddress?: string }): StepOutcome {
   const key = (f: ForwardConfig) => `${f.protocol}/${f.externalPort ?? f.internalPort}`;
-  const reach = Object.fromEntries(list.map((x) => [key(x.forward), x.outcome.ok]));
+  const reach = Object.fromEntries(list.filter((x) => (x.family ?? 4) === 4).map((x) => [key(x.forward), x.outcome.ok]));
   const failed = list.filter((x) => !x.outcome.ok && !x.outcome.inconclusive);
   const untested = list.filter((x) => x.outcome.inconclusive);
-  const details = list.map((x) => `${x.forward.protocol.toUpperCase()} ${x.forward.externalPort ?? x.forward.internalPort} (${x.forward.description}): ${x.outcome.ok ? 'ok' : 'FAILED'} — ${x.outcome.message} [${x.outcome.proof}, ${x.outcome.ms} ms]`);
+  const details = list.map((x) => `${x.family === 6 ? 'IPv6 ' : ''}${x.forward.protocol.toUpperCase()} ${x.forward.externalPort ?? x.forward.internalPort} (${x.forward.description}): ${x.outcome.ok ? 'ok' : x.outcome.inconclusive ? 'not tested' : 'FAILED'} — ${x.outcome.message} [${x.outcome.proof}, ${x.outcome.ms} ms]`);
   if (failed.length > 0) {
-    const advice = failed.map((x) => unreachableAdvice({ pair: portPairs([x.forward])[0]!, nat: o.nat, ...(o.lanAddress ? { lanAddress: o.lanAddress } : {}) }));
+    const advice = failed.map((x) => unreachableAdvice({
+      pair: portPairs([x.forward])[0]!, nat: o.nat, ...(o.lanAddress ? { lanAddress: o.lanAddress } : {}),
+      ...(x.family === 6 ? { family: 6 as const, ...(x.address ? { address6: x.address } : {}) } : {}),
+    }));
     return {
       status: 'fail',
       summary: failed.map((x) => x.outcome.message).join('; '),
@@ -62,15 +66,32 @@ export const reachStep: Step = {
   async run(ctx) {
     const forwards = ctx.config.forwards.slice(0, 16);
     if (forwards.length === 0) return skip('no forwards configured', 'forwards');
-    const public4 = ctx.facts.publicip?.[4]?.address;
-    if (!public4) return { status: 'fail', summary: 'no public IPv4 address to test from outside (see the publicip step)', advice: 'Fix the publicip step first.' };
+    const families = ctx.config.ip.families;
+    const public4 = families.includes(4) ? ctx.facts.publicip?.[4]?.address : undefined;
+    const public6 = families.includes(6) ? ctx.facts.publicip?.[6]?.address : undefined;
+    if (!public4 && !public6) return { status: 'fail', summary: 'no public address to test from outside (see the publicip step)', advice: 'Fix the publicip step first.' };
     const reach = ctx.deps.reach(ctx.config.probe);
-    const hostname = ctx.config.records.flatMap((r) => recordNames(r, ctx.config.ip.families)).find((n) => n.families.includes(4))?.name;
+    const names = ctx.config.records.flatMap((r) => recordNames(r, families));
+    const hostnameFor = (f: 4 | 6) => (reach.mode === 'probe' ? names.find((n) => n.families.includes(f))?.name : undefined);
     const lanAddress = ctx.facts.lan?.address4;
-    const list = await pool(forwards, 3, async (forward): Promise<ForwardReach> => ({
-      forward,
-      outcome: await reach.check({ forward, address: public4, family: 4, ...(hostname && reach.mode === 'probe' ? { hostname } : {}), ...(lanAddress ? { lanAddress } : {}) }, { signal: ctx.signal }),
-    }));
+    const jobs: Array<{ forward: ForwardConfig; family: 4 | 6; address: string }> = [
+      ...(public4 ? forwards.map((forward) => ({ forward, family: 4 as const, address: public4 })) : []),
+      // IPv6 is routed, not NAT'd: the probe aims at the host's own port.
+      ...(public6 ? forwards.map((forward) => ({ forward: { ...forward, externalPort: forward.internalPort }, family: 6 as const, address: public6 })) : []),
+    ];
+    // One at a time per port: the nonce listener holds the internal port for the test's duration.
+    const byPort = new Map<string, typeof jobs>();
+    for (const j of jobs) { const k = `${j.forward.protocol}/${j.forward.internalPort}`; byPort.set(k, [...(byPort.get(k) ?? []), j]); }
+    const lists = await pool([...byPort.values()], 3, async (group) => {
+      const out: ForwardReach[] = [];
+      for (const j of group) {
+        const hostname = hostnameFor(j.family);
+        const outcome = await reach.check({ forward: j.forward, address: j.address, family: j.family, ...(hostname ? { hostname } : {}), ...(lanAddress ? { lanAddress } : {}) }, { signal: ctx.signal });
+        out.push({ ...j, outcome: j.family === 6 ? { ...outcome, message: `IPv6: ${outcome.message}` } : outcome });
+      }
+      return out;
+    });
+    const list = lists.flat();
     return evaluateReach(list, { mode: reach.mode, nat: ctx.facts.nat?.nat ?? 'unknown', ...(lanAddress ? { lanAddress } : {}) });
   },
 };
