@@ -57,7 +57,8 @@ export interface StartOptions {
   log?: (line: string) => void;
 }
 
-export interface ExecOptions { input?: string; timeoutMs?: number; env?: Record<string, string> }
+/** Default cwd: the repository root (so `node --import tsx` resolves). */
+export interface ExecOptions { input?: string; timeoutMs?: number; env?: Record<string, string>; cwd?: string }
 
 export interface SpawnOptions { env?: Record<string, string>; stdio?: StdioOptions }
 
@@ -91,7 +92,10 @@ export interface Lab {
   exec(host: HostKey, argv: string[], o?: ExecOptions): Promise<RunResult>;
   /** A process in a host, killed on teardown. Default stdio: pipes. */
   spawn(host: HostKey, argv: string[], o?: SpawnOptions): ChildProcess;
-  /** `node --import tsx src/cli/main.ts [-c <config file>] ...args` in the LAN host. */
+  /**
+   * `node --import tsx src/cli/main.ts [-c <config file>] ...args` in the LAN host, cwd the run dir,
+   * env ddnsEnv (+ o.env; DDNS_* and proxy variables of the parent are not passed on).
+   */
   ddns(args: string[], o?: { config?: object; env?: Record<string, string>; timeoutMs?: number }): Promise<RunResult>;
   /**
    * The argv of that command (for lab.spawn, e.g. `ddns run`); with `config`, writes it to a file in
@@ -449,7 +453,7 @@ class LabImpl implements Lab {
       ...(o.input !== undefined ? { input: o.input } : {}),
       timeoutMs: o.timeoutMs ?? 15_000,
       env: { ...baseEnv(), ...o.env },
-      cwd: REPO_ROOT,
+      cwd: o.cwd ?? REPO_ROOT,
     });
   }
 
@@ -475,7 +479,8 @@ class LabImpl implements Lab {
 
   async ddns(args: string[], o: { config?: object; env?: Record<string, string>; timeoutMs?: number } = {}): Promise<RunResult> {
     const argv = this.ddnsArgv(args, o.config ? { config: o.config } : {});
-    return this.exec('lan', argv, { env: { ...this.ddnsEnv, ...o.env }, timeoutMs: o.timeoutMs ?? 60_000 });
+    // cwd = the run dir: a default state file or config search never touches the repository's.
+    return this.exec('lan', argv, { env: { ...this.ddnsEnv, ...o.env }, timeoutMs: o.timeoutMs ?? 60_000, cwd: this.dir });
   }
 
   log(name: string): string {
