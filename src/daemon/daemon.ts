@@ -140,7 +140,7 @@ export async function runDaemon(o: DaemonOptions): Promise<number> {
 
   // ---- state --------------------------------------------------------------------------------------
   const store = serializedStore((deps.openState ?? ((p, l) => openStateStore(p, { onProblem: (problem) => l.warn({ event: 'state.problem', problem }) })))(config.state, log));
-  let memory: Record<string, unknown> = {};
+  let memory: Record<string, unknown>;
   try {
     const loaded = await store.load();
     memory = loaded.state.mappings;

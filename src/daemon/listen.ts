@@ -8,7 +8,8 @@ export function parseListen(text: string): ListenAddress | undefined {
   const m = /^(?:\[([0-9a-f:.]+)\]|([^\s:[\]]+)):(\d{1,5})$/i.exec(text.trim());
   const port = Number(m?.[3]);
   const host = m?.[1] ?? m?.[2];
-  if (!m || !host || !Number.isInteger(port) || port < 1 || port > 65535) return undefined;
+  // Port 0 (an ephemeral port) is accepted: tests and the bench let the kernel choose.
+  if (!m || !host || !Number.isInteger(port) || port < 0 || port > 65535) return undefined;
   return { host, port };
 }
 

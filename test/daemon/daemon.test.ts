@@ -1,0 +1,273 @@
+/**
+ * The daemon's wiring with the world replaced by fakes at its seams (watcher, update engine, mapper
+ * upkeep) and real everything else: the HTTP server on loopback, prom-client, the state file, the
+ * notifier against a loopback webhook. Signals come from an EventEmitter.
+ */
+import { afterEach, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { EventEmitter } from 'node:events';
+import { createServer, request } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import { configSchema, type Config, type ConfigInput } from '../../src/config/schema.js';
+import { createLogger } from '../../src/log.js';
+import { runDaemon, type DaemonDeps, type WatcherFactoryOptions } from '../../src/daemon/daemon.js';
+import { createMetrics } from '../../src/daemon/metrics.js';
+import type { HealthServer } from '../../src/daemon/server.js';
+import type { UpdateReport, RecordReport, UpdateOptions } from '../../src/update/run.js';
+import type { KeepOptions } from '../../src/portmap/upkeep.js';
+import type { Mapper } from '../../src/portmap/mapper.js';
+import type { MappingRequest } from '../../src/portmap/types.js';
+import type { PublicIpReport } from '../../src/publicip/detect.js';
+import { parsePrometheus, sampleValue } from './prom-text.js';
+
+const dirs: string[] = [];
+afterEach(() => { for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true }); });
+
+function config(input: ConfigInput, dir: string): Config {
+  return configSchema.parse({ state: join(dir, 'state.json'), ...input, daemon: { listen: '127.0.0.1:1', interval: 300, ...input.daemon } });
+}
+
+function get(url: string): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    request(url, { timeout: 3000 }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (c: string) => { body += c; });
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+    }).on('error', reject).end();
+  });
+}
+
+class FakeWatcher extends EventEmitter {
+  started = false;
+  stopped = false;
+  constructor(readonly o: WatcherFactoryOptions) { super(); }
+  async start() { this.started = true; }
+  async stop() { this.stopped = true; }
+  confirm(address: string, trigger = 'start') {
+    const report: PublicIpReport = { '4': { family: 4, address, agreeing: ['a', 'b'], operators: ['a', 'b'], quorum: 2, verdict: 'agreed', message: `agreed on ${address}`, sources: [], ms: 5 } };
+    this.emit('confirmed', { report, trigger });
+  }
+}
+
+type Scenario = (opts: UpdateOptions, cfg: Config) => Promise<RecordReport[]>;
+
+function harness(cfg: Config, scenario: Scenario, extra: Partial<DaemonDeps> = {}) {
+  const lines: Record<string, unknown>[] = [];
+  const destination = new Writable({ write(c: Buffer, _e, cb) { for (const l of c.toString().split('\n')) if (l) lines.push(JSON.parse(l) as Record<string, unknown>); cb(); } });
+  const log = createLogger({ level: 'debug', destination });
+  const signals = new EventEmitter();
+  const watchers: FakeWatcher[] = [];
+  const updates: UpdateOptions[] = [];
+  const reloads: (Config | Error)[] = [];
+  const keeps: { requests: readonly MappingRequest[]; opts: KeepOptions; removedOnStop?: boolean }[] = [];
+  let server: HealthServer | undefined;
+  const deps: DaemonDeps = {
+    reloadConfig: async () => { const next = reloads.shift(); if (!next) throw new Error('no config queued'); if (next instanceof Error) throw next; return next; },
+    runUpdate: async (ctx, opts) => {
+      updates.push(opts);
+      const found = await opts.detect?.(ctx.config, { families: [4] });
+      const records = await scenario(opts, ctx.config);
+      const r: UpdateReport = { ok: true, dryRun: false, force: false, addresses: { '4': found?.[4] ?? null, '6': null }, records, sent: 0, statePath: '' };
+      return r;
+    },
+    createWatcher: (_c, o) => { const w = new FakeWatcher(o); watchers.push(w); return w; },
+    detect: async () => ({}),
+    sources: () => [],
+    forwards: {
+      lanContext: async () => ({ ok: true, lan: { gateway: '192.168.1.1', address: '192.168.1.50', interface: 'eth0', prefixLength: 24 } }),
+      openMapper: async (_via, lan) => ({ ok: true, mapper: { via: 'natpmp', lan, close: async () => undefined } as unknown as Mapper }),
+      keep: async (_mapper, requests, opts) => {
+        const entry: (typeof keeps)[number] = { requests, opts };
+        keeps.push(entry);
+        for (const r of requests) {
+          opts.onEvent?.({ event: 'mapping.added', mapping: { via: 'natpmp', protocol: r.protocol, externalPort: r.externalPort ?? r.internalPort, internalAddress: '192.168.1.50', internalPort: r.internalPort, description: r.description, leaseSeconds: r.leaseSeconds }, renewInMs: 1000 });
+        }
+        await new Promise<void>((resolve) => opts.signal.addEventListener('abort', () => resolve(), { once: true }));
+        entry.removedOnStop = opts.removeOnStop === true;
+      },
+    },
+    listenAnnouncements: async () => ({ ok: false, message: 'not in tests' }),
+    createMetrics: () => createMetrics({ processMetrics: false }),
+    ...extra,
+  };
+  let onListen: (s: HealthServer) => void = () => undefined;
+  const listening = new Promise<string>((resolve) => {
+    onListen = (s) => { server = s; resolve(`http://127.0.0.1:${s.address.port}`); };
+  });
+  const cfgListen = { ...cfg, daemon: { ...cfg.daemon, listen: '127.0.0.1:0' } };
+  const runDaemonPromise = runDaemon({ config: cfgListen, log, deps, signals, onListening: (s) => onListen(s), exit: () => { throw new Error('hard exit'); } });
+  // A daemon that ends before it listens fails the test at once instead of hanging it.
+  void runDaemonPromise.then((code) => onListenFail(code));
+  let onListenFail: (code: number) => void = () => undefined;
+  const base = Promise.race([listening, new Promise<string>((_r, reject) => { onListenFail = (code) => reject(new Error(`the daemon ended with ${code} before listening: ${JSON.stringify(lines.slice(-3))}`)); })]);
+  return { lines, signals, watchers, updates, reloads, keeps, base, done: runDaemonPromise, get server() { return server; } };
+}
+
+async function until(what: string, fn: () => boolean | Promise<boolean>, ms = 3000): Promise<void> {
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    if (await fn()) return;
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  assert.fail(`timed out waiting for ${what}`);
+}
+
+const duck = (result: RecordReport['status'], extra: Partial<RecordReport> = {}): RecordReport => ({
+  key: 'duckdns:www.duckdns.org:myhome', label: 'duckdns myhome', provider: 'duckdns', names: ['myhome.duckdns.org'], families: [4], status: result,
+  addresses: result === 'updated' || result === 'current' ? { '4': '203.0.113.7' } : {}, ...extra,
+});
+
+test('a confirmed address runs a cycle with it: /readyz turns 200 and the metrics count the update', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'ddns-daemon-')); dirs.push(dir);
+  const cfg = config({ records: [{ provider: 'duckdns', domains: ['myhome'], token: 'tok-1234', server: 'http://127.0.0.1:9' }] }, dir);
+  const h = harness(cfg, async () => [duck('updated')]);
+  const base = await h.base;
+  assert.equal((await get(`${base}/readyz`)).status, 503, 'ready before any cycle');
+  await until('the watcher', () => h.watchers.length === 1);
+  h.watchers[0]?.confirm('203.0.113.7');
+  await until('a ready daemon', async () => (await get(`${base}/readyz`)).status === 200);
+  const wanted = await h.updates[0]?.detect?.(cfg, { families: [4] });
+  assert.equal(wanted?.[4]?.address, '203.0.113.7', 'the cycle did not reuse the watcher\'s address');
+  const s = parsePrometheus((await get(`${base}/metrics`)).body);
+  assert.equal(sampleValue(s, 'ddns_record_updates_total', { provider: 'duckdns', outcome: 'updated' }), 1);
+  assert.equal(sampleValue(s, 'ddns_public_address_info', { family: '4', address: '203.0.113.7' }), 1);
+  assert.equal(sampleValue(s, 'ddns_ready'), 1);
+  h.signals.emit('SIGTERM');
+  assert.equal(await h.done, 0);
+  assert.equal(h.watchers[0]?.stopped, true);
+});
+
+test('badauth: /readyz is 503 and says why, the webhook hears the hold once, and recovery when fixed', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'ddns-daemon-')); dirs.push(dir);
+  const hooks: Record<string, unknown>[] = [];
+  const hook = createServer((req, res) => { let b = ''; req.on('data', (c: Buffer) => { b += c.toString(); }); req.on('end', () => { hooks.push(JSON.parse(b) as Record<string, unknown>); res.end(); }); });
+  await new Promise<void>((r) => hook.listen(0, '127.0.0.1', r));
+  const hookUrl = `http://127.0.0.1:${(hook.address() as AddressInfo).port}/hook/secret-path`;
+  const cfg = config({
+    records: [{ provider: 'noip', hostname: 'home.example.net', username: 'u', password: 'pw-5678', server: 'http://127.0.0.1:9' }],
+    daemon: { notify: [{ type: 'webhook', url: hookUrl }] },
+  }, dir);
+  let held = true;
+  const h = harness(cfg, async () => [held
+    ? { ...duck('held'), provider: 'noip', label: 'noip home.example.net', names: ['home.example.net'], why: 'No-IP answered badauth', fix: 'check the username and password' }
+    : { ...duck('current'), provider: 'noip', names: ['home.example.net'] }]);
+  const base = await h.base;
+  await until('the watcher', () => h.watchers.length === 1);
+  h.watchers[0]?.confirm('203.0.113.7');
+  await until('a cycle', () => h.lines.some((l) => l.event === 'cycle.done'));
+  const r = await get(`${base}/readyz`);
+  assert.equal(r.status, 503);
+  assert.deepEqual(JSON.parse(r.body).reasons, ['noip home.example.net: held — No-IP answered badauth; check the username and password']);
+  h.watchers[0]?.confirm('203.0.113.7', 'interval');
+  await until('a second cycle', () => h.lines.filter((l) => l.event === 'cycle.done').length === 2);
+  held = false;
+  h.watchers[0]?.confirm('203.0.113.7', 'interval');
+  await until('recovery', async () => (await get(`${base}/readyz`)).status === 200);
+  await until('webhooks', () => hooks.length >= 3);
+  assert.deepEqual(hooks.map((x) => x.event), ['hold', 'failure', 'recovery']);
+  const s = parsePrometheus((await get(`${base}/metrics`)).body);
+  assert.equal(sampleValue(s, 'ddns_record_holds', { provider: 'noip' }), 0);
+  assert.equal(sampleValue(s, 'ddns_record_updates_total', { provider: 'noip', outcome: 'held' }), 2);
+  h.signals.emit('SIGTERM');
+  assert.equal(await h.done, 0);
+  hook.close();
+  assert.ok(!JSON.stringify(h.lines).includes('secret-path'), 'the webhook URL reached the log');
+});
+
+test('SIGHUP: a bad config is rejected with the reason and the old one kept; a good one takes over', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'ddns-daemon-')); dirs.push(dir);
+  const cfg = config({ records: [{ provider: 'duckdns', domains: ['myhome'], token: 'tok-1234', server: 'http://127.0.0.1:9' }] }, dir);
+  const seen: string[][] = [];
+  const h = harness(cfg, async (_o, c) => { seen.push(c.records.map((r) => (r.provider === 'duckdns' ? r.domains.join() : r.provider))); return [duck('current')]; });
+  await h.base;
+  await until('the watcher', () => h.watchers.length === 1);
+  h.watchers[0]?.confirm('203.0.113.7');
+  await until('a cycle', () => seen.length === 1);
+  h.reloads.push(new Error('records[0].token: must not be empty'));
+  h.signals.emit('SIGHUP');
+  await until('the rejection', () => h.lines.some((l) => l.event === 'config.reload.rejected'));
+  assert.equal(h.lines.find((l) => l.event === 'config.reload.rejected')?.reason, 'records[0].token: must not be empty');
+  h.watchers[0]?.confirm('203.0.113.7', 'interval');
+  await until('a cycle on the old config', () => seen.length === 2);
+  assert.deepEqual(seen[1], ['myhome']);
+  h.reloads.push(config({ records: [{ provider: 'duckdns', domains: ['other'], token: 'tok-9999', server: 'http://127.0.0.1:9' }] }, dir));
+  h.signals.emit('SIGHUP');
+  await until('the reload cycle', () => seen.length === 3);
+  assert.deepEqual(seen[2], ['other']);
+  h.signals.emit('SIGTERM');
+  assert.equal(await h.done, 0);
+});
+
+test('SIGTERM lets the cycle in flight finish, removes mappings when asked, saves state, and resolves 0 fast', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'ddns-daemon-')); dirs.push(dir);
+  const cfg = config({
+    records: [{ provider: 'duckdns', domains: ['myhome'], token: 'tok-1234', server: 'http://127.0.0.1:9' }],
+    forwards: [{ internalPort: 22, externalPort: 2222, protocol: 'tcp' }],
+    daemon: { removeOnStop: true },
+  }, dir);
+  let release: () => void = () => undefined;
+  let finished = false;
+  const h = harness(cfg, async () => { await new Promise<void>((r) => { release = r; }); finished = true; return [duck('current')]; });
+  await h.base;
+  await until('the watcher and the forward', () => h.watchers.length === 1 && h.keeps.length === 1);
+  h.watchers[0]?.confirm('203.0.113.7');
+  await until('a cycle in flight', () => h.updates.length === 1);
+  const t0 = Date.now();
+  h.signals.emit('SIGTERM');
+  setTimeout(() => release(), 300);
+  const code = await h.done;
+  assert.equal(code, 0);
+  assert.ok(finished, 'the cycle in flight was cut off');
+  assert.ok(Date.now() - t0 < 5000);
+  assert.equal(h.keeps[0]?.removedOnStop, true, 'mappings were not removed on stop');
+  const state = JSON.parse(readFileSync(join(dir, 'state.json'), 'utf8')) as { mappings: Record<string, { externalPort: number; internalAddress: string }> };
+  assert.equal(state.mappings['tcp/2222']?.internalAddress, '192.168.1.50');
+});
+
+test('without removeOnStop the mappings stay on the router at stop', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'ddns-daemon-')); dirs.push(dir);
+  const cfg = config({ forwards: [{ internalPort: 8080, protocol: 'tcp' }] }, dir);
+  const h = harness(cfg, async () => []);
+  const base = await h.base;
+  await until('the forward', () => h.keeps.length === 1);
+  await until('ready', async () => (await get(`${base}/readyz`)).status === 200);
+  h.signals.emit('SIGINT');
+  assert.equal(await h.done, 0);
+  assert.equal(h.keeps[0]?.removedOnStop, false);
+});
+
+test('a failing forward makes /readyz 503 with the router\'s reason; a router reset counts as re-creation', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'ddns-daemon-')); dirs.push(dir);
+  const cfg = config({ forwards: [{ internalPort: 22, externalPort: 2222, protocol: 'tcp' }] }, dir);
+  let emit: KeepOptions['onEvent'];
+  const h = harness(cfg, async () => [], {
+    forwards: {
+      lanContext: async () => ({ ok: true, lan: { gateway: '192.168.1.1', address: '192.168.1.50', interface: 'eth0', prefixLength: 24 } }),
+      openMapper: async (_v, lan) => ({ ok: true, mapper: { via: 'pcp', lan, close: async () => undefined } as unknown as Mapper }),
+      keep: async (_m, _r, opts) => { emit = opts.onEvent; await new Promise<void>((r) => opts.signal.addEventListener('abort', () => r(), { once: true })); },
+    },
+  });
+  const base = await h.base;
+  await until('upkeep', () => emit !== undefined);
+  const request: MappingRequest = { protocol: 'tcp', internalPort: 22, externalPort: 2222, leaseSeconds: 7200, description: 'ddns' };
+  emit?.({ event: 'mapping.failed', request, outcome: { kind: 'refused', via: 'pcp', reason: 'not-authorized', message: 'the router refused: not authorized' }, retryInMs: 15000 });
+  await until('unready', async () => (await get(`${base}/readyz`)).status === 503);
+  assert.deepEqual(JSON.parse((await get(`${base}/readyz`)).body).reasons, ['forward tcp/2222: the router refused: not authorized']);
+  const mapping = { via: 'pcp' as const, protocol: 'tcp' as const, externalPort: 2222, internalAddress: '192.168.1.50', internalPort: 22, description: 'ddns', leaseSeconds: 7200 };
+  emit?.({ event: 'mapping.added', mapping, renewInMs: 1 });
+  emit?.({ event: 'router.reset', why: 'epoch went from 900 to 3' });
+  emit?.({ event: 'mapping.renewed', mapping, renewInMs: 1 });
+  emit?.({ event: 'mapping.renewed', mapping, renewInMs: 1 });
+  assert.equal((await get(`${base}/readyz`)).status, 200);
+  const s = parsePrometheus((await get(`${base}/metrics`)).body);
+  assert.equal(sampleValue(s, 'ddns_mapping_recreations_total', { protocol: 'tcp' }), 1);
+  assert.equal(sampleValue(s, 'ddns_mapping_renewals_total', { protocol: 'tcp' }), 1);
+  assert.equal(sampleValue(s, 'ddns_mapping_failures_total', { protocol: 'tcp' }), 1);
+  h.signals.emit('SIGTERM');
+  assert.equal(await h.done, 0);
+});
