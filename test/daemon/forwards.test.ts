@@ -1,0 +1,98 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Writable } from 'node:stream';
+import { createLogger } from '../../src/log.js';
+import { Forwards, forwardKey, requestOf, type ForwardEvent } from '../../src/daemon/forwards.js';
+import { forwardSchema } from '../../src/config/schema.js';
+import type { LanContext } from '../../src/portmap/types.js';
+import type { Mapper } from '../../src/portmap/mapper.js';
+import type { LanResult } from '../../src/portmap/lan.js';
+import type { KeepOptions } from '../../src/portmap/upkeep.js';
+
+const log = createLogger({ level: 'silent', destination: new Writable({ write(_c, _e, cb) { cb(); } }) });
+const lanAt = (address: string): LanContext => ({ gateway: '192.168.1.1', address, interface: 'eth0', prefixLength: 24 });
+const fwd = forwardSchema.parse({ internalPort: 22, externalPort: 2222 });
+
+test('forwards are keyed by protocol and external port; lease 0 becomes a renewed day', () => {
+  assert.equal(forwardKey(fwd), 'tcp/2222');
+  assert.equal(forwardKey(forwardSchema.parse({ internalPort: 53, protocol: 'udp' })), 'udp/53');
+  assert.equal(requestOf(forwardSchema.parse({ internalPort: 80, lease: 0 })).leaseSeconds, 86_400);
+  assert.equal(requestOf(fwd).externalPort, 2222);
+});
+
+test('a LAN address change removes the mappings made from the old address and maps again from the new one', async () => {
+  let lan: LanResult = { ok: true, lan: lanAt('192.168.1.50') };
+  const runs: { lan: LanContext; removed?: boolean }[] = [];
+  const events: ForwardEvent[] = [];
+  const f = new Forwards({
+    forwards: [fwd], removeOnStop: false, log, onEvent: (e) => events.push(e),
+    deps: {
+      lanContext: async () => lan,
+      openMapper: async (_v, l) => ({ ok: true, mapper: { via: 'upnp', lan: l, close: async () => undefined } as unknown as Mapper }),
+      keep: async (m, _r, o: KeepOptions) => {
+        const run: (typeof runs)[number] = { lan: m.lan };
+        runs.push(run);
+        await new Promise<void>((r) => o.signal.addEventListener('abort', () => r(), { once: true }));
+        run.removed = o.removeOnStop === true;
+      },
+    },
+  });
+  f.start();
+  for (let i = 0; i < 50 && runs.length === 0; i++) await new Promise((r) => setTimeout(r, 5));
+  assert.equal(await f.checkLan(), false, 'nothing changed yet');
+  lan = { ok: true, lan: lanAt('192.168.1.77') };
+  assert.equal(await f.checkLan(), true);
+  for (let i = 0; i < 50 && runs.length < 2; i++) await new Promise((r) => setTimeout(r, 5));
+  assert.deepEqual(runs.map((r) => r.lan.address), ['192.168.1.50', '192.168.1.77']);
+  assert.equal(runs[0]?.removed, true, 'the old mappings were not removed');
+  assert.ok(events.some((e) => e.kind === 'lan-changed'));
+  await f.stop();
+  assert.equal(runs[1]?.removed, false, 'removeOnStop is off: the mapping must stay');
+});
+
+test('no default route: every forward is reported unavailable and retried, and stop ends the retries', async () => {
+  let asked = 0;
+  const events: ForwardEvent[] = [];
+  const f = new Forwards({
+    forwards: [fwd], removeOnStop: false, log, onEvent: (e) => events.push(e), retry: { baseMs: 10, maxMs: 20 },
+    deps: {
+      lanContext: async () => { asked++; return { ok: false, message: 'no IPv4 default route' }; },
+      openMapper: async () => assert.fail('no mapper without a LAN'),
+      keep: async () => assert.fail('no upkeep without a LAN'),
+    },
+  });
+  f.start();
+  for (let i = 0; i < 100 && asked < 3; i++) await new Promise((r) => setTimeout(r, 5));
+  assert.ok(asked >= 3, `retried ${asked} times`);
+  assert.deepEqual(events[0], { kind: 'unavailable', keys: ['tcp/2222'], message: 'no IPv4 default route' });
+  await f.stop();
+  const n = asked;
+  await new Promise((r) => setTimeout(r, 60));
+  assert.equal(asked, n, 'retries went on after stop');
+});
+
+test('a PCP nonce from the state file is given back to the mapper, and a new one is remembered', async () => {
+  const nonce = '00112233445566778899aabb';
+  const nonces = new Map<string, Buffer>();
+  const f = new Forwards({
+    forwards: [fwd], removeOnStop: false, log,
+    memory: { 'tcp/2222': { via: 'pcp', protocol: 'tcp', externalPort: 2222, internalAddress: '192.168.1.50', internalPort: 22, gateway: '192.168.1.1', leaseSeconds: 7200, at: 'x', nonce } },
+    deps: {
+      lanContext: async () => ({ ok: true, lan: lanAt('192.168.1.50') }),
+      openMapper: async (_v, l) => ({ ok: true, mapper: { via: 'pcp', lan: l, nonces, close: async () => undefined } as unknown as Mapper }),
+      keep: async (_m, _r, o) => {
+        nonces.set('tcp/22', Buffer.from('ffeeddccbbaa998877665544', 'hex'));
+        o.onEvent?.({ event: 'mapping.renewed', mapping: { via: 'pcp', protocol: 'tcp', externalPort: 2222, internalAddress: '192.168.1.50', internalPort: 22, description: 'ddns', leaseSeconds: 7200 }, renewInMs: 1 });
+        await new Promise<void>((r) => o.signal.addEventListener('abort', () => r(), { once: true }));
+      },
+    },
+  });
+  let seeded: string | undefined;
+  const origSet = nonces.set.bind(nonces);
+  nonces.set = (k: string, v: Buffer) => { seeded ??= v.toString('hex'); return origSet(k, v); };
+  f.start();
+  for (let i = 0; i < 50 && !f.snapshot()['tcp/2222']?.nonce?.startsWith('ff'); i++) await new Promise((r) => setTimeout(r, 5));
+  assert.equal(seeded, nonce, 'the stored nonce was not handed to the PCP mapper');
+  assert.equal(f.snapshot()['tcp/2222']?.nonce, 'ffeeddccbbaa998877665544');
+  await f.stop();
+});
