@@ -48,7 +48,7 @@ async function open(via: ViaChoice, l: LanContext): Promise<Mapper> {
 
 const ledgerPath = () => defaultLedgerPath();
 
-// Every map command talks HTTP to an IGD or may: start loading undici while the route and files are read.
+// Every map command may talk HTTP to an IGD: start loading the HTTP client while the route and files are read.
 void preloadHttp().catch(() => undefined);
 
 export async function runMapAdd(internal: string, opts: Record<string, unknown>, g: GlobalOptions): Promise<number> {

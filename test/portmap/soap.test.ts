@@ -53,3 +53,39 @@ test('soapCall posts with the quoted SOAPAction, text/xml and a byte-counted Con
     await closeHttp();
   }
 });
+
+for (const transport of ['node', 'undici'] as const) {
+  test(`the ${transport} transport: no redirects, byte caps, connect and total timeouts, local address`, async () => {
+    const { httpRequest, setHttpTransport } = await import('../../src/portmap/upnp/http.js');
+    setHttpTransport(transport);
+    const decoy = await fakeHttp('127.0.0.2', (_r, res) => res.end('decoy'));
+    const srv = await fakeHttp('127.0.0.1', (r, res) => {
+      if (r.path === '/redirect') { res.statusCode = 302; res.setHeader('location', `${decoy.base}/`); return res.end(); }
+      if (r.path === '/big') return res.end('x'.repeat(10_000));
+      if (r.path === '/silent') return;
+      res.end('ok');
+    });
+    try {
+      const get = (path: string, o: Partial<Parameters<typeof httpRequest>[1]> = {}) => httpRequest(new URL(`${srv.base}${path}`), { method: 'GET', maxBytes: 1000, timeoutMs: 500, ...o });
+      const r = await get('/redirect');
+      assert.ok(r.ok && r.status === 302);
+      assert.equal(decoy.seen.length, 0);
+      const big = await get('/big');
+      assert.ok(!big.ok && big.kind === 'too-large');
+      const silent = await get('/silent');
+      assert.ok(!silent.ok && silent.kind === 'timeout', JSON.stringify(silent));
+      const bound = await get('/', { localAddress: '127.0.0.3' });
+      assert.ok(bound.ok);
+      assert.equal(srv.seen.at(-1)?.headers['x-never'], undefined);
+      const refused = await httpRequest(new URL('http://127.0.0.1:1/'), { method: 'GET', maxBytes: 10, timeoutMs: 500 });
+      assert.ok(!refused.ok && refused.kind === 'network');
+      const hostname = await httpRequest(new URL('http://localhost:1/'), { method: 'GET', maxBytes: 10 });
+      assert.ok(!hostname.ok && hostname.kind === 'bad-url');
+    } finally {
+      setHttpTransport('node');
+      await srv.close();
+      await decoy.close();
+      await closeHttp();
+    }
+  });
+}

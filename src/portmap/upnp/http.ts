@@ -1,12 +1,12 @@
 /**
  * The HTTP client for UPnP: GET a description, POST a SOAP action. Nothing else talks HTTP to a router.
  *
- * Contract: only `http:` URLs whose host is an IP literal; never follows redirects (undici `request()`);
+ * Contract: only `http:` URLs whose host is an IP literal; never follows redirects (node:http or undici
+ * `request()`, see setHttpTransport); Content-Length counted in bytes;
  * connect timeout ~3 s and a total deadline; the body is counted in bytes as it arrives and the stream is
  * destroyed once over `maxBytes`. Never throws: every failure is a value.
  */
 import { isIP } from 'node:net';
-import type { Dispatcher } from 'undici';
 
 export type HttpResult =
   | { ok: true; status: number; body: string; ms: number }
@@ -28,31 +28,28 @@ export interface HttpOptions {
   localAddress?: string;
 }
 
-let agents = new Map<string, Dispatcher>();
-let undiciLoad: Promise<typeof import('undici')> | undefined;
+export type HttpTransport = 'node' | 'undici';
+let transport: HttpTransport = 'node';
 
-/** Starts loading undici now (it costs tens of ms), so that it overlaps with SSDP's wait. */
-export function preloadHttp(): Promise<typeof import('undici')> {
-  undiciLoad ??= import('undici');
-  return undiciLoad;
+/**
+ * Which client carries the requests. Both keep this file's contract (no redirects, byte-counted
+ * Content-Length, connect and total timeouts, byte caps). `node` (node:http, built in) is the default:
+ * measured in the lab, loading undici and compiling its llhttp WebAssembly costs ~150–250 ms of a
+ * ~270 ms `ddns map list`, against ~25 ms for node:http. `undici` uses undici's `request()`.
+ */
+export function setHttpTransport(t: HttpTransport): void {
+  transport = t;
 }
 
-async function agentFor(connectTimeoutMs: number, localAddress?: string): Promise<Dispatcher> {
-  const key = `${connectTimeoutMs}/${localAddress ?? ''}`;
-  const have = agents.get(key);
-  if (have) return have;
-  const { Agent } = await preloadHttp();
-  // No keep-alive pool worth having: each exchange says Connection: close (as routers expect).
-  const agent = new Agent({ connectTimeout: connectTimeoutMs, pipelining: 0, keepAliveTimeout: 1, ...(localAddress ? { localAddress } : {}) });
-  agents.set(key, agent);
-  return agent;
+/** Starts loading the transport now, so that it overlaps with SSDP's wait. */
+export function preloadHttp(): Promise<unknown> {
+  return transport === 'undici' ? import('./http-undici.js').then((m) => m.preloadUndici()) : Promise.resolve();
 }
 
-/** Closes the pooled agents (end of a CLI command, tests). */
+/** Closes pooled connections (end of a CLI command, tests). */
 export async function closeHttp(): Promise<void> {
-  const old = agents;
-  agents = new Map();
-  await Promise.allSettled([...old.values()].map((a) => a.close()));
+  const m = await import('./http-undici.js');
+  await m.closeUndici();
 }
 
 /** Is this URL one we may fetch at all: http, IP-literal host, no credentials? */
@@ -66,48 +63,30 @@ export async function httpRequest(url: URL, opts: HttpOptions): Promise<HttpResu
   const started = performance.now();
   const deadline = AbortSignal.timeout(opts.timeoutMs ?? 8000);
   const signal = opts.signal ? AbortSignal.any([opts.signal, deadline]) : deadline;
+  const headers: Record<string, string> = { connection: 'close', ...opts.headers };
+  if (opts.body !== undefined) headers['content-length'] = String(Buffer.byteLength(opts.body, 'utf8'));
+  const run = transport === 'undici' ? (await import('./http-undici.js')).undiciExchange : (await import('./http-node.js')).nodeExchange;
   try {
-    const { request } = await preloadHttp();
-    const headers: Record<string, string> = { connection: 'close', ...opts.headers };
-    if (opts.body !== undefined) headers['content-length'] = String(Buffer.byteLength(opts.body, 'utf8'));
-    const res = await request(url, {
-      method: opts.method,
-      headers,
-      body: opts.body,
-      signal,
-      dispatcher: await agentFor(opts.connectTimeoutMs ?? 3000, opts.localAddress),
-      headersTimeout: opts.timeoutMs ?? 8000,
-      bodyTimeout: opts.timeoutMs ?? 8000,
-    });
-    const declared = Number(res.headers['content-length']);
-    if (Number.isFinite(declared) && declared > opts.maxBytes) {
-      res.body.destroy();
-      return { ok: false, kind: 'too-large', message: `response of ${declared} bytes is over the ${opts.maxBytes}-byte cap` };
-    }
-    const chunks: Buffer[] = [];
-    let size = 0;
-    for await (const chunk of res.body) {
-      const buf = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as Uint8Array);
-      size += buf.length;
-      if (size > opts.maxBytes) {
-        res.body.destroy();
-        return { ok: false, kind: 'too-large', message: `response over the ${opts.maxBytes}-byte cap` };
-      }
-      chunks.push(buf);
-    }
-    return { ok: true, status: res.statusCode, body: Buffer.concat(chunks).toString('utf8'), ms: performance.now() - started };
+    const r = await run(url, { ...opts, headers }, signal);
+    return r.ok ? { ...r, ms: performance.now() - started } : r;
   } catch (err) {
-    if (signal.aborted) {
-      const reason: unknown = signal.reason;
-      const timedOut = deadline.aborted || (reason instanceof Error && reason.name === 'TimeoutError');
-      return { ok: false, kind: timedOut ? 'timeout' : 'network', message: timedOut ? 'timed out' : 'aborted' };
-    }
-    const e = err as { code?: unknown; message?: unknown; name?: unknown };
-    const code = typeof e.code === 'string' ? e.code : '';
-    if (code === 'UND_ERR_CONNECT_TIMEOUT' || code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT') {
-      return { ok: false, kind: 'timeout', message: code };
-    }
-    const message = typeof e.message === 'string' ? e.message : String(err);
-    return { ok: false, kind: 'network', message: code && !message.includes(code) ? `${code}: ${message}` : message };
+    return failure(err, signal, deadline);
   }
 }
+
+/** Turns a thrown error into a value: timeout (our deadline), aborted, or network. */
+export function failure(err: unknown, signal: AbortSignal, deadline: AbortSignal): HttpResult {
+  if (signal.aborted) {
+    const reason: unknown = signal.reason;
+    const timedOut = deadline.aborted || (reason instanceof Error && reason.name === 'TimeoutError');
+    return { ok: false, kind: timedOut ? 'timeout' : 'network', message: timedOut ? 'timed out' : 'aborted' };
+  }
+  const e = (err ?? {}) as { code?: unknown; message?: unknown };
+  const code = typeof e.code === 'string' ? e.code : '';
+  if (/TIMEOUT/.test(code)) return { ok: false, kind: 'timeout', message: code };
+  const message = typeof e.message === 'string' ? e.message : String(err);
+  return { ok: false, kind: 'network', message: code && !message.includes(code) ? `${code}: ${message}` : message };
+}
+
+/** What a transport returns: the exchange's result before timing is added. */
+export type ExchangeResult = { ok: true; status: number; body: string } | Extract<HttpResult, { ok: false }>;
