@@ -48,7 +48,12 @@ export async function runCheck(o: RunOptions): Promise<RunResult> {
       const signal = o.signal ? AbortSignal.any([o.signal, budget.signal]) : budget.signal;
       let outcome: StepOutcome;
       try {
-        outcome = await bounded(step.run({ config: o.config, configured: o.configured, facts, deps: o.deps, signal }), signal);
+        const settled = (id: StepId): Promise<void> => {
+          if (!step.after?.includes(id)) return Promise.reject(new Error(`step ${step.id} waits for ${id} without listing it in after`));
+          const dep = byId.get(id);
+          return dep ? runOne(dep) : Promise.resolve();
+        };
+        outcome = await bounded(step.run({ config: o.config, configured: o.configured, facts, deps: o.deps, signal, settled }), signal);
       } catch (err) {
         const why = signal.aborted && !o.signal?.aborted ? `did not finish within ${step.timeoutMs} ms` : o.signal?.aborted ? 'interrupted' : `failed unexpectedly: ${describeError(err)}`;
         outcome = { status: 'fail', summary: `${step.title} ${why}`, advice: 'Run again with --verbose; if it persists, report it with the output.' };

@@ -49,6 +49,11 @@ export interface StepContext {
   facts: Readonly<Facts>;
   deps: CheckDeps;
   signal: AbortSignal;
+  /**
+   * Resolves once step `id` has finished (at once if it is not part of this run). Only for ids the step
+   * lists in `after`: it may start before them and read their facts late (e.g. for advice).
+   */
+  settled(id: StepId): Promise<void>;
 }
 
 export interface Step {
@@ -56,6 +61,8 @@ export interface Step {
   /** Short title for progress lines ("router port mapping"). */
   title: string;
   needs: readonly StepId[];
+  /** Steps whose facts it reads only at the end, through `ctx.settled(id)` (must not need this step). */
+  after?: readonly StepId[];
   /** Budget in ms; the runner aborts `ctx.signal` when it is spent and reports a fail. */
   timeoutMs: number;
   run(ctx: StepContext): Promise<StepOutcome>;

@@ -60,3 +60,22 @@ test('runner passes facts from a step to the steps that need it', async () => {
   await runCheck({ config, configured: false, deps, steps: [reader, step('lan', [], 5)] });
   assert.equal(seenGateway, 'g');
 });
+
+test('runner: a step with `after` starts before that step and reads its facts once settled', async () => {
+  const log: string[] = [];
+  const slowNat: Step = { id: 'nat', title: 'nat', needs: [], timeoutMs: 200, async run() { await new Promise((r) => setTimeout(r, 30)); log.push('nat done'); return { status: 'pass', summary: '', facts: { nat: { nat: 'cgnat', reason: 'r' } } }; } };
+  let seen: string | undefined;
+  const reach: Step = {
+    id: 'reach', title: 'reach', needs: [], after: ['nat'], timeoutMs: 200,
+    async run(ctx) { log.push('reach started'); await ctx.settled('nat'); seen = ctx.facts.nat?.nat; return { status: 'pass', summary: '' }; },
+  };
+  await runCheck({ config, configured: false, deps, steps: [slowNat, reach] });
+  assert.deepEqual(log, ['reach started', 'nat done']);
+  assert.equal(seen, 'cgnat');
+});
+
+test('runner: waiting on a step not listed in `after` is a failure of that step, not a hang', async () => {
+  const bad: Step = { id: 'reach', title: 'reach', needs: [], timeoutMs: 200, async run(ctx) { await ctx.settled('nat'); return { status: 'pass', summary: '' }; } };
+  const { results } = await runCheck({ config, configured: false, deps, steps: [bad, step('nat', [], 1)] });
+  assert.equal(results.find((r) => r.id === 'reach')?.status, 'fail');
+});

@@ -40,7 +40,9 @@ export function staleForwards(i: DhcpInput): StaleForward[] {
 export function evaluateDhcp(i: DhcpInput): StepOutcome {
   const here = i.lan.address4;
   if (!here) return { status: 'skip', summary: 'no IPv4 address on the LAN (see the lan step)' };
-  const how = i.lan.dynamic === true ? 'DHCP-assigned' : i.lan.dynamic === false ? 'static (no lease lifetime)' : 'assignment unknown';
+  const how = i.lan.dynamic === true ? 'DHCP-assigned (the address carries a lease lifetime)'
+    : i.lan.dynamic === false ? 'no lease lifetime on the address: configured statically, or by a DHCP client that sets none'
+      : 'how it was assigned is unknown';
   const details = [`${here} on ${i.lan.interface} (${how})`];
   const stale = staleForwards(i);
   const mac = i.lan.mac ? { mac: i.lan.mac } : {};

@@ -61,7 +61,9 @@ async function pool<T, R>(items: readonly T[], n: number, fn: (t: T) => Promise<
 export const reachStep: Step = {
   id: 'reach',
   title: 'reachability from outside',
-  needs: ['publicip', 'nat', 'lan'],
+  needs: ['publicip', 'lan'],
+  // The probe runs while the router is still being asked; the NAT verdict only shapes the advice.
+  after: ['nat'],
   timeoutMs: 8_000,
   async run(ctx) {
     const forwards = ctx.config.forwards.slice(0, 16);
@@ -92,6 +94,7 @@ export const reachStep: Step = {
       return out;
     });
     const list = lists.flat();
+    await ctx.settled('nat');
     return evaluateReach(list, { mode: reach.mode, nat: ctx.facts.nat?.nat ?? 'unknown', ...(lanAddress ? { lanAddress } : {}) });
   },
 };
