@@ -138,16 +138,24 @@ describe('lab network changes', { skip }, () => {
 
   test('setRouterWan changes the address the router reports and announces it on the LAN', async () => {
     await withLab('healthy', async (lab) => {
-      // NAT-PMP announcements go to 224.0.0.1:5350; catch one in the LAN host.
-      const catcher = lab.spawn('lan', ['timeout', '5', 'socat', '-u', 'UDP4-RECV:5350,reuseaddr', 'SYSTEM:od -An -tx1 -w16 -N12']);
-      let heard = '';
-      catcher.stdout?.setEncoding('utf8').on('data', (d: string) => { heard += d; });
-      const closed = new Promise((r) => catcher.once('exit', r));
-      await lab.exec('lan', ['sh', '-c', 'for i in 1 2 3 4 5 6 7 8 9 10; do ss -Hlun "sport = :5350" | grep -q . && exit 0; sleep 0.05; done; exit 1']);
+      // NAT-PMP announcements go to 224.0.0.1:5350 (PCP ANNOUNCEs too, in either order); catch them raw.
+      const catcher = lab.spawn('lan', ['timeout', '5', 'socat', '-u', 'UDP4-RECV:5350,reuseaddr', 'STDOUT']);
+      let heard = Buffer.alloc(0);
+      // version 0, opcode 128, result 0, epoch (4 bytes), then the new address 44.0.0.7.
+      const announced = (b: Buffer) => {
+        for (let i = 0; i + 12 <= b.length; i++) {
+          if (b[i] === 0 && b[i + 1] === 0x80 && b[i + 2] === 0 && b[i + 3] === 0 && b.subarray(i + 8, i + 12).equals(Buffer.from([44, 0, 0, 7]))) return true;
+        }
+        return false;
+      };
+      const heardIt = new Promise<boolean>((resolve) => {
+        catcher.stdout?.on('data', (d: Buffer) => { heard = Buffer.concat([heard, d]); if (announced(heard)) resolve(true); });
+        catcher.once('exit', () => resolve(announced(heard)));
+      });
+      await lab.exec('lan', ['sh', '-c', 'for i in $(seq 40); do ss -Hlun "sport = :5350" | grep -q . && exit 0; sleep 0.05; done; exit 1']);
       await lab.setRouterWan('44.0.0.7');
-      await closed;
-      // version 0, opcode 128, result 0, epoch (4 bytes), then the new address 44.0.0.7 = 2c 00 00 07.
-      assert.match(heard, /00 80 00 00 .. .. .. .. 2c 00 00 07/, `announcement: ${heard}`);
+      assert.equal(await heardIt, true, `announcement: ${heard.toString('hex')}`);
+      catcher.kill();
       const r = await natpmpc(lab);
       assert.equal(r.publicIp, '44.0.0.7', r.raw);
       assert.equal(lab.addr.public4, '44.0.0.7');
