@@ -57,11 +57,11 @@ export interface DaemonDeps {
   /** Loads and validates the configuration again (SIGHUP); throws a ConfigError with the reasons. */
   reloadConfig(): Promise<Config>;
   runUpdate(ctx: UpdateContext, opts: UpdateOptions): Promise<UpdateReport>;
-  createWatcher(config: Config, o: WatcherFactoryOptions): WatcherLike;
+  createWatcher(config: Config, o: WatcherFactoryOptions): WatcherLike | Promise<WatcherLike>;
   /** Full consensus (detectPublicAddresses). */
   detect(config: Config, families: readonly Family[], signal: AbortSignal): Promise<PublicIpReport>;
   /** The sources a cheap confirmation may ask. */
-  sources(config: Config): readonly Source[];
+  sources(config: Config): readonly Source[] | Promise<readonly Source[]>;
   forwards: ForwardsDeps;
   /** The raw announcement listener (shared through a hub). */
   listenAnnouncements: ListenFn;
@@ -306,16 +306,19 @@ export async function runDaemon(o: DaemonOptions): Promise<number> {
     onError: (err) => log.error({ event: 'daemon.bug', where: 'cycle', err }),
   });
 
-  const startWatcher = (cfg: Config): void => {
+  let watcherGeneration = 0;
+  const startWatcher = async (cfg: Config): Promise<void> => {
     const families = familiesOf(cfg);
     if (cfg.records.length === 0 || families.length === 0) return;
-    const sourcesCache = { list: undefined as readonly Source[] | undefined };
+    const generation = ++watcherGeneration;
+    let sources: Promise<readonly Source[]> | undefined;
     const d = new ConfirmingDetector({
       quorum: cfg.ip.quorum,
       full: (fams, signal) => deps.detect(cfg, fams, signal),
-      sources: () => (sourcesCache.list ??= deps.sources(cfg)),
+      sources: () => (sources ??= Promise.resolve(deps.sources(cfg))),
     });
-    const w = deps.createWatcher(cfg, { families, intervalMs: cfg.daemon.interval * 1000, detect: d.detect, announcements, clock, random });
+    const w = await deps.createWatcher(cfg, { families, intervalMs: cfg.daemon.interval * 1000, detect: d.detect, announcements, clock, random });
+    if (generation !== watcherGeneration || stopping) return;
     w.on('signal', (e) => {
       d.forceFull();
       log.info({ event: 'ip.signal', trigger: e.trigger, detail: e.detail });
@@ -369,7 +372,7 @@ export async function runDaemon(o: DaemonOptions): Promise<number> {
         watcher = undefined;
         lastDetection = undefined;
         await w?.stop();
-        startWatcher(config);
+        await startWatcher(config);
         if (!watcher) scheduler.trigger('reload');
       } else {
         scheduler.trigger('reload');
@@ -399,6 +402,7 @@ export async function runDaemon(o: DaemonOptions): Promise<number> {
     stopping = (async () => {
       const w = watcher;
       watcher = undefined;
+      watcherGeneration++;
       await Promise.all([
         scheduler.stop(2500),
         w?.stop().catch(() => undefined),
@@ -430,7 +434,7 @@ export async function runDaemon(o: DaemonOptions): Promise<number> {
     forwards: config.forwards.length, interval: config.daemon.interval, families: familiesOf(config), notify: config.daemon.notify.length,
   });
   forwards.start();
-  startWatcher(config);
+  await startWatcher(config).catch((err: unknown) => log.error({ event: 'daemon.bug', where: 'watcher', err }));
   if (!watcher) scheduler.start();
 
   const code = await done;

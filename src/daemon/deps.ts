@@ -4,17 +4,6 @@
  * loaded by `ddns run`.
  */
 import type { Config } from '../config/schema.js';
-import { loadConfig } from '../config/load.js';
-import { detectPublicAddresses } from '../publicip/detect.js';
-import { buildSources } from '../publicip/sources/index.js';
-import { PublicIpWatcher } from '../publicip/watcher.js';
-import { portmapRouterPoll } from '../publicip/watcher-deps.js';
-import { lanContext } from '../portmap/lan.js';
-import { openMapper } from '../portmap/mapper.js';
-import { listenAnnouncements } from '../portmap/natpmp.js';
-import { keepMappings } from '../portmap/upkeep.js';
-import { closeHttp } from '../portmap/upnp/http.js';
-import { runUpdate } from '../update/run.js';
 import type { TimerHandle } from './clock.js';
 import type { DaemonDeps } from './daemon.js';
 import { createMetrics } from './metrics.js';
@@ -30,15 +19,24 @@ export interface RealDepsOptions {
   hedgeMs?: number;
 }
 
+/**
+ * Each part loads on first use: a daemon without records never loads the update engine, the sources or
+ * undici; one without forwards never loads the port mapper (idle memory is a budget, DESIGN.md).
+ */
 export function realDeps(o: RealDepsOptions = {}): DaemonDeps {
   return {
     async reloadConfig() {
+      const { loadConfig } = await import('../config/load.js');
       const { config } = await loadConfig({ file: o.configFile });
       o.onConfig?.(config);
       return config;
     },
-    runUpdate,
-    createWatcher(_config, w) {
+    async runUpdate(ctx, opts) {
+      const { runUpdate } = await import('../update/run.js');
+      return runUpdate(ctx, opts);
+    },
+    async createWatcher(_config, w) {
+      const [{ PublicIpWatcher }, { portmapRouterPoll }] = await Promise.all([import('../publicip/watcher.js'), import('../publicip/watcher-deps.js')]);
       const pollMs = o.routerPollMs ?? 60_000;
       return new PublicIpWatcher({
         families: w.families,
@@ -50,15 +48,21 @@ export function realDeps(o: RealDepsOptions = {}): DaemonDeps {
         random: w.random,
       });
     },
-    detect: (config, families, signal) => detectPublicAddresses(config, { families, signal, hedgeMs: o.hedgeMs ?? 1500 }),
-    sources: (config) => buildSources(config.ip),
-    forwards: {
-      lanContext: () => lanContext(),
-      openMapper,
-      keep: keepMappings,
-      closeTransport: closeHttp,
+    async detect(config, families, signal) {
+      const { detectPublicAddresses } = await import('../publicip/detect.js');
+      return detectPublicAddresses(config, { families, signal, hedgeMs: o.hedgeMs ?? 1500 });
     },
-    listenAnnouncements,
+    async sources(config) {
+      const { buildSources } = await import('../publicip/sources/index.js');
+      return buildSources(config.ip);
+    },
+    forwards: {
+      lanContext: async () => (await import('../portmap/lan.js')).lanContext(),
+      openMapper: async (via, lan, opts) => (await import('../portmap/mapper.js')).openMapper(via, lan, opts),
+      keep: async (mapper, requests, opts) => (await import('../portmap/upkeep.js')).keepMappings(mapper, requests, opts),
+      closeTransport: async () => (await import('../portmap/upnp/http.js')).closeHttp(),
+    },
+    listenAnnouncements: async (opts) => (await import('../portmap/natpmp.js')).listenAnnouncements(opts),
     createMetrics: () => createMetrics(),
   };
 }

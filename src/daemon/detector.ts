@@ -19,7 +19,7 @@ export interface DetectorOptions {
   /** Full consensus for these families. */
   full(families: readonly Family[], signal: AbortSignal): Promise<PublicIpReport>;
   /** The sources a confirmation may ask (only `outside` ones are used). */
-  sources(): readonly Source[];
+  sources(): readonly Source[] | Promise<readonly Source[]>;
 }
 
 const key = (f: Family): '4' | '6' => (f === 4 ? '4' : '6');
@@ -68,7 +68,13 @@ export class ConfirmingDetector {
   };
 
   private async confirm(family: Family, address: string, signal: AbortSignal): Promise<FamilyResult | undefined> {
-    const candidates = this.o.sources().filter((s) => s.vantage === 'outside' && s.families.includes(family));
+    let all: readonly Source[];
+    try {
+      all = await this.o.sources();
+    } catch {
+      return undefined;
+    }
+    const candidates = all.filter((s) => s.vantage === 'outside' && s.families.includes(family));
     if (candidates.length === 0) return undefined;
     const source = candidates[this.turn++ % candidates.length] as Source;
     this.stats.confirmations++;
