@@ -50,7 +50,7 @@ export async function checkReach(probe: ProbeConfig | undefined, req: ReachReque
     const listener = await openNonceListener('tcp', f.internalPort, nonce, { acceptAny: true });
     try {
       const r = await requestJson(new URL(`/port/${external}`, DEFAULT_ECHOIP), { method: 'GET', family: req.family, signal: o.signal });
-      if (!r.ok) return fail(`could not ask ifconfig.co: ${r.message}`, t0);
+      if (!r.ok) return fail(`not tested: could not ask ifconfig.co (${r.message})`, t0, { inconclusive: true });
       if (r.status !== 200) return fail(httpProblem(r.status, r.body, 'ifconfig.co'), t0);
       const e = parseEchoipResponse(r.body);
       if (!e) return fail('ifconfig.co answered something that is not echoip JSON', t0);
@@ -76,7 +76,7 @@ export async function checkReach(probe: ProbeConfig | undefined, req: ReachReque
       method: 'POST', family: req.family, signal: o.signal, headers,
       body: { protocol: f.protocol, port: external, mode, ...(mode === 'nonce' ? { nonce } : {}), ...(req.hostname ? { hostname: req.hostname } : {}) },
     });
-    if (!r.ok) return fail(`could not ask the probe at ${probe.url}: ${r.message}`, t0);
+    if (!r.ok) return fail(`not tested: could not ask the probe at ${probe.url} (${r.message})`, t0, { inconclusive: true });
     const p = parseProbeResponse(r.body);
     if (r.status === 403 && p?.hostname && !p.hostname.matches) {
       return fail(`${p.hostname.name} resolves from outside to ${p.hostname.addresses.join(', ') || 'nothing'}${p.hostname.error ? ` (${p.hostname.error})` : ''}, not to this network's address ${p.ip}`, t0, { seenAddress: p.ip, hostname: p.hostname });

@@ -257,4 +257,17 @@ describe('ddns check in the lab', { skip }, () => {
       } finally { await undo(); }
     });
   });
+
+  test('UDP forward through our probe: the nonce datagram arrives here and is echoed back through the router', async () => {
+    await withLab('healthy', async (lab) => {
+      const probe = await startProbe(lab);
+      const add = await upnpcAdd(lab, 9053, 19053, 'UDP');
+      assert.ok(add.ok, add.raw);
+      const { report } = await check(lab, { forwards: [{ internalPort: 9053, externalPort: 19053, protocol: 'udp' }], probe: probe.config });
+      const reach = step(report, 'reach');
+      assert.equal(reach.status, 'pass', show(report));
+      assert.match(reach.summary, /nonce reached this host: UDP 44\.0\.0\.2:19053 → port 9053 here/);
+      assert.equal(step(report, 'hairpin').status, 'skip', 'hairpin tests TCP forwards only');
+    }, { ipv6: false });
+  });
 });

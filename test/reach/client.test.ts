@@ -93,6 +93,7 @@ describe('reach client against a loopback probe', () => {
     const t0 = Date.now();
     const r = await checkReach({ url: `http://127.0.0.1:${await freePort()}`, allowInsecure: true }, { forward: fwd(await freePort()), address: '127.0.0.1', family: 4 }, { signal: signal() });
     assert.equal(r.ok, false);
+    assert.equal(r.inconclusive, true, 'a probe that is down proves nothing either way');
     assert.match(r.message, /could not ask the probe/);
     assert.ok(Date.now() - t0 < 2000);
   });

@@ -2,7 +2,8 @@ import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:net';
 import { request } from 'node:http';
-import { startProbeServer, type ProbeServer } from '../../src/reach/server.js';
+import { callerAddress, startProbeServer, type ProbeServer } from '../../src/reach/server.js';
+import type { IncomingMessage } from 'node:http';
 
 interface Reply { status: number; body: Record<string, unknown>; headers: Record<string, string | string[] | undefined> }
 
@@ -166,4 +167,14 @@ test('the per-client rate limit answers 429 with Retry-After once the burst is s
     assert.equal(r.status, 429);
     assert.ok(Number(r.headers['retry-after']) >= 1);
   } finally { await srv.close(); }
+});
+
+test('caller address: X-Forwarded-For counts only with trustProxy and a loopback peer, and only its last hop', () => {
+  const req = (peer: string, xff?: string) => ({ socket: { remoteAddress: peer }, headers: xff ? { 'x-forwarded-for': xff } : {} }) as unknown as IncomingMessage;
+  assert.equal(callerAddress(req('::ffff:44.0.0.2', '1.2.3.4'), true), '44.0.0.2');
+  assert.equal(callerAddress(req('127.0.0.1', '9.9.9.9, 44.0.0.7'), true), '44.0.0.7');
+  assert.equal(callerAddress(req('127.0.0.1', '44.0.0.7'), false), '127.0.0.1');
+  assert.equal(callerAddress(req('127.0.0.1', 'not-an-ip'), true), '127.0.0.1');
+  assert.equal(callerAddress(req('::1', '2A0D:DD00:77:0::50'), true), '2a0d:dd00:77::50');
+  assert.equal(callerAddress(req('garbage'), true), undefined);
 });

@@ -36,9 +36,11 @@ export function evaluateReach(list: ForwardReach[], o: { mode: 'probe' | 'echoip
   if (untested.length > 0) {
     return {
       status: 'warn', summary, details, facts: { reach },
-      advice: o.mode === 'echoip'
-        ? 'Run `ddns probe serve` on a machine outside (a VPS) and set probe.url and probe.token: it tests UDP forwards with a nonce datagram, and proves TCP ones reach this host.'
-        : 'Stop the service on that UDP port briefly and run `ddns check` again, so the probe\'s datagram can be caught here.',
+      advice: untested.some((x) => /could not ask/.test(x.outcome.message))
+        ? (o.mode === 'echoip' ? 'ifconfig.co did not answer: check the outbound connection, or run your own `ddns probe serve` and set probe.url.' : 'The probe did not answer: check that `ddns probe serve` runs at probe.url and that this host can reach it.')
+        : o.mode === 'echoip'
+          ? 'Run `ddns probe serve` on a machine outside (a VPS) and set probe.url and probe.token: it tests UDP forwards with a nonce datagram, and proves TCP ones reach this host.'
+          : 'Stop the service on that UDP port briefly and run `ddns check` again, so the probe\'s datagram can be caught here.',
     };
   }
   return {
