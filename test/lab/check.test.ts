@@ -270,4 +270,30 @@ describe('ddns check in the lab', { skip }, () => {
       assert.equal(step(report, 'hairpin').status, 'skip', 'hairpin tests TCP forwards only');
     }, { ipv6: false });
   });
+
+  test('a service on the forward: its first line from outside is compared with the local one', async () => {
+    await withLab('healthy', async (lab) => {
+      const probe = await startProbe(lab);
+      const banner = (port: number, text: string) => lab.spawn('lan', ['socat', `TCP-LISTEN:${port},fork,reuseaddr`, `SYSTEM:echo ${text}; sleep 1`], { stdio: 'ignore' });
+      banner(8022, 'SSH-2.0-lab_here');
+      banner(8023, 'SSH-2.0-some_other_box');
+      for (const p of [8022, 8023]) {
+        const deadline = Date.now() + 5000;
+        while (!(await lab.exec('lan', ['ss', '-Hlnt', `sport = :${p}`])).stdout.trim()) {
+          assert.ok(Date.now() < deadline, `socat on ${p} did not start`);
+          await new Promise((r) => setTimeout(r, 50));
+        }
+      }
+      assert.ok((await upnpcAdd(lab, 8022, 2222)).ok);
+      assert.ok((await upnpcAdd(lab, 8023, 2223)).ok);
+      const same = await check(lab, { forwards: [{ internalPort: 8022, externalPort: 2222 }], probe: probe.config });
+      assert.equal(step(same.report, 'reach').status, 'pass', show(same.report));
+      assert.match(step(same.report, 'reach').summary, /same first line as the local service on port 8022 \("SSH-2\.0-lab_here"\)/);
+      // The router's 2223 goes to the other service: from outside it does not look like ours on 8022.
+      const other = await check(lab, { forwards: [{ internalPort: 8022, externalPort: 2223 }], probe: probe.config });
+      const r = step(other.report, 'reach');
+      assert.equal(r.status, 'fail', show(other.report));
+      assert.match(r.summary, /outside "SSH-2\.0-some_other_box", here "SSH-2\.0-lab_here"/);
+    }, { ipv6: false });
+  });
 });
