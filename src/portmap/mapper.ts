@@ -17,7 +17,8 @@
  *
  * `openMapper('auto')` asks all three at once and picks, in this order, what the router speaks: UPnP IGD
  * (it can list, so audits and `map list` work), then PCP, then NAT-PMP. It returns as soon as the
- * best-ranked protocol has answered, without waiting for the others' timeouts.
+ * best-ranked protocol has answered, without waiting for the others' timeouts. `openMapper('pcp')` on a
+ * NAT-PMP-only gateway (version 0, result 1) falls back to NAT-PMP.
  */
 import type { LanContext, ListedMapping, MapOutcome, MappingRequest, Protocol, RemoveOutcome, Via, ViaChoice } from './types.js';
 import { findGateway, type FindOptions } from './upnp/gateway.js';
@@ -79,6 +80,8 @@ async function openOne(via: Via, lan: LanContext, o: OpenOptions): Promise<OpenR
     return { ok: true, mapper: new NatpmpMapper(lan, { budgetMs: b.udpBudgetMs, ...(o.natpmpPort ? { port: o.natpmpPort } : {}) }) };
   }
   const r = await pcpAnnounce(lan.address, { ...udp, initialMs: b.pcpInitialMs, ...(o.pcpPort ? { port: o.pcpPort } : {}) });
+  // RFC 6887 §9: a NAT-PMP server answers PCP with version 0, result 1 — speak NAT-PMP to it.
+  if (!r.ok && r.kind === 'fallback') return { ok: true, mapper: new NatpmpMapper(lan, { budgetMs: b.udpBudgetMs, ...(o.natpmpPort ? { port: o.natpmpPort } : o.pcpPort ? { port: o.pcpPort } : {}) }) };
   if (!r.ok && r.kind !== 'result') return { ok: false, message: `PCP: ${r.message}`, tried: [{ via, message: r.message }] };
   return { ok: true, mapper: new PcpMapper(lan, { budgetMs: b.udpBudgetMs, initialMs: b.pcpInitialMs, ...(o.pcpPort ? { port: o.pcpPort } : {}) }) };
 }

@@ -39,6 +39,8 @@ test('auto falls back to PCP when no IGD answers, and to NAT-PMP when the gatewa
     assert.ok(a.ok && a.mapper.via === 'pcp');
     const b = await openMapper('auto', LAN, { upnp, pcpPort: natpmpOnly.port, natpmpPort: natpmpOnly.port });
     assert.ok(b.ok && b.mapper.via === 'natpmp', JSON.stringify(b));
+    const d = await openMapper('pcp', LAN, { pcpPort: natpmpOnly.port });
+    assert.ok(d.ok && d.mapper.via === 'natpmp', 'an explicit PCP request falls back to NAT-PMP on a version-0 result-1 reply');
     const c = await openMapper('auto', LAN, { upnp, pcpPort: noSsdp, natpmpPort: noSsdp });
     assert.ok(!c.ok && /none of UPnP IGD, PCP, NAT-PMP/.test(c.message));
   } finally { await pcp.close(); await natpmpOnly.close(); }
