@@ -68,8 +68,8 @@ export async function checkReach(probe: ProbeConfig | undefined, req: ReachReque
   const headers: Record<string, string> = probe.token ? { authorization: `Bearer ${probe.token}` } : {};
   const listener = await openNonceListener(f.protocol, f.internalPort, nonce);
   try {
+    // Port free: nonce. A service on it (or no permission to listen, e.g. a port below 1024): compare its first line.
     const mode = listener.ok ? 'nonce' : 'banner';
-    if (!listener.ok && !listener.busy) return fail(listener.message, t0);
     if (!listener.ok && f.protocol === 'udp') return fail(`UDP ${external} not tested: ${listener.message}, so the probe's datagram cannot be caught here`, t0, { inconclusive: true });
     const local = mode === 'banner' ? await localBanner(f.internalPort, req.lanAddress, o.signal) : undefined;
     const r = await requestJson(url, {
@@ -93,10 +93,13 @@ export async function checkReach(probe: ProbeConfig | undefined, req: ReachReque
       return fail(`${where} answers from outside, but the probe's nonce never arrived here: the router forwards TCP ${external} to another host${via}`, t0, seen);
     }
     const outside = p.banner ?? '';
-    if (local !== undefined && local === outside && outside !== '') {
+    if (local === undefined) {
+      return fail(`TCP ${where} answers from outside, but nothing answers on port ${f.internalPort} here${listener.ok ? '' : ` (${listener.message})`} — the router forwards to another host${via}`, t0, seen);
+    }
+    if (local === outside && outside !== '') {
       return { ok: true, proof: 'banner', message: `TCP ${where} answers from outside with the same first line as the local service on port ${f.internalPort} ("${outside.slice(0, 60)}")${via}`, ms: Math.round(performance.now() - t0), ...seen };
     }
-    if (local !== undefined && local !== outside) {
+    if (local !== outside) {
       return fail(`TCP ${where} answers from outside, but not as the local service on port ${f.internalPort}: outside "${outside.slice(0, 60)}", here "${local.slice(0, 60)}" — the router forwards to another host or port${via}`, t0, seen);
     }
     return { ok: true, proof: 'connect', message: `TCP ${where} answers from outside; the service sends no first line, so this does not prove it is this host${via}`, ms: Math.round(performance.now() - t0), ...seen };

@@ -78,7 +78,8 @@ export async function observeRouter(lanFacts: LanFacts, o: { signal: AbortSignal
       const m = await openMapper('upnp', lan, direct);
       if (!m.ok) return undefined;
       try {
-        const l = await m.mapper.list({ signal: o.signal });
+        // The list is for the dhcp step's stale-forward test: worth a second, not the whole step.
+        const l = await m.mapper.list({ signal: AbortSignal.any([o.signal, AbortSignal.timeout(1200)]) });
         return l.kind === 'listed' ? l.mappings : undefined;
       } finally {
         await m.mapper.close();
