@@ -1,0 +1,221 @@
+/**
+ * `ddns run` in the lab (issue 8): the daemon in the LAN host behind the real router (miniupnpd), the
+ * providers' default URLs answered by the fixtures in the internet namespace.
+ *
+ * One daemon runs through the story: it publishes and maps at start; the router's WAN address changes
+ * (the NAT-PMP announcement path) and DuckDNS sees the new address within 3 s, Cloudflare follows; the
+ * router reboots and our forward is back within one renewal; No-IP answers badauth and /readyz says so;
+ * /metrics parses and its counters moved; SIGTERM ends it with 0 within 5 s, state consistent, mapping
+ * removed. Then 20 daemons are SIGKILLed at random points and the state file is always readable, and the
+ * next start converges.
+ */
+import assert from 'node:assert/strict';
+import type { ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { openStateStore } from '../../src/daemon/state.js';
+import { parsePrometheus, sampleValue, type Sample } from '../daemon/prom-text.js';
+import { labSkip } from './gate.js';
+import { startLab, type Lab } from './lab.js';
+
+const skip = labSkip();
+
+const NOIP_PW = 'lab-noip-Password-31';
+const DUCK_TOKEN = 'lab-duck-token-5c21aa90';
+const CF_TOKEN = 'labCloudflareTokenAbcdefghijklmn0';
+const ZONE_ID = 'aa00bb11cc22dd33ee44ff5566778899';
+const LISTEN = '127.0.0.1:9876';
+const LEASE = 20;
+
+async function until<T>(what: string, ms: number, fn: () => Promise<T | undefined | false>, everyMs = 100): Promise<T> {
+  const end = Date.now() + ms;
+  let last: unknown;
+  while (Date.now() < end) {
+    try {
+      const v = await fn();
+      if (v !== undefined && v !== false) return v;
+    } catch (err) {
+      last = err;
+    }
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+  throw new Error(`timed out after ${ms} ms waiting for ${what}${last ? `: ${String(last)}` : ''}`);
+}
+
+/** GET on the daemon's server, from inside the LAN host. */
+async function http(lab: Lab, path: string): Promise<{ status: number; body: string }> {
+  const r = await lab.exec('lan', ['curl', '-s', '-m', '3', '-o', '-', '-w', '\n%{http_code}', `http://${LISTEN}${path}`], { timeoutMs: 5000 });
+  const cut = r.stdout.lastIndexOf('\n');
+  return { status: Number(r.stdout.slice(cut + 1)) || 0, body: r.stdout.slice(0, Math.max(0, cut)) };
+}
+
+async function metrics(lab: Lab): Promise<Sample[]> {
+  const r = await http(lab, '/metrics');
+  assert.equal(r.status, 200);
+  return parsePrometheus(r.body);
+}
+
+function exitOf(child: ChildProcess): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve({ code: child.exitCode, signal: child.signalCode });
+  return new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+}
+
+describe('ddns run in the lab', { skip }, () => {
+  let lab: Lab;
+  let daemon: ChildProcess | undefined;
+  let stderr = '';
+  const config = () => ({
+    ip: { families: [4] },
+    records: [
+      { provider: 'duckdns', domains: ['labhome'], token: DUCK_TOKEN },
+      { provider: 'cloudflare', zone: 'example.com', name: 'home.example.com', apiToken: CF_TOKEN, create: true },
+      { provider: 'noip', hostname: 'home.ddns.net', username: 'labuser', password: NOIP_PW },
+    ],
+    forwards: [{ internalPort: 2222, externalPort: 8022, protocol: 'tcp', lease: LEASE, description: 'ddns-lab' }],
+    daemon: { listen: LISTEN, interval: 300, removeOnStop: true },
+    state: join(lab.dir, 'daemon-state.json'),
+  });
+  const a = (name: string) => lab.internet?.records({ name, type: 'A' }).then((rs) => rs.map((r) => r.content)) ?? Promise.resolve([]);
+
+  before(async () => {
+    lab = await startLab('healthy', { ipv6: false });
+    await lab.internet?.configure({
+      dyndns2: { accounts: { labuser: { password: NOIP_PW, hostnames: ['home.ddns.net'] } } },
+      duckdns: { tokens: { [DUCK_TOKEN]: ['labhome'] } },
+      cloudflare: { tokens: { [CF_TOKEN]: {} }, zones: { 'example.com': { id: ZONE_ID } } },
+    });
+  });
+  after(async () => {
+    if (daemon && daemon.exitCode === null) daemon.kill('SIGKILL');
+    await lab?.down();
+  });
+
+  test('at start: every record gets the public address, the forward answers from outside, /readyz is 200', async () => {
+    const echo = await lab.listen('lan', 2222);
+    daemon = lab.spawn('lan', lab.ddnsArgv(['run'], { config: config() }), { env: lab.ddnsEnv });
+    daemon.stderr?.setEncoding('utf8');
+    daemon.stderr?.on('data', (c: string) => { stderr += c; });
+    await until('readyz 200', 30_000, async () => (await http(lab, '/readyz')).status === 200).catch((err: unknown) => {
+      throw new Error(`${String(err)}\n${stderr}`);
+    });
+    for (const name of ['labhome.duckdns.org', 'home.example.com', 'home.ddns.net']) assert.deepEqual(await a(name), [lab.addr.public4], name);
+    const via = await until('the forward', 10_000, async () => {
+      const r = await lab.connectFromInternet(lab.addr.public4, 8022, { send: 'hello' });
+      return r.ok ? r : undefined;
+    });
+    assert.equal(via.data, 'hello');
+    const s = await metrics(lab);
+    assert.equal(sampleValue(s, 'ddns_record_updates_total', { provider: 'duckdns', outcome: 'updated' }), 1);
+    assert.equal(sampleValue(s, 'ddns_public_address_info', { family: '4', address: lab.addr.public4 }), 1);
+    assert.equal(sampleValue(s, 'ddns_ready'), 1);
+    await echo.close();
+  });
+
+  test('the router\'s WAN address changes: DuckDNS sees the new address within 3 s, Cloudflare follows', async () => {
+    const before = (await metrics(lab));
+    const newWan = '44.0.0.3';
+    const t0 = Date.now();
+    await lab.setRouterWan(newWan);
+    await until('DuckDNS to see the new address', 3000, async () => (await a('labhome.duckdns.org'))[0] === newWan, 50)
+      .catch((err: unknown) => { throw new Error(`${String(err)}\n${stderr.split('\n').slice(-15).join('\n')}`); });
+    const ms = Date.now() - t0;
+    await until('Cloudflare to follow', 10_000, async () => (await a('home.example.com'))[0] === newWan);
+    await until('No-IP to follow', 10_000, async () => (await a('home.ddns.net'))[0] === newWan);
+    const s = await metrics(lab);
+    assert.equal(sampleValue(s, 'ddns_address_changes_total', { family: '4' }), (sampleValue(before, 'ddns_address_changes_total', { family: '4' }) ?? 0) + 1);
+    assert.equal(sampleValue(s, 'ddns_record_updates_total', { provider: 'cloudflare', outcome: 'updated' }), 2);
+    assert.equal(sampleValue(s, 'ddns_public_address_info', { family: '4', address: newWan }), 1);
+    assert.equal(s.filter((x) => x.name === 'ddns_public_address_info').length, 1, 'the old address is still exported');
+    assert.match(stderr, /"event":"ip\.signal","trigger":"announcement"/);
+    process.stderr.write(`# WAN change → DuckDNS: ${ms} ms\n`);
+  });
+
+  test('the router reboots: our forward is back within one renewal', async () => {
+    const echo = await lab.listen('lan', 2222);
+    try {
+      await lab.rebootRouter();
+      const gone = await lab.connectFromInternet(lab.addr.public4, 8022, { send: 'x', timeoutMs: 800 });
+      assert.equal(gone.ok, false, 'the reboot left the mapping in place');
+      const t0 = Date.now();
+      await until('the forward back', (LEASE / 2 + 5) * 1000, async () => (await lab.connectFromInternet(lab.addr.public4, 8022, { send: 'back', timeoutMs: 800 })).ok, 250);
+      process.stderr.write(`# router reboot → forward back: ${Date.now() - t0} ms\n`);
+      const s = await metrics(lab);
+      const renewed = (sampleValue(s, 'ddns_mapping_renewals_total', { protocol: 'tcp' }) ?? 0) + (sampleValue(s, 'ddns_mapping_recreations_total', { protocol: 'tcp' }) ?? 0);
+      assert.ok(renewed >= 1, 'no renewal or re-creation counted');
+    } finally {
+      await echo.close();
+    }
+  });
+
+  test('No-IP answers badauth: /readyz turns 503 and says why; the hold is counted', async () => {
+    await lab.internet?.configure({ dyndns2: { answer: 'badauth' } });
+    await lab.setRouterWan('44.0.0.4');
+    const r = await until('readyz 503', 15_000, async () => {
+      const x = await http(lab, '/readyz');
+      return x.status === 503 ? x : undefined;
+    });
+    const reasons = (JSON.parse(r.body) as { reasons: string[] }).reasons;
+    assert.ok(reasons.some((x) => /home\.ddns\.net/.test(x) && /badauth|credentials|password|username/i.test(x)), reasons.join('\n'));
+    const h = await lab.ddns(['health'], { env: { DDNS_DAEMON_LISTEN: LISTEN } });
+    assert.equal(h.code, 1);
+    assert.match(h.stderr, /home\.ddns\.net/);
+    const s = await metrics(lab);
+    assert.equal(sampleValue(s, 'ddns_record_holds', { provider: 'noip' }), 1);
+    assert.equal(sampleValue(s, 'ddns_ready'), 0);
+    await lab.internet?.configure({ dyndns2: { answer: null } });
+  });
+
+  test('SIGTERM: exit 0 within 5 s, the state file consistent, our mapping removed', async () => {
+    assert.ok(daemon);
+    const t0 = Date.now();
+    daemon.kill('SIGTERM');
+    const { code } = await exitOf(daemon);
+    const ms = Date.now() - t0;
+    assert.equal(code, 0, stderr.split('\n').slice(-10).join('\n'));
+    assert.ok(ms < 5000, `took ${ms} ms`);
+    const loaded = await openStateStore(join(lab.dir, 'daemon-state.json')).load();
+    assert.equal(loaded.problem, undefined);
+    assert.ok(Object.keys(loaded.state.records).length === 3);
+    assert.equal(loaded.state.records['duckdns:www.duckdns.org:labhome']?.published?.['4']?.address, '44.0.0.4');
+    assert.ok(loaded.state.records['noip:dynupdate.no-ip.com:home.ddns.net']?.hold, 'the hold was not persisted');
+    const echo = await lab.listen('lan', 2222);
+    try {
+      assert.equal((await lab.connectFromInternet(lab.addr.public4, 8022, { send: 'x', timeoutMs: 800 })).ok, false, 'the mapping survived removeOnStop');
+    } finally {
+      await echo.close();
+    }
+    for (const secret of [NOIP_PW, DUCK_TOKEN, CF_TOKEN]) assert.ok(!stderr.includes(secret), 'a secret reached the log');
+  });
+
+  test('SIGKILL at random points of 20 runs: the state is always readable and the next start converges', async () => {
+    const statePath = join(lab.dir, 'kill-state.json');
+    const cfg = { ...config(), state: statePath, daemon: { listen: LISTEN, interval: 300, removeOnStop: false } };
+    const wans = ['44.0.0.5', '44.0.0.6'];
+    for (let i = 0; i < 20; i++) {
+      if (i % 4 === 0) await lab.setRouterWan(wans[(i / 4) % 2] as string);
+      const child = lab.spawn('lan', lab.ddnsArgv(['run'], { config: cfg }), { env: lab.ddnsEnv, stdio: 'ignore' });
+      await new Promise((r) => setTimeout(r, 300 + Math.floor(Math.random() * 2200)));
+      child.kill('SIGKILL');
+      await exitOf(child);
+      const text = (() => { try { return readFileSync(statePath, 'utf8'); } catch { return undefined; } })();
+      if (text !== undefined) {
+        const loaded = await openStateStore(statePath).load();
+        assert.equal(loaded.problem, undefined, `run ${i}: ${loaded.problem}`);
+      }
+    }
+    const final = lab.addr.public4;
+    const child = lab.spawn('lan', lab.ddnsArgv(['run'], { config: cfg }), { env: lab.ddnsEnv });
+    let err = '';
+    child.stderr?.setEncoding('utf8');
+    child.stderr?.on('data', (c: string) => { err += c; });
+    try {
+      await until('convergence', 30_000, async () => (await http(lab, '/readyz')).status === 200)
+        .catch((e: unknown) => { throw new Error(`${String(e)}\n${err.split('\n').slice(-10).join('\n')}`); });
+      for (const name of ['labhome.duckdns.org', 'home.example.com', 'home.ddns.net']) assert.deepEqual(await a(name), [final], name);
+    } finally {
+      child.kill('SIGTERM');
+      assert.equal((await exitOf(child)).code, 0);
+    }
+  });
+});
