@@ -22,7 +22,7 @@ test('piped: one plain line per finished step, advice indented under it, no esca
   assert.equal(out, [
     'WARN  router   router summary',
     '                → do this',
-    '                → then that',
+    '                  then that',
     'PASS  lan      lan summary',
     'ok with 1 warning — NAT: single, public address: 44.0.0.2 (0.81 s)',
     '',

@@ -20,7 +20,7 @@ function label(p: Paint, s: StepStatus): string {
 export function stepLines(r: StepResult, p: Paint, verbose: boolean): string[] {
   const out = [`${label(p, r.status)}  ${r.id.padEnd(8)} ${r.summary}${verbose ? p.dim(` (${r.ms} ms)`) : ''}`];
   if (verbose) for (const d of r.details ?? []) out.push(p.dim(`                ${d}`));
-  if (r.advice) for (const line of r.advice.split('\n')) out.push(`                ${p.bold('→')} ${line}`);
+  if (r.advice) r.advice.split('\n').forEach((line, i) => out.push(`                ${i === 0 ? p.bold('→') : ' '} ${line}`));
   return out;
 }
 
