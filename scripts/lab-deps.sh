@@ -3,7 +3,7 @@
 # is missing. Run by `npm test` (pretest) and CI, so a fresh machine needs nothing by hand.
 set -euo pipefail
 packages=(miniupnpd-nftables nftables dnsmasq-base isc-dhcp-client iproute2 socat miniupnpc natpmpc
-          ddclient inadyn iputils-tracepath openssl procps)
+          ddclient libio-socket-ssl-perl libio-socket-inet6-perl inadyn iputils-tracepath openssl procps)
 missing=()
 for p in "${packages[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 [ ${#missing[@]} -eq 0 ] && exit 0
