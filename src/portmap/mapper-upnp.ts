@@ -5,7 +5,7 @@ import type { ListOutcome, Mapper, Signal, StatusOutcome } from './mapper.js';
 import type { UpnpGateway } from './upnp/gateway.js';
 import { upnpMap, upnpUnmap } from './upnp/policy.js';
 import { describeUpnpFailure } from './upnp/errors.js';
-import type { LanContext, MapOutcome, MappingRequest, Protocol, RemoveOutcome } from './types.js';
+import type { LanContext, MapOutcome, Mapping, MappingRequest, Protocol, RemoveOutcome } from './types.js';
 
 const sig = (o?: Signal) => (o?.signal ? { signal: o.signal } : {});
 
@@ -47,6 +47,12 @@ export class UpnpMapper implements Mapper {
     if (ext.value === '' || ext.value === '0.0.0.0') return { ok: false, kind: 'no-public-address', message: 'the router reports no external address (WAN down, or a reserved WAN address it will not forward from)' };
     const uptime = st.ok ? st.value.uptime : undefined;
     return { ok: true, externalAddress: ext.value, ...(uptime !== undefined ? { epoch: uptime } : {}) };
+  }
+
+  async holds(m: Mapping, o?: Signal): Promise<boolean | undefined> {
+    const r = await this.gateway.igd.specificEntry(m.externalPort, m.protocol, sig(o));
+    if (r.ok) return r.value.internalClient === this.lan.address && r.value.internalPort === m.internalPort;
+    return r.failure.kind === 'upnp' && r.failure.error === 'no-such-entry' ? false : undefined;
   }
 
   async close(): Promise<void> { /* HTTP agents are closed by the caller (closeHttp) */ }

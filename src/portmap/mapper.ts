@@ -20,7 +20,7 @@
  * best-ranked protocol has answered, without waiting for the others' timeouts. `openMapper('pcp')` on a
  * NAT-PMP-only gateway (version 0, result 1) falls back to NAT-PMP.
  */
-import type { LanContext, ListedMapping, MapOutcome, MappingRequest, Protocol, RemoveOutcome, Via, ViaChoice } from './types.js';
+import type { LanContext, ListedMapping, MapOutcome, Mapping, MappingRequest, Protocol, RemoveOutcome, Via, ViaChoice } from './types.js';
 import { findGateway, type FindOptions } from './upnp/gateway.js';
 import { UpnpMapper } from './mapper-upnp.js';
 import { NatpmpMapper } from './mapper-natpmp.js';
@@ -46,6 +46,11 @@ export interface Mapper {
   unmap(m: { protocol: Protocol; externalPort: number; internalPort?: number }, o?: Signal): Promise<RemoveOutcome>;
   list(o?: Signal): Promise<ListOutcome>;
   status(o?: Signal): Promise<StatusOutcome>;
+  /**
+   * Does the router still hold this mapping for this host? undefined when the protocol cannot tell
+   * (NAT-PMP, PCP) or the router did not answer. UPnP asks GetSpecificPortMappingEntry.
+   */
+  holds?(m: Mapping, o?: Signal): Promise<boolean | undefined>;
   close(): Promise<void>;
 }
 

@@ -1,6 +1,7 @@
 /**
  * Keeping mappings alive: renew at half the lease (PCP: between ½ and ⅝), re-create everything when the
- * router lost its state (epoch reset, announcement, mapping gone), retry failures with a bounded backoff,
+ * router lost its state (epoch reset, announcement, silence then answers, a mapping it no longer holds —
+ * checked every `checkIntervalMs` where the protocol can tell), retry failures with a bounded backoff,
  * and optionally remove our mappings on stop.
  *
  * Contract: `planNext` is pure (clock and random passed in). `keepMappings` runs until its signal aborts,
@@ -18,6 +19,7 @@ export type KeepEvent =
   | { event: 'mapping.failed'; request: MappingRequest; outcome: Exclude<MapOutcome, { kind: 'mapped' }>; retryInMs: number }
   | { event: 'mapping.removed'; mapping: Mapping; ok: boolean }
   | { event: 'router.reset'; why: string }
+  | { event: 'mapping.gone'; mapping: Mapping }
   | { event: 'router.status-failed'; message: string }
   | { event: 'announcements.unavailable'; message: string }
   | { event: 'announcement'; announcement: Announcement };
@@ -128,6 +130,16 @@ export async function keepMappings(mapper: Mapper, requests: readonly MappingReq
         } else {
           emit({ event: 'router.status-failed', message: st.message });
           if (st.kind === 'failed') lostContact = true;
+        }
+        // A mapping the router dropped (reboot with a steady clock, a user's delete) comes back now.
+        if (mapper.holds) {
+          for (const s of slots) {
+            if (!s.current || s.due <= now() || o.signal.aborted) continue;
+            if ((await mapper.holds(s.current, { signal: o.signal })) === false) {
+              emit({ event: 'mapping.gone', mapping: s.current });
+              s.due = now();
+            }
+          }
         }
       }
       for (const s of slots) {

@@ -119,3 +119,21 @@ test('upkeep re-creates the mapping when the router answers again after a silenc
   assert.ok(events.some((e) => e.event === 'router.reset'));
   assert.equal(m.maps, 2);
 });
+
+test('upkeep re-creates a mapping the router no longer holds, at the next check rather than the next renewal', async () => {
+  const m = new FakeMapper('upnp', 10);
+  let held = true;
+  (m as Mapper).holds = async () => held;
+  const events: KeepEvent[] = [];
+  const ac = new AbortController();
+  const done = keepMappings(m, [req], { signal: ac.signal, announcements: false, checkIntervalMs: 20, onEvent: (e) => events.push(e) });
+  await new Promise((r) => setTimeout(r, 50));
+  held = false;
+  await new Promise((r) => setTimeout(r, 40));
+  held = true;
+  await new Promise((r) => setTimeout(r, 30));
+  ac.abort();
+  await done;
+  assert.ok(events.some((e) => e.event === 'mapping.gone'));
+  assert.ok(m.maps >= 2 && m.maps <= 4, `${m.maps} maps`);
+});
