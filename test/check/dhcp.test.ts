@@ -57,3 +57,10 @@ test('dhcp with no expectation and no history passes and says how to check the l
   assert.equal(r.status, 'pass');
   assert.match(r.summary, /lan\.expectAddress/);
 });
+
+test('dhcp details say where each configured forward points on the router', () => {
+  const r = evaluateDhcp(input({ forwards: [ssh, { ...ssh, externalPort: 2223 }], mappings: [mapping('192.168.77.50')] }));
+  assert.equal(r.status, 'pass');
+  assert.ok(r.details?.includes('router: TCP 2222 → 192.168.77.50:22 (this host)'), JSON.stringify(r.details));
+  assert.ok(r.details?.some((d) => /no mapping for TCP 2223/.test(d)));
+});

@@ -44,6 +44,14 @@ export function evaluateDhcp(i: DhcpInput): StepOutcome {
     : i.lan.dynamic === false ? 'no lease lifetime on the address: configured statically, or by a DHCP client that sets none'
       : 'how it was assigned is unknown';
   const details = [`${here} on ${i.lan.interface} (${how})`];
+  if (i.mappings) {
+    for (const p of portPairs(i.forwards)) {
+      const m = i.mappings.find((x) => x.protocol === p.protocol && x.externalPort === p.externalPort);
+      details.push(m
+        ? `router: ${p.protocol.toUpperCase()} ${p.externalPort} → ${m.internalAddress}:${m.internalPort}${m.internalAddress === here ? ' (this host)' : ''}`
+        : `router: no mapping for ${p.protocol.toUpperCase()} ${p.externalPort} (made by \`ddns run\` or \`ddns map add\`, or forwarded by hand where the router cannot list it)`);
+    }
+  }
   const stale = staleForwards(i);
   const mac = i.lan.mac ? { mac: i.lan.mac } : {};
   if (stale.length > 0) {
