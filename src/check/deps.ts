@@ -8,7 +8,10 @@
  */
 import type { Family } from '../net/address.js';
 import type { LanFacts, RouterFacts, PublicFacts } from './facts.js';
-import type { RecordConfig, ProbeConfig } from '../config/schema.js';
+import type { ProbeConfig } from '../config/schema.js';
+import type { ReachOutcome, ReachRequest } from '../reach/types.js';
+
+export type { ReachOutcome, ReachRequest } from '../reach/types.js';
 
 export interface Signal { signal: AbortSignal }
 
@@ -33,13 +36,10 @@ export interface DnsLookup {
   system(name: string, family: Family, o: Signal): Promise<DnsAnswer>;
 }
 
-export type { ReachOutcome, ReachRequest } from '../reach/types.js';
-import type { ReachOutcome, ReachRequest } from '../reach/types.js';
-
 export interface Reachability {
   /** Whether the probe in use proves arrival here (our probe) or only that something answers (echoip). */
   mode: 'probe' | 'echoip';
-  check(req: ReachRequest & { lanAddress?: string }, o: Signal): Promise<ReachOutcome>;
+  check(req: ReachRequest, o: Signal): Promise<ReachOutcome>;
 }
 
 export interface CheckDeps {
@@ -57,5 +57,3 @@ export interface CheckDeps {
   hairpin(publicAddress: string, externalPort: number, internalPort: number, o: Signal): Promise<{ ok: boolean; message: string }>;
   now(): Date;
 }
-
-export type { RecordConfig };

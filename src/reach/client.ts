@@ -38,7 +38,7 @@ async function localBanner(port: number, lanAddress: string | undefined, signal:
   return undefined;
 }
 
-export async function checkReach(probe: ProbeConfig | undefined, req: ReachRequest & { lanAddress?: string }, o: { signal: AbortSignal }): Promise<ReachOutcome> {
+export async function checkReach(probe: ProbeConfig | undefined, req: ReachRequest, o: { signal: AbortSignal }): Promise<ReachOutcome> {
   const t0 = performance.now();
   const f = req.forward;
   const external = f.externalPort ?? f.internalPort;

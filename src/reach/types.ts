@@ -101,6 +101,8 @@ export interface ReachRequest {
   family: Family;
   /** A record hostname to check too (the probe resolves it from outside). */
   hostname?: string;
+  /** This host's LAN address (to read the local service's first line when loopback does not answer). */
+  lanAddress?: string;
 }
 
 /**
