@@ -1,0 +1,27 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+const main = new URL('../../src/cli/main.ts', import.meta.url).pathname;
+
+// Only configuration errors here: they end before any network traffic.
+test('ddns check with an invalid configuration exits 2 and prints one JSON error with --json', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'ddns-cli-'));
+  try {
+    const file = join(dir, 'ddns.config.json');
+    writeFileSync(file, JSON.stringify({ forwards: [{ internalPort: 70000 }] }));
+    const r = spawnSync(process.execPath, ['--import', 'tsx', main, '-c', file, '--json', 'check'], { encoding: 'utf8', timeout: 20_000, env: { ...process.env, DDNS_LOG_LEVEL: 'silent' } });
+    assert.equal(r.status, 2, r.stderr);
+    const doc = JSON.parse(r.stdout) as { error: string };
+    assert.match(doc.error, /forwards/);
+  } finally { rmSync(dir, { recursive: true, force: true }); }
+});
+
+test('ddns probe serve refuses a malformed --listen with exit 2', () => {
+  const r = spawnSync(process.execPath, ['--import', 'tsx', main, 'probe', 'serve', '--listen', 'nonsense'], { encoding: 'utf8', timeout: 20_000, env: { ...process.env, DDNS_LOG_LEVEL: 'silent' } });
+  assert.equal(r.status, 2, r.stderr);
+  assert.match(r.stderr, /--listen/);
+});
