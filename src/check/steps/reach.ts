@@ -17,7 +17,7 @@ export function evaluateReach(list: ForwardReach[], o: { mode: 'probe' | 'echoip
   const reach = Object.fromEntries(list.filter((x) => (x.family ?? 4) === 4).map((x) => [key(x.forward), x.outcome.ok]));
   const failed = list.filter((x) => !x.outcome.ok && !x.outcome.inconclusive);
   const untested = list.filter((x) => x.outcome.inconclusive);
-  const details = list.map((x) => `${x.family === 6 ? 'IPv6 ' : ''}${x.forward.protocol.toUpperCase()} ${x.forward.externalPort ?? x.forward.internalPort} (${x.forward.description}): ${x.outcome.ok ? 'ok' : x.outcome.inconclusive ? 'not tested' : 'FAILED'} — ${x.outcome.message} [${x.outcome.proof}, ${x.outcome.ms} ms]`);
+  const details = [...(o.mode === 'echoip' ? [ECHOIP_CAVEAT] : []), ...list.map((x) => `${x.family === 6 ? 'IPv6 ' : ''}${x.forward.protocol.toUpperCase()} ${x.forward.externalPort ?? x.forward.internalPort} (${x.forward.description}): ${x.outcome.ok ? 'ok' : x.outcome.inconclusive ? 'not tested' : 'FAILED'} — ${x.outcome.message} [${x.outcome.proof}, ${x.outcome.ms} ms]`)];
   if (failed.length > 0) {
     const advice = failed.map((x) => unreachableAdvice({
       pair: portPairs([x.forward])[0]!, nat: o.nat, ...(o.lanAddress ? { lanAddress: o.lanAddress } : {}),
