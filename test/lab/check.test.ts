@@ -296,4 +296,12 @@ describe('ddns check in the lab', { skip }, () => {
       assert.match(r.summary, /outside "SSH-2\.0-some_other_box", here "SSH-2\.0-lab_here"/);
     }, { ipv6: false });
   });
+
+  test('an IGD:1 router (force_igd_desc_v1): router passes and names IGD:1 WANIPConnection:1', async () => {
+    await withLab('healthy', async (lab) => {
+      const { report } = await check(lab);
+      assert.equal(step(report, 'router').status, 'pass', show(report));
+      assert.match(step(report, 'router').summary, /^UPnP IGD:1 WANIPConnection:1, NAT-PMP, PCP; external address 44\.0\.0\.2$/);
+    }, { fixtures: false, forceIgdV1: true, ipv6: false });
+  });
 });
