@@ -162,3 +162,17 @@ test('UpnpMapper.unmap refuses to delete another host\'s mapping and reports a m
     assert.equal((await m.unmap({ protocol: 'tcp', externalPort: 2001 })).kind, 'not-found');
   });
 });
+
+test('501 from a router that reports no external address is a no-public-address refusal (CGNAT, double NAT)', async () => {
+  const srv = await fakeHttp('127.0.0.1', (r, res) => {
+    const action = actionOf(r);
+    if (action === 'GetExternalIPAddress') return res.end(soapOk(action, { NewExternalIPAddress: '' }));
+    res.statusCode = 500;
+    res.end(soapFault(501, 'ActionFailed'));
+  });
+  try {
+    const igd = new IgdClient({ kind: 'WANIPConnection', version: 1, serviceType: 'urn:schemas-upnp-org:service:WANIPConnection:1', controlUrl: new URL(`${srv.base}/ctl`) });
+    const out = await upnpMap(igd, req, '127.0.0.1');
+    assert.ok(out.kind === 'refused' && out.reason === 'no-public-address', JSON.stringify(out));
+  } finally { await srv.close(); }
+});

@@ -41,7 +41,8 @@ export function renderAdd(out: MapOutcome, o: { json: boolean; color: boolean })
         description: m.description, leaseSeconds: m.leaseSeconds, via: m.via, externalAddress: m.externalAddress ?? null, permanent: out.permanent,
       });
     }
-    return printJson({ mapped: false, kind: out.kind, via: out.via, ...('reason' in out ? { reason: out.reason } : {}), ...('holder' in out && out.holder ? { holder: out.holder } : {}), message: out.message });
+    const advice = adviceFor(out);
+    return printJson({ mapped: false, kind: out.kind, via: out.via, ...('reason' in out ? { reason: out.reason } : {}), ...('holder' in out && out.holder ? { holder: out.holder } : {}), message: out.message, ...(advice ? { advice } : {}) });
   }
   const p = paint(o.color);
   if (out.kind === 'mapped') {
@@ -53,6 +54,8 @@ export function renderAdd(out: MapOutcome, o: { json: boolean; color: boolean })
   }
   const label = out.kind === 'conflict' ? 'port in use' : out.kind === 'refused' ? `refused (${out.reason})` : out.kind;
   process.stdout.write(`${p.red(label)} via ${out.via}: ${out.message}\n`);
+  const advice = adviceFor(out);
+  if (advice) process.stdout.write(`${p.dim(advice)}\n`);
 }
 
 export function renderRemove(out: RemoveOutcome, what: { protocol: string; externalPort: number }, o: { json: boolean; color: boolean }): void {
@@ -61,4 +64,16 @@ export function renderRemove(out: RemoveOutcome, what: { protocol: string; exter
   if (out.kind === 'removed') process.stdout.write(`${p.green('removed')} ${what.protocol} ${what.externalPort} via ${out.via}\n`);
   else if (out.kind === 'not-found') process.stdout.write(`${p.yellow('no such mapping')}: ${what.protocol} ${what.externalPort} via ${out.via}\n`);
   else process.stdout.write(`${p.red(out.kind)} via ${out.via}: ${out.message}\n`);
+}
+
+/** What a person can do about a failed mapping. */
+export function adviceFor(out: Exclude<MapOutcome, { kind: 'mapped' }>): string | undefined {
+  if (out.kind === 'conflict') return 'choose another external port with --external, or free this one on the router';
+  if (out.kind !== 'refused') return undefined;
+  switch (out.reason) {
+    case 'secure-mode': return "the router maps only the address a request comes from: run ddns on the host that should receive the connections, or allow the port in the router's UPnP rules";
+    case 'no-public-address':
+    case 'address-mismatch': return 'a mapping here cannot be reached from the internet: ask the ISP for a public IPv4 address (or bridge mode on the first router), or use IPv6 or a tunnel';
+    default: return undefined;
+  }
 }

@@ -90,6 +90,14 @@ export async function upnpMap(igd: IgdClient, req: MappingRequest, internalClien
         }
         return failed(f);
       }
+      case 'action-failed': {
+        // miniupnpd answers 501 when its WAN address is reserved (CGNAT, a second NAT): say so.
+        const ext = await igd.externalIPAddress(call);
+        if (ext.ok && (ext.value === '' || ext.value === '0.0.0.0')) {
+          return { kind: 'refused', via: 'upnp', reason: 'no-public-address', message: `the router refused (UPnP ${f.code}) and reports no external address: its WAN side is not the internet (carrier-grade NAT or another router in front), so it cannot forward from there` };
+        }
+        return failed(f);
+      }
       case 'no-port-maps-available':
         return { kind: 'refused', via: 'upnp', reason: 'not-authorized', message: describeUpnpFailure(f) };
       default:
