@@ -8,7 +8,8 @@
  *   hostname is only resolved, and the check refused unless it resolves to that same address — so the
  *   probe can never be used to scan anyone else.
  * - With a token, every endpoint wants `Authorization: Bearer <token>`, compared in constant time.
- * - Per-client rate limit (token bucket), a per-client and a global cap on checks in flight, bounded
+ * - Per-client rate limit (token bucket), a per-client and a global cap on checks in flight and on open
+ *   connections (16 per peer, 512 in all), bounded
  *   connect/read timeouts, header/request timeouts, 4 KiB request bodies. Excess is refused (429/503),
  *   never queued without bound.
  * - Nothing a client sends can throw out of a handler; the server answers JSON for every request.
@@ -209,6 +210,15 @@ export function startProbeServer(listen: { host: string; port: number }, o: Prob
   server.maxHeadersCount = 50;
   server.maxConnections = 512;
   server.on('clientError', (_err, socket) => { try { socket.destroy(); } catch { /* gone */ } });
+  // At most 16 open connections per peer: one client cannot hold the whole connection budget.
+  const conns = new Map<string, number>();
+  server.on('connection', (sock) => {
+    const peer = sock.remoteAddress ?? '?';
+    const n = (conns.get(peer) ?? 0) + 1;
+    if (n > 16) { sock.destroy(); return; }
+    conns.set(peer, n);
+    sock.once('close', () => { const m = (conns.get(peer) ?? 1) - 1; if (m <= 0) conns.delete(peer); else conns.set(peer, m); });
+  });
 
   return new Promise((resolve, reject) => {
     server.once('error', reject);

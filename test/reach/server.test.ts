@@ -141,7 +141,7 @@ describe('probe server on loopback', () => {
       }
     };
     try {
-      await Promise.all(Array.from({ length: 16 }, async () => {
+      await Promise.all(Array.from({ length: 8 }, async () => {
         while (i < 1000) {
           const [path, o] = kinds(i++);
           const r = await call(srv, path, o);
@@ -177,4 +177,28 @@ test('caller address: X-Forwarded-For counts only with trustProxy and a loopback
   assert.equal(callerAddress(req('127.0.0.1', 'not-an-ip'), true), '127.0.0.1');
   assert.equal(callerAddress(req('::1', '2A0D:DD00:77:0::50'), true), '2a0d:dd00:77::50');
   assert.equal(callerAddress(req('garbage'), true), undefined);
+});
+
+test('one peer cannot hold more than 16 connections open', async () => {
+  const { connect } = await import('node:net');
+  const srv = await startProbeServer({ host: '127.0.0.1', port: 0 });
+  const socks: import('node:net').Socket[] = [];
+  try {
+    const closed: boolean[] = [];
+    for (let i = 0; i < 20; i++) {
+      const s = connect({ host: '127.0.0.1', port: srv.address.port });
+      s.on('error', () => {});
+      const idx = i;
+      closed[idx] = false;
+      s.on('close', () => { closed[idx] = true; });
+      socks.push(s);
+      await new Promise<void>((r) => s.once('connect', () => r()));
+    }
+    await new Promise((r) => setTimeout(r, 100));
+    assert.equal(closed.filter(Boolean).length, 4);
+    for (const s of socks) s.destroy();
+    await new Promise((r) => setTimeout(r, 50));
+    const after = await call(srv, '/healthz');
+    assert.equal(after.status, 200, 'slots come back when connections close');
+  } finally { for (const s of socks) s.destroy(); await srv.close(); }
 });
