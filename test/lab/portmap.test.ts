@@ -149,3 +149,17 @@ for (const { scenario, igdV1 } of runs) {
     }
   });
 }
+
+describe('ddns map behind carrier-grade NAT (router WAN in 100.64/10)', { skip }, () => {
+  let lab: Lab;
+  before(async () => { lab = await startLab('cgnat', { fixtures: false }); });
+  after(async () => { await lab?.down(); });
+
+  test('map add says the router has no public address (not a bare UPnP 501), with advice, and exits 1', async () => {
+    const r = await lab.ddns(['--json', 'map', 'add', '2230', '--lease', '600'], { env: { DDNS_PORTMAP_LEDGER: join(lab.dir, 'portmap-ledger.json') }, timeoutMs: 30_000 });
+    assert.equal(r.code, 1, r.stdout + r.stderr);
+    const out = JSON.parse(r.stdout) as { mapped: boolean; kind: string; reason: string; via: string; advice?: string };
+    assert.deepEqual([out.mapped, out.kind, out.reason, out.via], [false, 'refused', 'no-public-address', 'upnp']);
+    assert.match(out.advice ?? '', /public IPv4 address/);
+  });
+});
