@@ -1,16 +1,20 @@
 /**
  * The router as `ddns check` sees it, through the port-mapping client (src/portmap): which protocols
  * answer, the external address each reports, PCP ADDRESS_MISMATCH, and the UPnP mapping list.
- * Read-only (PCP's address query is a MAP of the discard port that is deleted at once, see
- * portmap/router.ts). Never throws.
+ * Read-only: SSDP + description + GetExternalIPAddress + the generic mapping list, NAT-PMP opcode 0,
+ * PCP ANNOUNCE. Never throws.
  */
 import type { LanFacts, ProtocolProbe, RouterFacts } from '../facts.js';
 import type { RouterAddressResult, RouterProbe } from '../../portmap/router.js';
 import type { Mapping, LanContext } from '../../portmap/types.js';
 import { describeError } from '../../net/abort.js';
+import { classifyAddress } from '../../net/address.js';
 
-/** Combines `probeRouter` and the three address queries into the facts the steps read. Pure. */
-export function routerFacts(gateway: string, probe: RouterProbe | undefined, addr: { upnp: RouterAddressResult; natpmp: RouterAddressResult; pcp: RouterAddressResult }, mappings?: Mapping[]): RouterFacts {
+/** What was seen of each protocol's presence (the shape of portmap's `RouterProbe`; natpmp/pcp optional). */
+export type PresenceSeen = Pick<RouterProbe, 'upnp'> & Partial<Pick<RouterProbe, 'natpmp' | 'pcp'>>;
+
+/** Combines protocol presence and the three address queries into the facts the steps read. Pure. */
+export function routerFacts(gateway: string, probe: PresenceSeen | undefined, addr: { upnp: RouterAddressResult; natpmp: RouterAddressResult; pcp: RouterAddressResult }, mappings?: Mapping[]): RouterFacts {
   const one = (via: 'upnp' | 'natpmp' | 'pcp', detail: string, answeredByProbe: boolean, probeMs: number | undefined, probeMessage: string | undefined): ProtocolProbe => {
     const a = addr[via];
     const ms = Math.round(a.ms);
@@ -48,7 +52,10 @@ async function pcpAddressCheck(lan: LanContext, signal: AbortSignal): Promise<Ro
 }
 
 export async function observeRouter(lanFacts: LanFacts, o: { signal: AbortSignal }): Promise<RouterFacts> {
-  const [{ probeRouter, routerExternalAddress }, { openMapper }] = await Promise.all([import('../../portmap/router.js'), import('../../portmap/mapper.js')]);
+  const [{ routerExternalAddress }, { budgets }, { findGateway }, { UpnpMapper }, { describeUpnpFailure }] = await Promise.all([
+    import('../../portmap/router.js'), import('../../portmap/mapper.js'), import('../../portmap/upnp/gateway.js'),
+    import('../../portmap/mapper-upnp.js'), import('../../portmap/upnp/errors.js'),
+  ]);
   const gateway = lanFacts.gateway;
   const lan: LanContext | undefined = lanFacts.address4
     ? { gateway, address: lanFacts.address4, interface: lanFacts.interface, prefixLength: lanFacts.prefixLength4 ?? 24 }
@@ -58,38 +65,36 @@ export async function observeRouter(lanFacts: LanFacts, o: { signal: AbortSignal
     const m = 'no IPv4 address facing the gateway';
     return routerFacts(gateway, undefined, { upnp: failed('upnp', m), natpmp: failed('natpmp', m), pcp: failed('pcp', m) });
   }
-  const q = { lan, signal: o.signal, interactive: true };
   const safe = <T>(p: Promise<T>, fallback: (e: unknown) => T): Promise<T> => p.catch(fallback);
-  // One SSDP search (in probeRouter); the UPnP address and list then go straight to the LOCATION it found
-  // (three concurrent searches from one host made the IGD's answers miss some of them).
+  const t0 = performance.now();
+  const since = () => performance.now() - t0;
+  // UPnP: one SSDP search and one description; then the address and the list from that same gateway.
+  const upnpPart = async (): Promise<{ seen: PresenceSeen['upnp']; addr: RouterAddressResult; mappings?: Mapping[] }> => {
+    const g = await findGateway(lan, { windowMs: budgets(true).ssdpWindowMs, signal: o.signal });
+    if (!g.ok) return { seen: { ok: false, message: g.message, ms: Math.round(since()) }, addr: { ok: false, via: 'upnp', kind: g.kind === 'no-answer' ? 'unsupported' : 'failed', ms: since(), message: g.message } };
+    const d = g.gateway.description;
+    const seen: PresenceSeen['upnp'] = { ok: true, igdVersion: d.igdVersion, services: d.services.map((x) => `${x.kind}:${x.version}`), location: g.gateway.hit.location.href, server: g.gateway.hit.server, ms: Math.round(since()) };
+    const mapper = new UpnpMapper(lan, g.gateway);
+    const [ext, list] = await Promise.all([
+      g.gateway.igd.externalIPAddress({ signal: o.signal }),
+      // The list is for the dhcp step's stale-forward test: worth a second, not the whole step.
+      mapper.list({ signal: AbortSignal.any([o.signal, AbortSignal.timeout(1200)]) }).catch(() => undefined),
+    ]);
+    await mapper.close();
+    const mappings = list?.kind === 'listed' ? list.mappings : undefined;
+    const addr: RouterAddressResult = !ext.ok
+      ? { ok: false, via: 'upnp', kind: 'failed', ms: since(), message: describeUpnpFailure(ext.failure) }
+      : ext.value === '' || ext.value === '0.0.0.0'
+        ? { ok: false, via: 'upnp', kind: 'empty', ms: since(), message: 'the router reports no external address' }
+        : { ok: true, via: 'upnp', address: ext.value, class: classifyAddress(ext.value), ms: since() };
+    return { seen, addr, ...(mappings ? { mappings } : {}) };
+  };
   // PCP: ANNOUNCE only (it carries ADDRESS_MISMATCH too). Never the MAP-based address query: miniupnpd
   // 2.3.1 spins forever on a MAP its permission rules deny with external port 0 (seen in the lab).
-  const [probe, natpmp, pcp] = await Promise.all([
-    safe(probeRouter(q).then((r) => (r.ok ? r.probe : undefined)), () => undefined),
-    safe(routerExternalAddress('natpmp', q), (e) => failed('natpmp', describeError(e))),
+  const [u, natpmp, pcp] = await Promise.all([
+    safe(upnpPart(), (e) => ({ seen: { ok: false as const, message: describeError(e), ms: Math.round(since()) }, addr: failed('upnp', describeError(e)) })),
+    safe(routerExternalAddress('natpmp', { lan, signal: o.signal, interactive: true }), (e) => failed('natpmp', describeError(e))),
     safe(pcpAddressCheck(lan, o.signal), (e) => failed('pcp', describeError(e))),
   ]);
-  let upnp: RouterAddressResult = { ok: false, via: 'upnp', ms: probe?.upnp.ms ?? 0, kind: 'unsupported', message: probe && !probe.upnp.ok ? probe.upnp.message : 'no UPnP IGD answered' };
-  let mappings: Mapping[] | undefined;
-  if (probe?.upnp.ok) {
-    const location = new URL(probe.upnp.location);
-    const direct = { ...q, upnp: { location } };
-    const listMappings = async (): Promise<Mapping[] | undefined> => {
-      const m = await openMapper('upnp', lan, direct);
-      if (!m.ok) return undefined;
-      try {
-        // The list is for the dhcp step's stale-forward test: worth a second, not the whole step.
-        const l = await m.mapper.list({ signal: AbortSignal.any([o.signal, AbortSignal.timeout(1200)]) });
-        return l.kind === 'listed' ? l.mappings : undefined;
-      } finally {
-        await m.mapper.close();
-      }
-    };
-    const upnpMs = probe.upnp.ms;
-    [upnp, mappings] = await Promise.all([
-      safe(routerExternalAddress('upnp', direct).then((r) => ({ ...r, ms: r.ms + upnpMs })), (e) => failed('upnp', describeError(e))),
-      safe(listMappings(), () => undefined),
-    ]);
-  }
-  return routerFacts(gateway, probe, { upnp, natpmp, pcp }, mappings);
+  return routerFacts(gateway, { upnp: u.seen }, { upnp: u.addr, natpmp, pcp }, u.mappings);
 }
