@@ -67,7 +67,7 @@ test('NAT-PMP retransmits at 250 ms then 500 ms when the first request is lost',
     const ms = performance.now() - t;
     assert.ok(r.ok);
     assert.equal(gw.seen.length, 3);
-    assert.ok(ms >= 700 && ms < 1500, `${ms} ms`);
+    assert.ok(ms >= 700 && ms < 2500, `${ms} ms`);
   } finally { await gw.close(); }
 });
 

@@ -65,7 +65,7 @@ test('discover returns as soon as the gateway answers, long before the window en
   try {
     const r = await discover({ gateway: '127.0.0.1', bindAddress: '127.0.0.1', prefixLength: 8, target: { address: '127.0.0.1', port: responder.port }, allowResponder: onlyLoopback1, windowMs: 3000 });
     assert.equal(r.gateway?.location.href, `${desc.base}/rootDesc.xml`);
-    assert.ok(r.ms < 500, `took ${r.ms} ms`);
+    assert.ok(r.ms < 1500, `took ${r.ms} ms (the window was 3000)`);
     assert.match(responder.seen[0]!.msg.toString(), /^M-SEARCH \* HTTP\/1\.1\r\n/);
     assert.ok(responder.seen[0]!.from.port !== 1900, 'searches go out from an ephemeral port');
   } finally {
