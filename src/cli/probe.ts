@@ -37,12 +37,17 @@ export function register(program: Command): void {
       if (opts.tokenFile && !token) throw new CliError(`--token-file ${opts.tokenFile} is empty`, EXIT.usage);
       const tls = opts.cert && opts.key ? { cert: await read(opts.cert, '--cert'), key: await read(opts.key, '--key') } : undefined;
       const { startProbeServer } = await import('../reach/server.js');
+      const serverOptions = {
+        ...(token ? { token } : {}), ...(tls ? { tls } : {}), trustProxy: opts.trustProxy === true,
+        rate: { burst: Math.min(rate, 20), perMinute: rate },
+        log: (e: Record<string, unknown>) => ctx.log.info(e),
+      };
       let srv;
       try {
-        srv = await startProbeServer(listen, {
-          ...(token ? { token } : {}), ...(tls ? { tls } : {}), trustProxy: opts.trustProxy === true,
-          rate: { burst: Math.min(rate, 20), perMinute: rate },
-          log: (e) => ctx.log.info(e),
+        srv = await startProbeServer(listen, serverOptions).catch((err: NodeJS.ErrnoException) => {
+          // A host without IPv6 cannot bind [::]: serve IPv4 only.
+          if (listen.host === '::' && (err.code === 'EAFNOSUPPORT' || err.code === 'EADDRNOTAVAIL')) return startProbeServer({ host: '0.0.0.0', port: listen.port }, serverOptions);
+          throw err;
         });
       } catch (err) {
         throw new CliError(`cannot listen on ${opts.listen}: ${(err as Error).message}`, EXIT.failed);
