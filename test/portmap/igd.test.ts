@@ -176,3 +176,11 @@ test('501 from a router that reports no external address is a no-public-address 
     assert.ok(out.kind === 'refused' && out.reason === 'no-public-address', JSON.stringify(out));
   } finally { await srv.close(); }
 });
+
+test('the description goes out with control characters stripped and XML specials escaped', async () => {
+  await withIgd({}, async (igd, fake) => {
+    await upnpMap(igd, { ...req, description: 'web\u0000\u001b[31m <ssh> & "more"\u202e' }, '127.0.0.1');
+    const add = fake.seen.find((r) => actionOf(r) === 'AddPortMapping')!;
+    assert.equal(argOf(add, 'NewPortMappingDescription'), 'web[31m &lt;ssh&gt; &amp; &quot;more&quot;');
+  });
+});

@@ -10,7 +10,7 @@
  */
 import { IgdClient, type AddArgs, type IgdEntry, type CallOptions } from './igd.js';
 import { describeUpnpFailure, type UpnpFailure } from './errors.js';
-import type { MapOutcome, MappingRequest, Mapping, RemoveOutcome } from '../types.js';
+import { cleanDescription, type MapOutcome, type MappingRequest, type Mapping, type RemoveOutcome } from '../types.js';
 
 export interface UpnpMapOptions extends CallOptions {
   /** The request's external port is a must (user said --external): no other port is acceptable. */
@@ -39,7 +39,7 @@ export async function upnpMap(igd: IgdClient, req: MappingRequest, internalClien
   const call = { ...(o.signal ? { signal: o.signal } : {}), ...(o.timeoutMs ? { timeoutMs: o.timeoutMs } : {}) };
   let args: AddArgs = {
     externalPort: req.externalPort ?? req.internalPort, protocol: req.protocol, internalPort: req.internalPort,
-    internalClient, description: req.description, leaseSeconds: req.leaseSeconds,
+    internalClient, description: cleanDescription(req.description), leaseSeconds: req.leaseSeconds,
   };
   let permanent = false;
   for (let attempt = 0; attempt < 4; attempt++) {
