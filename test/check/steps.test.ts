@@ -100,3 +100,12 @@ test('nat: cgnat fails, double and unknown warn, single and none pass', () => {
   assert.equal(evaluateNat({ nat: 'single', reason: 'r' }, o).status, 'pass');
   assert.equal(evaluateNat({ nat: 'none', reason: 'r' }, o).status, 'pass');
 });
+
+test('publicip: a family asked only for information never fails the step', () => {
+  const v4 = { family: 4 as const, address: '44.0.0.2', agreeing: 2, quorum: 2, sources: [], seen: ['44.0.0.2'] };
+  const v6none = { family: 6 as const, address: null, agreeing: 0, quorum: 2, sources: [], seen: [], message: 'no source answered' };
+  const r = evaluatePublicIp({ 4: v4, 6: v6none }, [4], [6]);
+  assert.equal(r.status, 'pass');
+  assert.match(r.summary, /IPv6: no source answered \(not configured: shown for information\)/);
+  assert.equal(evaluatePublicIp({ 4: v4, 6: v6none }, [4, 6]).status, 'fail', 'a configured family must agree');
+});

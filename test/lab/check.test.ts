@@ -75,6 +75,7 @@ describe('ddns check in the lab', { skip }, () => {
       assert.equal(code, 0);
       assert.equal(report.nat, 'single');
       assert.equal(report.publicAddress['4'], lab.addr.public4);
+      assert.equal(report.publicAddress['6'], lab.addr.public6, 'with no config, a host with global IPv6 is shown its IPv6 view too');
       assert.deepEqual(report.steps.map((s) => s.id), ['lan', 'dhcp', 'router', 'nat', 'publicip', 'dns', 'reach', 'hairpin']);
       for (const id of ['lan', 'dhcp', 'router', 'nat', 'publicip']) assert.equal(step(report, id).status, 'pass', show(report));
       assert.match(step(report, 'lan').summary, new RegExp(`${lab.addr.lan4}/24 → gateway ${lab.addr.router4}`));

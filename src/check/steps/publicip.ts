@@ -7,46 +7,59 @@ function line(c: FamilyConsensus): string[] {
   return c.sources.map((s) => `IPv${c.family} ${s.id}: ${s.address ?? `— ${s.error ?? 'no answer'}`} (${s.ms} ms)`);
 }
 
-export function evaluatePublicIp(p: PublicFacts, families: readonly Family[]): StepOutcome {
+/**
+ * `families` must agree (else fail); `extra` families were asked only for information (no configuration,
+ * but this host has a global IPv6 address): their problems are shown, never a failure.
+ */
+export function evaluatePublicIp(p: PublicFacts, families: readonly Family[], extra: readonly Family[] = []): StepOutcome {
   const parts: string[] = [];
   const problems: string[] = [];
+  const notes: string[] = [];
   const details: string[] = [];
-  for (const f of families) {
+  for (const f of [...families, ...extra]) {
     const c = p[f];
-    if (!c) { problems.push(`IPv${f}: not asked`); continue; }
+    const problemsHere = extra.includes(f) && !families.includes(f) ? notes : problems;
+    if (!c) { problemsHere.push(`IPv${f}: not asked`); continue; }
     details.push(...line(c));
     const others = c.seen.filter((a) => a !== c.address);
     if (c.address) {
       parts.push(`IPv${f} ${c.address} (${c.agreeing} independent source${c.agreeing === 1 ? '' : 's'} agree, quorum ${c.quorum}${others.length ? `; also seen: ${others.join(', ')}` : ''})`);
     } else if (c.message && c.seen.length <= 1) {
-      problems.push(`IPv${f}: ${c.message}`);
+      problemsHere.push(`IPv${f}: ${c.message}`);
     } else if (c.seen.length > 1) {
-      problems.push(`IPv${f}: sources disagree (${c.seen.join(' vs ')}), no quorum of ${c.quorum}`);
+      problemsHere.push(`IPv${f}: sources disagree (${c.seen.join(' vs ')}), no quorum of ${c.quorum}`);
     } else if (c.seen.length === 1) {
-      problems.push(`IPv${f}: only ${c.agreeing} source(s) say ${c.seen[0]}, quorum is ${c.quorum}`);
+      problemsHere.push(`IPv${f}: only ${c.agreeing} source(s) say ${c.seen[0]}, quorum is ${c.quorum}`);
     } else {
-      problems.push(`IPv${f}: no source answered with a public address`);
+      problemsHere.push(`IPv${f}: no source answered with a public address`);
     }
   }
   if (problems.length > 0) {
     return {
       status: 'fail',
-      summary: [...parts, ...problems].join('; '),
+      summary: [...parts, ...problems, ...notes].join('; '),
       advice: 'Without an agreed public address no record can be published. Check the outbound connection (a captive portal, a proxy or a firewall blocking the sources), or configure ip.sources you trust and lower ip.quorum only if you accept fewer independent witnesses.',
       details,
     };
   }
-  return { status: 'pass', summary: parts.join('; '), details };
+  return { status: 'pass', summary: [...parts, ...notes.map((n) => `${n} (not configured: shown for information)`)].join('; '), details };
 }
 
 export const publicIpStep: Step = {
   id: 'publicip',
   title: 'public address',
-  needs: [],
+  needs: ['lan'],
   timeoutMs: 6_000,
   async run(ctx) {
     const families = ctx.config.ip.families;
-    const p = await ctx.deps.publicIp(families, { signal: ctx.signal });
-    return { ...evaluatePublicIp(p, families), facts: { publicip: p } };
+    // With no configuration, a host with a global IPv6 address also gets its IPv6 view (for information).
+    const extra: Family[] = !ctx.configured && ctx.facts.lan?.address6 && !families.includes(6) ? [6] : [];
+    // Asked on the side with a short budget: a host with broken IPv6 must not slow the check down.
+    const [asked, side] = await Promise.all([
+      ctx.deps.publicIp(families, { signal: ctx.signal }),
+      extra.length > 0 ? ctx.deps.publicIp(extra, { signal: AbortSignal.any([ctx.signal, AbortSignal.timeout(1500)]) }) : Promise.resolve({}),
+    ]);
+    const p = { ...side, ...asked };
+    return { ...evaluatePublicIp(p, families, extra), facts: { publicip: p } };
   },
 };
