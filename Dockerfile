@@ -48,7 +48,10 @@ RUN rm -rf /usr/local/lib/node_modules/npm /usr/local/lib/node_modules/corepack 
 # The bundle, owned by root so the app cannot rewrite its own code.
 COPY --from=build --chown=root:root /src/dist/ /app/
 
+# MALLOC_ARENA_MAX: glibc gives every thread that mallocs its own arena; two are plenty for this
+# process and save ~15 MiB of idle RSS (bench/daemon.ts).
 ENV NODE_ENV=production \
+    MALLOC_ARENA_MAX=2 \
     DDNS_STATE=/data/state.json
 # A config file mounted at /config/ddns.config.yaml (or .json, .ddnsrc, …) is found without -c;
 # everything can also come from DDNS_* variables and secrets from *_FILE (docs/docker.md).

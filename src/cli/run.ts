@@ -7,6 +7,8 @@ export function register(program: Command): void {
     .command('run')
     .description('the sidecar daemon: keep records on the public address and forwards on the router; serves /healthz, /readyz, /metrics; SIGHUP reloads the config')
     .action(action(async (_flags: object, cmd: Command) => {
+      // First, before anything allocates much or compiles WebAssembly (src/daemon/runtime.ts).
+      (await import('../daemon/runtime.js')).tuneForIdle();
       const ctx = await loadContext(cmd);
       const [{ runDaemon }, { realDeps }, { addSecrets }] = await Promise.all([
         import('../daemon/daemon.js'), import('../daemon/deps.js'), import('../log.js'),

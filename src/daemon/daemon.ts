@@ -299,8 +299,10 @@ export async function runDaemon(o: DaemonOptions): Promise<number> {
     return { ok: verdict.ok };
   };
 
+  // With records, the watcher's confirmations drive the cycles; the scheduler times only retries then.
   const scheduler = new Scheduler({
     intervalMs: config.daemon.interval * 1000,
+    timed: familiesOf(config).length === 0 || config.records.length === 0,
     retry: { baseMs: 30_000, maxMs: config.daemon.interval * 1000 },
     run: cycle, clock, random,
     onError: (err) => log.error({ event: 'daemon.bug', where: 'cycle', err }),
@@ -329,6 +331,7 @@ export async function runDaemon(o: DaemonOptions): Promise<number> {
     });
     w.on('confirmed', (e) => {
       if (w !== watcher) return;
+      log.debug({ event: 'ip.confirmed', trigger: e.trigger, addresses: Object.fromEntries(Object.entries(e.report).map(([f, r]) => [f, r?.address ?? null])) });
       lastDetection = { ...lastDetection, ...e.report };
       scheduler.trigger(e.trigger === 'start' ? 'start' : e.trigger === 'interval' ? 'interval' : 'change');
     });
@@ -359,6 +362,7 @@ export async function runDaemon(o: DaemonOptions): Promise<number> {
       if (next.state !== old.state) log.warn({ event: 'config.reload.partial', key: 'state', message: 'a new state path takes effect after a restart' });
       config = { ...next, daemon: { ...next.daemon, listen: old.daemon.listen }, state: old.state };
       scheduler.setInterval(config.daemon.interval * 1000);
+      scheduler.setTimed(familiesOf(config).length === 0 || config.records.length === 0);
       if (JSON.stringify(next.daemon.notify) !== JSON.stringify(old.daemon.notify)) {
         const oldNotifier = notifier;
         notifier = new Notifier(config.daemon.notify, { log, ...(deps.notifySend ? { send: deps.notifySend } : {}) });

@@ -1,8 +1,8 @@
 /**
  * When cycles run. One cycle at a time; a trigger during a cycle (an address change announced by the
  * router, a reload) schedules exactly one more, however many arrive; otherwise a cycle every `interval`
- * (jittered) as the external confirmation, and sooner after a failure (backoff, never later than the
- * interval).
+ * (jittered) as the external confirmation (unless `timed: false`: then a watcher drives the regular
+ * cycles), and sooner after a failure (backoff, never later than the interval).
  *
  * Contract: `run` is called with the reasons collected since the last call and a signal that aborts only
  * when `stop`'s grace period runs out. A rejection from `run` is a bug; it counts as a failed cycle and
@@ -20,6 +20,11 @@ export interface CycleVerdict {
 
 export interface SchedulerOptions {
   intervalMs: number;
+  /**
+   * Run a cycle every interval on its own (default true). False when something else (the public-IP
+   * watcher) triggers the regular cycles: then only retries after a failure are timed here.
+   */
+  timed?: boolean;
   /** After a failed cycle: the next one after this backoff (capped at the interval). */
   retry?: BackoffOptions;
   /** ± fraction of the interval; default 0.1. */
@@ -34,6 +39,7 @@ export class Scheduler {
   private readonly clock: Clock;
   private readonly random: () => number;
   private intervalMs: number;
+  private timed: boolean;
   private readonly pending = new Set<CycleReason>();
   private timer: TimerHandle | undefined;
   private running: Promise<void> | undefined;
@@ -48,6 +54,7 @@ export class Scheduler {
     this.clock = o.clock ?? realClock;
     this.random = o.random ?? Math.random;
     this.intervalMs = o.intervalMs;
+    this.timed = o.timed !== false;
   }
 
   /** Runs the first cycle now. */
@@ -65,6 +72,11 @@ export class Scheduler {
       this.cancelTimer();
       this.running = this.loop();
     }
+  }
+
+  /** Whether good cycles schedule the next one themselves (see `SchedulerOptions.timed`). */
+  setTimed(timed: boolean): void {
+    this.timed = timed;
   }
 
   /** A new interval (config reload); applies from the next scheduling decision. */
@@ -122,6 +134,7 @@ export class Scheduler {
   }
 
   private schedule(ok: boolean): void {
+    if (ok && !this.timed) return;
     const delay = ok || !this.o.retry
       ? jitter(this.intervalMs, this.random, this.o.jitter ?? 0.1)
       : Math.min(backoffDelay(this.failures - 1, this.o.retry, this.random), jitter(this.intervalMs, this.random, this.o.jitter ?? 0.1));

@@ -164,3 +164,22 @@ test('a cycle that throws counts as a failure, is reported, and scheduling goes 
   assert.equal(n, 2);
   await s.stop();
 });
+
+test('untimed (a watcher drives the cycles): no timer after a good cycle, a retry timer after a bad one', async () => {
+  const clock = new ManualClock();
+  const c = controlled();
+  const s = new Scheduler({ intervalMs: 300_000, timed: false, retry: { baseMs: 10_000, maxMs: 60_000 }, run: c.run, clock, random: () => 1 });
+  s.start();
+  await settle();
+  await c.finish(true);
+  assert.deepEqual(clock.pending(), [], 'a good cycle scheduled another');
+  s.trigger('change');
+  await settle();
+  await c.finish(false);
+  assert.deepEqual(clock.pending(), [clock.now() + 10_000]);
+  await clock.advance(10_000);
+  assert.deepEqual(c.calls.at(-1), ['retry']);
+  await c.finish(true);
+  assert.deepEqual(clock.pending(), []);
+  await s.stop();
+});

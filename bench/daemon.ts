@@ -1,0 +1,157 @@
+/**
+ * Idle `ddns run` (the bundle) in the lab, with the full sidecar job: three records (No-IP, DuckDNS,
+ * Cloudflare — so the Cloudflare SDK is loaded) and one forward kept on the real router.
+ *
+ * Figures (issue 8): peak RSS (target ≤ 70 MiB; as the image runs it, with MALLOC_ARENA_MAX=2, and as
+ * plain node from an npm install), CPU while idle (≤ 0.5 % of a core), and requests per
+ * hour when nothing changes — to echo services (≤ 12 at the default 300 s interval) and to providers (0).
+ *
+ * How requests per hour are measured honestly in one minute: the daemon runs with the shortest interval
+ * the config allows (30 s), so the minute holds real external confirmations; the echo requests per
+ * confirmation are counted and scaled to the default interval (3600 / 300 confirmations an hour). The
+ * raw rate at 30 s is reported too. Provider requests in the idle minute are counted as they are.
+ *
+ *   tsx bench/daemon.ts          (root; builds the bundle if it is missing)
+ */
+import { existsSync, readFileSync, writeFileSync, chmodSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { RequestLogEntry } from '../test/fixtures/types.js';
+import { startLab } from '../test/lab/lab.js';
+import type { Figure } from './lib/stats.js';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const BUNDLE = join(ROOT, 'dist/ddns.mjs');
+const NOIP_PW = 'bench-noip-Password-7';
+const DUCK_TOKEN = 'bench-duck-token-81fe22c3';
+const CF_TOKEN = 'benchCloudflareTokenAbcdefghijkl9';
+const ZONE_ID = 'bb00bb11cc22dd33ee44ff5566778899';
+const DEFAULT_INTERVAL_S = 300;
+const BENCH_INTERVAL_S = 30;
+
+const isProvider = (e: RequestLogEntry) => e.service === 'dyndns2' || e.service === 'duckdns' || e.service === 'cloudflare';
+const isEcho = (e: RequestLogEntry) =>
+  e.service === 'echo' || e.method === 'BINDING' || (e.method === 'QUERY' && /myip\.opendns\.com|o-o\.myaddr|whoami\.cloudflare/i.test(e.path));
+
+interface ProcSample { rssKiB: number; hwmKiB: number; cpuTicks: number }
+
+function sample(pid: number): ProcSample | undefined {
+  try {
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return {
+      rssKiB: Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0),
+      hwmKiB: Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? 0),
+      cpuTicks: Number(fields[11]) + Number(fields[12]),
+    };
+  } catch {
+    return undefined;
+  }
+}
+
+async function ensureBundle(): Promise<void> {
+  if (existsSync(BUNDLE)) return;
+  const { build } = (await import(join(ROOT, 'scripts/build.mjs'))) as { build: (o?: object) => Promise<unknown> };
+  await build();
+}
+
+export interface DaemonBenchOptions { idleSeconds?: number; log?: (s: string) => void }
+
+export async function benchDaemon(o: DaemonBenchOptions = {}): Promise<Figure[]> {
+  await ensureBundle();
+  const say = o.log ?? ((s: string) => process.stderr.write(`${s}\n`));
+  const idleSeconds = o.idleSeconds ?? 60;
+  const lab = await startLab('healthy', { ipv6: false });
+  try {
+    const net = lab.internet;
+    if (!net) throw new Error('the lab fixtures did not start');
+    await net.configure({
+      dyndns2: { accounts: { benchuser: { password: NOIP_PW, hostnames: ['bench.ddns.net'] } } },
+      duckdns: { tokens: { [DUCK_TOKEN]: ['benchhome'] } },
+      cloudflare: { tokens: { [CF_TOKEN]: {} }, zones: { 'example.com': { id: ZONE_ID } } },
+    });
+    const conf = join(lab.dir, 'bench-daemon.json');
+    writeFileSync(conf, JSON.stringify({
+      ip: { families: [4] },
+      records: [
+        { provider: 'noip', hostname: 'bench.ddns.net', username: 'benchuser', password: NOIP_PW },
+        { provider: 'duckdns', domains: ['benchhome'], token: DUCK_TOKEN },
+        { provider: 'cloudflare', zone: 'example.com', name: 'bench.example.com', apiToken: CF_TOKEN, create: true },
+      ],
+      forwards: [{ internalPort: 2222, externalPort: 8022, protocol: 'tcp' }],
+      daemon: { listen: '127.0.0.1:9876', interval: BENCH_INTERVAL_S },
+      state: join(lab.dir, 'bench-daemon-state.json'),
+    }));
+    chmodSync(conf, 0o600);
+    const child = lab.spawn('lan', [process.execPath, BUNDLE, '-c', conf, 'run'], { env: { ...lab.ddnsEnv, DDNS_LOG_LEVEL: 'debug', MALLOC_ARENA_MAX: '2' }, stdio: ['ignore', 'ignore', 'pipe'] });
+    let log = '';
+    child.stderr?.setEncoding('utf8');
+    child.stderr?.on('data', (c: string) => { log += c; });
+    const pid = child.pid ?? -1;
+
+    say('daemon: waiting for the first updates');
+    const end0 = Date.now() + 60_000;
+    while (Date.now() < end0) {
+      const done = await Promise.all(['bench.ddns.net', 'benchhome.duckdns.org', 'bench.example.com'].map(async (name) => (await net.records({ name, type: 'A' }))[0]?.content === lab.addr.public4));
+      if (done.every(Boolean) && /mapping\.added/.test(log)) break;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    if (!/mapping\.added/.test(log)) throw new Error(`the daemon did not settle:\n${log.split('\n').slice(-10).join('\n')}`);
+
+    await net.clearRequests();
+    const confirmationsBefore = (log.match(/"event":"ip\.confirmed"/g) ?? []).length;
+    const s0 = sample(pid);
+    let peakRss = s0?.rssKiB ?? 0;
+    const t0 = Date.now();
+    say(`daemon: idle for ${idleSeconds} s (interval ${BENCH_INTERVAL_S} s)`);
+    while (Date.now() - t0 < idleSeconds * 1000) {
+      peakRss = Math.max(peakRss, sample(pid)?.rssKiB ?? 0);
+      await new Promise((r) => setTimeout(r, 500));
+    }
+    const elapsed = (Date.now() - t0) / 1000;
+    const s1 = sample(pid);
+    const requests = await net.requests();
+    const cycles = (log.match(/"event":"ip\.confirmed"/g) ?? []).length - confirmationsBefore;
+    child.kill('SIGTERM');
+    await new Promise((r) => child.once('exit', r));
+
+    // The same job started from an npm install: plain node, no MALLOC_ARENA_MAX (memory only).
+    say('daemon: plain node (as npm installs it), 20 s');
+    const plain = lab.spawn('lan', [process.execPath, BUNDLE, '-c', conf, 'run'], { env: { ...lab.ddnsEnv, DDNS_LOG_LEVEL: 'warn' }, stdio: 'ignore' });
+    let plainPeak = 0;
+    const p0 = Date.now();
+    while (Date.now() - p0 < 20_000) {
+      plainPeak = Math.max(plainPeak, sample(plain.pid ?? -1)?.rssKiB ?? 0);
+      await new Promise((r) => setTimeout(r, 500));
+    }
+    const plainHwm = (sample(plain.pid ?? -1)?.hwmKiB ?? 0) / 1024;
+    plain.kill('SIGTERM');
+    await new Promise((r) => plain.once('exit', r));
+
+    const cpu = s0 && s1 ? ((s1.cpuTicks - s0.cpuTicks) / 100 / elapsed) * 100 : Number.NaN;
+    const hwm = (s1?.hwmKiB ?? peakRss) / 1024;
+    const echo = requests.filter(isEcho).length;
+    const providers = requests.filter(isProvider).length;
+    const perConfirmation = cycles > 0 ? echo / cycles : Number.NaN;
+    const echoPerHourDefault = perConfirmation * (3600 / DEFAULT_INTERVAL_S);
+    const rawEchoPerHour = (echo * 3600) / elapsed;
+    const providerPerHour = (providers * 3600) / elapsed;
+    say(`daemon: RSS at idle start ${((s0?.rssKiB ?? 0) / 1024).toFixed(1)} MiB, idle peak ${(peakRss / 1024).toFixed(1)} MiB, high-water mark ${hwm.toFixed(1)} MiB`);
+    say(`daemon: ${cycles} confirmations, ${echo} echo and ${providers} provider requests in ${elapsed.toFixed(0)} s`);
+    return [
+      { figure: 'idle `ddns run` peak RSS, as the image runs it (3 records + 1 forward)', unit: 'MiB', ours: hwm, target: '≤ 70 MiB', met: hwm <= 70, note: 'MALLOC_ARENA_MAX=2 as in the Dockerfile and the systemd unit' },
+      { figure: 'idle `ddns run` RSS, as the image runs it (steady)', unit: 'MiB', ours: peakRss / 1024, target: '≤ 64 MiB (DESIGN)', met: peakRss / 1024 <= 64 },
+      { figure: 'idle `ddns run` peak RSS, plain node (npm install)', unit: 'MiB', ours: plainHwm, target: '≤ 70 MiB', met: plainHwm <= 70, note: `steady ${(plainPeak / 1024).toFixed(1)} MiB` },
+      { figure: 'idle `ddns run` CPU', unit: '% of a core', ours: cpu, target: '≤ 0.5 %', met: cpu <= 0.5, note: `interval ${BENCH_INTERVAL_S} s, router polled every 60 s` },
+      { figure: 'echo requests/hour at the default interval, nothing changing', unit: 'req/h', ours: echoPerHourDefault, target: '≤ 12', met: echoPerHourDefault <= 12, note: `${perConfirmation.toFixed(2)} per confirmation over ${cycles} confirmations; raw at ${BENCH_INTERVAL_S} s: ${rawEchoPerHour.toFixed(0)}/h` },
+      { figure: 'provider requests/hour, nothing changing', unit: 'req/h', ours: providerPerHour, target: '0', met: providers === 0 },
+    ];
+  } finally {
+    await lab.down();
+  }
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  for (const f of await benchDaemon()) console.log(JSON.stringify(f));
+}
