@@ -2,7 +2,7 @@
  * `Mapper` over NAT-PMP (see mapper.ts for the contract).
  */
 import type { ListOutcome, Mapper, Signal, StatusOutcome } from './mapper.js';
-import { natpmpExternalAddress, natpmpMap, natpmpUnmap, type NatpmpOptions } from './natpmp.js';
+import { DENIED_PORT_HINT, natpmpExternalAddress, natpmpMap, natpmpUnmap, type NatpmpOptions } from './natpmp.js';
 import type { LanContext, MapOutcome, MappingRequest, Protocol, RemoveOutcome } from './types.js';
 
 export class NatpmpMapper implements Mapper {
@@ -26,6 +26,7 @@ export class NatpmpMapper implements Mapper {
       if (r.kind === 'result' && r.result === 2) return { kind: 'refused', via: 'natpmp', reason: 'not-authorized', message: r.message };
       if (r.kind === 'result' && (r.result === 1 || r.result === 5)) return { kind: 'unsupported', via: 'natpmp', message: r.message };
       if (r.kind === 'refused') return { kind: 'unsupported', via: 'natpmp', message: r.message };
+      if (r.kind === 'timeout') return { kind: 'failed', via: 'natpmp', message: `${r.message}: ${DENIED_PORT_HINT}` };
       return { kind: 'failed', via: 'natpmp', message: r.message };
     }
     const m = r.value;

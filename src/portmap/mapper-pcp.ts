@@ -5,6 +5,7 @@
 import type { ListOutcome, Mapper, Signal, StatusOutcome } from './mapper.js';
 import { newNonce, pcpAnnounce, pcpMap, type PcpOptions } from './pcp.js';
 import { natpmpUnmap } from './natpmp.js';
+import { DENIED_PORT_HINT } from './natpmp.js';
 import type { LanContext, MapOutcome, MappingRequest, Protocol, RemoveOutcome } from './types.js';
 
 const key = (protocol: Protocol, internalPort: number) => `${protocol}/${internalPort}`;
@@ -35,6 +36,7 @@ export class PcpMapper implements Mapper {
       if (r.kind === 'result' && (r.result === 7 || r.result === 11)) return { kind: 'refused', via: 'pcp', reason: 'no-public-address', message: r.message };
       if (r.kind === 'result' && r.result === 2) return { kind: 'refused', via: 'pcp', reason: 'not-authorized', message: r.message };
       if (r.kind === 'fallback' || r.kind === 'refused' || (r.kind === 'result' && (r.result === 1 || r.result === 4))) return { kind: 'unsupported', via: 'pcp', message: r.message };
+      if (r.kind === 'timeout') return { kind: 'failed', via: 'pcp', message: `${r.message}: ${DENIED_PORT_HINT}` };
       return { kind: 'failed', via: 'pcp', message: r.message };
     }
     this.nonces.set(k, nonce);

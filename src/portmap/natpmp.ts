@@ -14,6 +14,13 @@ import { doublingDelays, udpExchange, type UdpResult } from './udp.js';
 import type { Protocol } from './types.js';
 
 export const NATPMP_PORT = 5351;
+
+/**
+ * Seen in the lab: miniupnpd 2.3.1 (Debian) stops answering entirely — NAT-PMP, PCP and UPnP — after a
+ * NAT-PMP or PCP request to map an internal port its permission rules deny (it loops over external
+ * ports). A mapping request that times out may be why.
+ */
+export const DENIED_PORT_HINT = "miniupnpd 2.3.x stops answering NAT-PMP/PCP (and UPnP) after a request for a port its permission rules deny; check the router's allowed ports (and restart it)";
 export const NATPMP_CLIENT_PORT = 5350;
 export const ANNOUNCE_GROUP = '224.0.0.1';
 

@@ -11,7 +11,7 @@ import { classifyAddress, type AddressClass } from '../net/address.js';
 import { findGateway, type FindOptions } from './upnp/gateway.js';
 import { describeUpnpFailure } from './upnp/errors.js';
 import { natpmpExternalAddress } from './natpmp.js';
-import { newNonce, pcpAnnounce, pcpMap } from './pcp.js';
+import { pcpAnnounce } from './pcp.js';
 import { lanContext } from './lan.js';
 import { budgets } from './mapper.js';
 import type { LanContext, Via } from './types.js';
@@ -75,19 +75,19 @@ export async function routerExternalAddress(via: Via, o: RouterQueryOptions = {}
     if (r.kind === 'result' && r.result === 3) return fromAddress(via, '', started);
     return { ok: false, via, kind: r.kind === 'timeout' ? 'timeout' : r.kind === 'refused' || (r.kind === 'result' && r.result === 5) ? 'unsupported' : 'failed', ms: ms(), message: r.message };
   }
-  // PCP has no address query: a short MAP of the discard port (9/udp) reports the assigned address;
-  // it is deleted right away with the same nonce.
-  const nonce = newNonce();
-  const pcpOpts = { ...udp, initialMs: b.pcpInitialMs, ...(o.pcpPort ? { port: o.pcpPort } : {}) };
-  const req = { clientAddress: lan.address, nonce, protocol: 'udp' as const, internalPort: 9, externalPort: 0, lifetime: 120 };
-  const r = await pcpMap(req, pcpOpts);
-  if (r.ok) {
-    await pcpMap({ ...req, lifetime: 0 }, pcpOpts);
-    return fromAddress(via, r.value.externalAddress, started, r.value.epoch);
+  // PCP has no address query, and a MAP is not safe to send blind: miniupnpd 2.3.1 (Debian) stops
+  // answering altogether (NAT-PMP, PCP and UPnP) when asked to map an internal port its permission rules
+  // deny — seen in the lab. So: ANNOUNCE proves PCP, and the address comes from the same server's
+  // NAT-PMP opcode 0 (RFC 6887 servers commonly speak both).
+  const a = await pcpAnnounce(lan.address, { ...udp, initialMs: b.pcpInitialMs, ...(o.pcpPort ? { port: o.pcpPort } : {}) });
+  if (!a.ok) {
+    if (a.kind === 'result' && a.result === 7) return fromAddress(via, '', started);
+    return { ok: false, via, kind: a.kind === 'timeout' ? 'timeout' : a.kind === 'fallback' || a.kind === 'refused' ? 'unsupported' : 'failed', ms: ms(), message: a.message };
   }
-  if (r.kind === 'result' && (r.result === 7 || r.result === 11)) return fromAddress(via, '', started);
-  if (r.kind === 'result' && r.result === 12) return { ok: false, via, kind: 'address-mismatch', ms: ms(), message: r.message };
-  return { ok: false, via, kind: r.kind === 'timeout' ? 'timeout' : r.kind === 'fallback' || r.kind === 'refused' ? 'unsupported' : 'failed', ms: ms(), message: r.message };
+  const n = await natpmpExternalAddress({ ...udp, ...(o.pcpPort ? { port: o.pcpPort } : {}) });
+  if (n.ok) return fromAddress(via, n.value.address, started, a.value.epoch);
+  if (n.kind === 'result' && n.result === 3) return fromAddress(via, '', started);
+  return { ok: false, via, kind: 'failed', ms: ms(), message: `the router answers PCP (epoch ${a.value.epoch}) but PCP reports its address only with a mapping, and its NAT-PMP side did not answer (${n.message})` };
 }
 
 export interface RouterProbe {

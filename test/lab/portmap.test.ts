@@ -39,6 +39,7 @@ for (const { scenario, igdV1 } of runs) {
   describe(`ddns map in the ${scenario} lab${igdV1 ? ' (router as IGD:1)' : ''}`, { skip }, () => {
     let lab: Lab;
     const hasUpnp = scenario !== 'natpmp-only';
+    const hasNatpmp = scenario !== 'upnp-only';
     const env = () => ({ DDNS_PORTMAP_LEDGER: join(lab.dir, 'portmap-ledger.json') });
     const ddns = (args: string[], extra: Record<string, string> = {}) => lab.ddns(args, { env: { ...env(), ...extra }, timeoutMs: 30_000 });
     const list = async (all = false): Promise<Listed[]> => {
@@ -97,6 +98,26 @@ for (const { scenario, igdV1 } of runs) {
         await echo.close();
       }
       assert.equal((await lab.connectFromInternet(lab.addr.public4, 8202, { send: 'after stop' })).ok, false, `--keep removes its mapping on exit\n${err}`);
+    });
+
+    test('routerExternalAddress reports the WAN address through each protocol the router speaks, and leaves it answering', async () => {
+      const script = join(lab.dir, 'router-address.mts');
+      writeFileSync(script, [
+        `import { routerExternalAddress, probeRouter } from '${REPO_ROOT}/src/portmap/router.ts';`,
+        'const out = {};',
+        "for (const via of ['pcp', 'natpmp', 'upnp']) { const r = await routerExternalAddress(via); out[via] = r.ok ? r.address : r.kind; }",
+        'const p = await probeRouter(); out.probe = p.ok ? { upnp: p.probe.upnp.ok, natpmp: p.probe.natpmp.ok, pcp: p.probe.pcp.ok } : null;',
+        'console.log(JSON.stringify(out));',
+      ].join('\n'));
+      const r = await lab.exec('lan', [process.execPath, '--import', 'tsx', script], { timeoutMs: 60_000 });
+      assert.equal(r.code, 0, r.stderr);
+      const out = JSON.parse(r.stdout) as Record<string, unknown>;
+      assert.deepEqual(out, {
+        pcp: hasNatpmp ? lab.addr.public4 : 'unsupported',
+        natpmp: hasNatpmp ? lab.addr.public4 : 'unsupported',
+        upnp: hasUpnp ? lab.addr.public4 : 'unsupported',
+        probe: { upnp: hasUpnp, natpmp: hasNatpmp, pcp: hasNatpmp },
+      });
     });
 
     if (hasUpnp) {

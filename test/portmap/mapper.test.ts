@@ -60,16 +60,16 @@ test('routerExternalAddress classifies the answer and reports result 3 and "" as
   } finally { await ok.close(); await empty.close(); await igd.close(); }
 });
 
-test('routerExternalAddress over PCP maps the discard port briefly, reads the address, then deletes it; 12 is address-mismatch', async () => {
-  const pcp = await fakeUdp('127.0.0.1', (m) => pcpReply(m));
-  const mismatch = await fakeUdp('127.0.0.1', (m) => pcpReply(m, 12));
+test('routerExternalAddress over PCP never sends a MAP: ANNOUNCE, then the same server\'s NAT-PMP address', async () => {
+  const both = await fakeUdp('127.0.0.1', (m) => (m[0] === 2 ? pcpReply(m) : natpmpAddr(0)));
+  const pcpOnly = await fakeUdp('127.0.0.1', (m) => (m[0] === 2 ? pcpReply(m) : undefined));
   try {
-    const a = await routerExternalAddress('pcp', { lan: LAN, pcpPort: pcp.port });
-    assert.ok(a.ok && a.address === '44.0.0.2');
-    assert.deepEqual(pcp.seen.map((s) => s.msg.readUInt32BE(4)), [120, 0]);
-    const b = await routerExternalAddress('pcp', { lan: LAN, pcpPort: mismatch.port });
-    assert.ok(!b.ok && b.kind === 'address-mismatch');
-  } finally { await pcp.close(); await mismatch.close(); }
+    const a = await routerExternalAddress('pcp', { lan: LAN, pcpPort: both.port });
+    assert.ok(a.ok && a.address === '44.0.0.2' && a.epoch === 7, JSON.stringify(a));
+    assert.ok(both.seen.every((s) => !(s.msg[0] === 2 && s.msg[1] === 1)), 'no PCP MAP was sent');
+    const b = await routerExternalAddress('pcp', { lan: LAN, pcpPort: pcpOnly.port });
+    assert.ok(!b.ok && b.kind === 'failed' && /epoch 7/.test(b.message), JSON.stringify(b));
+  } finally { await both.close(); await pcpOnly.close(); }
 });
 
 test('probeRouter says which protocols answer', async () => {
