@@ -10,12 +10,13 @@
  *   DDNS_FORWARDS='[{"internalPort":22,"externalPort":2222}]'  (a JSON value sets a whole subtree)
  *
  * Values are converted by the kind the schema gives the key (number, boolean, comma list).
- * DDNS_CONFIG (the config file) and DDNS_LOG_LEVEL are not settings paths.
+ * Not settings paths: DDNS_CONFIG (the config file), DDNS_LOG_LEVEL, DDNS_PORTMAP_LEDGER (where `ddns map`
+ * remembers its own mappings) and DDNS_MAP_CHECK_MS (how often `map add --keep` checks the router).
  */
 import { knownKeys, type LeafKind } from './keys.js';
 import { envName } from './schema.js';
 
-export const RESERVED_ENV = new Set(['DDNS_CONFIG', 'DDNS_LOG_LEVEL']);
+export const RESERVED_ENV = new Set(['DDNS_CONFIG', 'DDNS_LOG_LEVEL', 'DDNS_PORTMAP_LEDGER', 'DDNS_MAP_CHECK_MS']);
 
 export interface EnvProblem { variable: string; message: string }
 export interface EnvOverride { variable: string; path: (string | number)[]; value: unknown; fromFile: boolean }
