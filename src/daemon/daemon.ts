@@ -81,6 +81,8 @@ export interface DaemonOptions {
   exit?(code: number): void;
   /** Whole-stop deadline; default 4500 ms (the contract says 5 s). */
   stopDeadlineMs?: number;
+  /** How often to look whether this host's LAN address changed, with forwards configured; default 30 s. */
+  lanCheckMs?: number;
   /** Called once the server listens (tests learn the port). */
   onListening?(server: HealthServer): void;
 }
@@ -339,6 +341,17 @@ export async function runDaemon(o: DaemonOptions): Promise<number> {
     void w.start().catch((err: unknown) => log.error({ event: 'daemon.bug', where: 'watcher', err }));
   };
 
+  // This host's LAN address can change between cycles (a DHCP lease moved): look every lanCheckMs, so a
+  // forward is re-aimed within seconds rather than at the next external confirmation.
+  let lanTimer: TimerHandle | undefined;
+  const lanTick = (): void => {
+    lanTimer = clock.setTimer(() => {
+      lanTimer = undefined;
+      if (stopping) return;
+      void forwards.checkLan().catch((err: unknown) => log.error({ event: 'daemon.bug', where: 'lan-check', err })).finally(() => { if (!stopping && !lanTimer) lanTick(); });
+    }, o.lanCheckMs ?? 30_000);
+  };
+
   // ---- reload and stop ------------------------------------------------------------------------------
   let stopping: Promise<number> | undefined;
   let resolveDone: (code: number) => void = () => undefined;
@@ -370,6 +383,7 @@ export async function runDaemon(o: DaemonOptions): Promise<number> {
       }
       health.keepForwards(config.forwards.map(forwardKey));
       await forwards.reload(config.forwards, config.daemon.removeOnStop);
+      if (config.forwards.length > 0 && !lanTimer) lanTick();
       const watchChanged = JSON.stringify([old.ip, familiesOf(old), old.records.length > 0, old.daemon.interval]) !== JSON.stringify([config.ip, familiesOf(config), config.records.length > 0, config.daemon.interval]);
       if (watchChanged) {
         const w = watcher;
@@ -403,6 +417,7 @@ export async function runDaemon(o: DaemonOptions): Promise<number> {
         return { cancel: () => clearTimeout(t) };
       })()
       : clock.setTimer(() => (o.exit ?? ((c: number) => process.exit(c)))(1), o.stopDeadlineMs ?? 4500);
+    lanTimer?.cancel();
     stopping = (async () => {
       const w = watcher;
       watcher = undefined;
@@ -438,6 +453,7 @@ export async function runDaemon(o: DaemonOptions): Promise<number> {
     forwards: config.forwards.length, interval: config.daemon.interval, families: familiesOf(config), notify: config.daemon.notify.length,
   });
   forwards.start();
+  if (config.forwards.length > 0) lanTick();
   await startWatcher(config).catch((err: unknown) => log.error({ event: 'daemon.bug', where: 'watcher', err }));
   if (!watcher) scheduler.start();
 

@@ -148,6 +148,21 @@ describe('ddns run in the lab', { skip }, () => {
     }
   });
 
+  test('this host\'s LAN address changes: the forward is re-aimed at the new address', async () => {
+    const echo = await lab.listen('lan', 2222);
+    try {
+      await lab.setStaticLease('192.168.77.60');
+      assert.equal(lab.addr.lan4, '192.168.77.60');
+      const t0 = Date.now();
+      // The daemon looks every 30 s; the old mapping may hold the port until its lease (20 s) runs out.
+      await until('the forward re-aimed', 75_000, async () => (await lab.connectFromInternet(lab.addr.public4, 8022, { send: 're-aimed', timeoutMs: 800 })).ok, 500);
+      process.stderr.write(`# LAN change → forward re-aimed: ${Date.now() - t0} ms\n`);
+      assert.match(stderr, /"event":"lan\.changed".*"to":"192\.168\.77\.60"/);
+    } finally {
+      await echo.close();
+    }
+  });
+
   test('No-IP answers badauth: /readyz turns 503 and says why; the hold is counted', async () => {
     await lab.internet?.configure({ dyndns2: { answer: 'badauth' } });
     await lab.setRouterWan('44.0.0.4');
