@@ -5,7 +5,8 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import { createServer } from 'node:net';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync, cpSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative, resolve } from 'node:path';
@@ -106,6 +107,33 @@ describe('the bundle (dist/ddns.mjs)', () => {
     const r = ddns(['-c', file, 'config', 'print']);
     assert.equal(r.status, 0, r.stderr);
     assert.ok(!r.stdout.includes('tok-4f1c9e2a-secret'), 'the secret leaked into config print');
+  });
+
+  test('ddns run from the bundle serves /metrics (prom-client bundled) and exits 0 on SIGTERM', async () => {
+    const probe = createServer();
+    await new Promise<void>((r) => probe.listen(0, '127.0.0.1', r));
+    const port = (probe.address() as { port: number }).port;
+    await new Promise<void>((r) => probe.close(() => r()));
+    const file = join(dir, 'run.json');
+    writeFileSync(file, JSON.stringify({ daemon: { listen: `127.0.0.1:${port}` }, state: join(dir, 'run-state.json') }));
+    const child = spawn(process.execPath, [join(out, 'ddns.mjs'), '-c', file, 'run'], { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'], env: { PATH: process.env.PATH ?? '', HOME: dir } });
+    let stderr = '';
+    child.stderr.setEncoding('utf8');
+    child.stderr.on('data', (c: string) => { stderr += c; });
+    try {
+      let body = '';
+      for (let i = 0; i < 100 && !body.includes('ddns_ready'); i++) {
+        await new Promise((r) => setTimeout(r, 100));
+        body = await fetch(`http://127.0.0.1:${port}/metrics`).then((r) => r.text(), () => '');
+      }
+      assert.match(body, /^ddns_ready 1$/m, stderr);
+      assert.match(body, /^process_resident_memory_bytes \d+/m);
+      const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+      child.kill('SIGTERM');
+      assert.equal(await exited, 0, stderr);
+    } finally {
+      if (child.exitCode === null) child.kill('SIGKILL');
+    }
   });
 
   test('the entry statically loads no npm package but commander', () => {
