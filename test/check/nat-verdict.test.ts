@@ -29,6 +29,9 @@ const cases: Array<[string, Partial<NatEvidence>, Nat]> = [
   ['a silent router and no hops is unknown', { hostAddress4: '192.168.77.50', hops: [] }, 'unknown'],
   ['garbage hops are ignored', { hostAddress4: '192.168.77.50', hops: ['no-reply', '192.168.1.1'] }, 'double'],
   ['a documentation router answer falls back to hops', { hostAddress4: '192.168.77.50', routerExternal: ['192.0.2.7'], hops: ['100.64.0.1'] }, 'cgnat'],
+  ['a router claiming the consensus address with a private hop past it is double NAT (miniupnpd with STUN)', { hostAddress4: '192.168.77.50', routerExternal: ['44.0.0.4'], public4: '44.0.0.4', hops: ['192.168.1.1', '44.0.0.10'] }, 'double'],
+  ['a router claiming a global address with a 100.64 hop past it is CGNAT (contested)', { hostAddress4: '192.168.77.50', routerExternal: ['44.0.0.3'], hops: ['100.64.7.1'] }, 'cgnat'],
+  ['a router with a global address and a global hop is single NAT', { hostAddress4: '192.168.77.50', routerExternal: ['44.0.0.2'], public4: '44.0.0.2', hops: ['44.0.0.10'] }, 'single'],
   ['a documentation router answer without hops is unknown', { hostAddress4: '192.168.77.50', routerExternal: ['198.51.100.1'] }, 'unknown'],
 ];
 
@@ -44,4 +47,9 @@ test('nat verdict names the address that proved CGNAT', () => {
   const v = natVerdict({ ...base, hostAddress4: '192.168.77.50', routerExternal: ['100.64.7.2'] });
   assert.equal(v.evidence, '100.64.7.2');
   assert.match(v.reason, /100\.64\.7\.2/);
+});
+
+test('nat verdict against the router\'s own claim is marked contested; from the router\'s own WAN address it is not', () => {
+  assert.equal(natVerdict({ ...base, hostAddress4: '192.168.77.50', routerExternal: ['44.0.0.4'], public4: '44.0.0.4', hops: ['192.168.1.1'] }).contested, true);
+  assert.equal(natVerdict({ ...base, hostAddress4: '192.168.77.50', routerExternal: ['100.64.7.2'] }).contested, undefined);
 });

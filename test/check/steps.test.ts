@@ -95,6 +95,7 @@ test('publicip: disagreement and no quorum fail and show what was seen', () => {
 test('nat: cgnat fails, double and unknown warn, single and none pass', () => {
   const o = { forwards: [ssh] };
   assert.equal(evaluateNat({ nat: 'cgnat', reason: 'r' }, o).status, 'fail');
+  assert.equal(evaluateNat({ nat: 'cgnat', reason: 'r', contested: true }, o).status, 'warn', 'hops alone against the router only warn');
   assert.equal(evaluateNat({ nat: 'double', reason: 'r' }, o).status, 'warn');
   assert.equal(evaluateNat({ nat: 'unknown', reason: 'r' }, o).status, 'warn');
   assert.equal(evaluateNat({ nat: 'single', reason: 'r' }, o).status, 'pass');

@@ -305,4 +305,16 @@ describe('ddns check in the lab', { skip }, () => {
       assert.match(step(report, 'router').summary, /^UPnP IGD:1 WANIPConnection:1, NAT-PMP, PCP; external address 44\.0\.0\.2$/);
     }, { fixtures: false, forceIgdV1: true, ipv6: false });
   });
+
+  test('double-nat where the router learned the upstream address by STUN (it claims 44.0.0.4): still nat double, from the hops; the forward fails from outside', async () => {
+    await withLab('double-nat', async (lab) => {
+      assert.ok((await upnpcAdd(lab, 8022, 2222)).ok);
+      const { report } = await check(lab, { forwards: [{ internalPort: 8022, externalPort: 2222 }] });
+      assert.equal(report.nat, 'double', show(report));
+      assert.match(step(report, 'nat').summary, new RegExp(`claims the public address ${lab.addr.public4.replace(/\./g, '\\.')}, but the first hop past it, 192\\.168\\.1\\.1`));
+      assert.equal(step(report, 'router').status, 'pass', 'the router does claim a public address');
+      assert.equal(step(report, 'reach').status, 'fail', show(report));
+      assert.match(step(report, 'reach').advice ?? '', /upstream device/);
+    }, { routerStun: true });
+  });
 });

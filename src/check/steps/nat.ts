@@ -20,10 +20,9 @@ export function natEvidence(facts: Readonly<Facts>, hops?: string[]): NatEvidenc
   };
 }
 
-/** Whether the hops past the router are worth asking for (the router told us nothing conclusive). */
+/** Whether the hops are worth tracing again (with the full budget): only when nothing else decides. */
 export function needsHops(e: NatEvidence): boolean {
-  const v = natVerdict(e);
-  return v.nat === 'unknown' || (v.nat === 'single' && e.routerExternal.every((a) => a === ''));
+  return natVerdict(e).nat === 'unknown' && (e.hops === undefined || e.hops.length === 0);
 }
 
 export function evaluateNat(v: NatVerdict, o: { forwards: readonly ForwardConfig[]; address6?: string; lanAddress?: string }): StepOutcome {
@@ -34,7 +33,8 @@ export function evaluateNat(v: NatVerdict, o: { forwards: readonly ForwardConfig
       return { status: 'pass', summary: `${v.nat === 'none' ? 'no NAT' : 'single NAT'}: ${v.reason}`, facts: { nat: v } };
     case 'cgnat':
       return {
-        status: 'fail',
+        // Against the router's own claim (hops only) it is a strong hint, not proof: warn; reach decides.
+        status: v.contested ? 'warn' : 'fail',
         summary: `carrier-grade NAT: ${v.reason}`,
         advice: cgnatAdvice({ ports, ...(o.address6 ? { address6: o.address6 } : {}) }),
         facts: { nat: v },
@@ -43,7 +43,7 @@ export function evaluateNat(v: NatVerdict, o: { forwards: readonly ForwardConfig
       return {
         status: 'warn',
         summary: `double NAT: ${v.reason}`,
-        advice: doubleNatAdvice({ ports, ...(v.routerExternal ? { routerWan: v.routerExternal } : {}), ...(o.lanAddress ? { lanAddress: o.lanAddress } : {}) }),
+        advice: doubleNatAdvice({ ports, ...(v.routerExternal && !v.contested ? { routerWan: v.routerExternal } : {}), ...(o.lanAddress ? { lanAddress: o.lanAddress } : {}) }),
         facts: { nat: v },
       };
     case 'unknown':
@@ -62,7 +62,7 @@ export const natStep: Step = {
   needs: ['lan', 'router', 'publicip'],
   timeoutMs: 4_000,
   async run(ctx) {
-    let e = natEvidence(ctx.facts);
+    let e = natEvidence(ctx.facts, ctx.facts.hops?.hops);
     if (needsHops(e) && ctx.facts.lan) {
       const hops = await ctx.deps.hops({ gateway: ctx.facts.lan.gateway, signal: ctx.signal });
       e = natEvidence(ctx.facts, hops);

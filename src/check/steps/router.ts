@@ -47,7 +47,14 @@ export const routerStep: Step = {
   async run(ctx) {
     const lan = ctx.facts.lan;
     if (!lan) return { status: 'skip', summary: 'no gateway (see the lan step)' };
+    // The hops past the gateway are traced meanwhile, for the nat step; they get 150 ms more once the router
+    // has answered and are cut off then (an ICMP rate limit must not hold the check — nat asks again if it must).
+    const stopHops = new AbortController();
+    const hops = ctx.deps.hops({ gateway: lan.gateway, signal: AbortSignal.any([ctx.signal, stopHops.signal]) }).catch(() => [] as string[]);
     const router = await ctx.deps.router(lan, { signal: ctx.signal });
-    return { ...evaluateRouter(router, { forwards: ctx.config.forwards, ...(lan.address4 ? { lanAddress: lan.address4 } : {}) }), facts: { router } };
+    const timer = setTimeout(() => stopHops.abort(), 150);
+    const seen = await hops;
+    clearTimeout(timer);
+    return { ...evaluateRouter(router, { forwards: ctx.config.forwards, ...(lan.address4 ? { lanAddress: lan.address4 } : {}) }), facts: { router, hops: { hops: seen } } };
   },
 };

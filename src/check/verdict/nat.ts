@@ -8,6 +8,9 @@
  * 4. the router's external address: 100.64/10 → `cgnat`, private → `double`, global and equal to the
  *    public consensus → `single`, global but different → `double` (another NAT, or a VPN / multi-WAN, sits
  *    upstream: the internet does not see the router's address);
+ *    A router's global claim is contested when the first hop past it is private or 100.64/10: miniupnpd
+ *    with STUN reports the upstream NAT's public address (the router that lies) — `double`/`cgnat`,
+ *    marked `contested` (an ISP that numbers its own routers privately looks the same);
  * 5. the router hides its WAN address (UPnP "", NAT-PMP result 3) or does not answer → the first hop past
  *    the gateway (tracepath): 100.64/10 → `cgnat`, private → `double`, global → `single`;
  * 6. nothing conclusive → `unknown`.
@@ -38,6 +41,8 @@ export interface NatVerdict {
   routerExternal?: string;
   /** The address that proved CGNAT / double NAT (router WAN or hop). */
   evidence?: string;
+  /** The verdict goes against what the router itself claims (hops say otherwise): less certain. */
+  contested?: boolean;
 }
 
 export function natVerdict(e: NatEvidence): NatVerdict {
@@ -69,6 +74,15 @@ export function natVerdict(e: NatEvidence): NatVerdict {
       return { nat: 'double', reason: `the router's WAN address ${routerExt} is private: another router NATs in front of it`, routerExternal: routerExt, evidence: routerExt };
     }
     if (c === 'global') {
+      const hop = firstHop(e.hops);
+      const hc = hop ? classifyAddress(hop) : undefined;
+      if (hop && (hc === 'private' || hc === 'cgnat') && (pub === null || canonicalAddress(routerExt) === pub)) {
+        const kind = hc === 'cgnat' ? 'carrier-grade NAT space (100.64.0.0/10)' : 'a private address';
+        return {
+          nat: hc === 'cgnat' ? 'cgnat' : 'double', contested: true, routerExternal: routerExt, evidence: hop,
+          reason: `the router claims the public address ${routerExt}, but the first hop past it, ${hop}, is ${kind}: ${hc === 'cgnat' ? 'a carrier-grade NAT' : 'another NAT'} probably sits upstream and the router learned ${routerExt} by STUN (unless your ISP numbers its own routers that way)`,
+        };
+      }
       if (pub === null) {
         return { nat: 'single', reason: `the router holds the public address ${routerExt} (not confirmed from outside)`, routerExternal: routerExt };
       }
