@@ -42,6 +42,8 @@ export interface WatcherLike {
   on(event: 'signal', fn: (e: { trigger: string; detail: string }) => void): unknown;
   start(): Promise<void>;
   stop(): Promise<void>;
+  /** An external confirmation now (the retry after a cycle without an address). */
+  confirmNow?(trigger?: 'manual'): Promise<void>;
 }
 
 export interface WatcherFactoryOptions {
@@ -247,6 +249,12 @@ export async function runDaemon(o: DaemonOptions): Promise<number> {
     await forwards.checkLan();
     const cfg = config;
     const families = familiesOf(cfg);
+    // A retry after a cycle that had no address: ask the watcher to look again; its confirmation runs
+    // the next cycle with fresh addresses (this one still reports where things stand).
+    if (reasons.includes('retry') && families.some((f) => !lastDetection?.[f === 4 ? '4' : '6']?.address)) {
+      const w = watcher;
+      if (w?.confirmNow) void w.confirmNow('manual').catch(() => undefined);
+    }
     let update: UpdateReport | undefined;
     let error: string | undefined;
     if (cfg.records.length > 0) {

@@ -23,6 +23,7 @@ import type { Mapper } from '../../src/portmap/mapper.js';
 import type { MappingRequest } from '../../src/portmap/types.js';
 import type { PublicIpReport } from '../../src/publicip/detect.js';
 import { parsePrometheus, sampleValue } from './prom-text.js';
+import { ManualClock } from '../../src/daemon/clock.js';
 
 const dirs: string[] = [];
 afterEach(() => { for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true }); });
@@ -45,18 +46,20 @@ function get(url: string): Promise<{ status: number; body: string }> {
 class FakeWatcher extends EventEmitter {
   started = false;
   stopped = false;
+  confirmations = 0;
+  async confirmNow() { this.confirmations++; }
   constructor(readonly o: WatcherFactoryOptions) { super(); }
   async start() { this.started = true; }
   async stop() { this.stopped = true; }
-  confirm(address: string, trigger = 'start') {
-    const report: PublicIpReport = { '4': { family: 4, address, agreeing: ['a', 'b'], operators: ['a', 'b'], quorum: 2, verdict: 'agreed', message: `agreed on ${address}`, sources: [], ms: 5 } };
+  confirm(address: string | null, trigger = 'start') {
+    const report: PublicIpReport = { '4': { family: 4, address, agreeing: address ? ['a', 'b'] : [], operators: address ? ['a', 'b'] : [], quorum: 2, verdict: address ? 'agreed' : 'no-quorum', message: address ? `agreed on ${address}` : 'only 1 of the 2 independent operators needed agree', sources: [], ms: 5 } };
     this.emit('confirmed', { report, trigger });
   }
 }
 
 type Scenario = (opts: UpdateOptions, cfg: Config) => Promise<RecordReport[]>;
 
-function harness(cfg: Config, scenario: Scenario, extra: Partial<DaemonDeps> = {}) {
+function harness(cfg: Config, scenario: Scenario, extra: Partial<DaemonDeps> = {}, clock?: ManualClock) {
   const lines: Record<string, unknown>[] = [];
   const destination = new Writable({ write(c: Buffer, _e, cb) { for (const l of c.toString().split('\n')) if (l) lines.push(JSON.parse(l) as Record<string, unknown>); cb(); } });
   const log = createLogger({ level: 'debug', destination });
@@ -100,7 +103,7 @@ function harness(cfg: Config, scenario: Scenario, extra: Partial<DaemonDeps> = {
     onListen = (s) => { server = s; resolve(`http://127.0.0.1:${s.address.port}`); };
   });
   const cfgListen = { ...cfg, daemon: { ...cfg.daemon, listen: '127.0.0.1:0' } };
-  const runDaemonPromise = runDaemon({ config: cfgListen, log, deps, signals, onListening: (s) => onListen(s), exit: () => { throw new Error('hard exit'); } });
+  const runDaemonPromise = runDaemon({ config: cfgListen, log, deps, signals, ...(clock ? { clock, random: () => 1 } : {}), onListening: (s) => onListen(s), exit: () => { throw new Error('hard exit'); } });
   // A daemon that ends before it listens fails the test at once instead of hanging it.
   void runDaemonPromise.then((code) => onListenFail(code));
   let onListenFail: (code: number) => void = () => undefined;
@@ -268,6 +271,30 @@ test('a failing forward makes /readyz 503 with the router\'s reason; a router re
   assert.equal(sampleValue(s, 'ddns_mapping_recreations_total', { protocol: 'tcp' }), 1);
   assert.equal(sampleValue(s, 'ddns_mapping_renewals_total', { protocol: 'tcp' }), 1);
   assert.equal(sampleValue(s, 'ddns_mapping_failures_total', { protocol: 'tcp' }), 1);
+  h.signals.emit('SIGTERM');
+  assert.equal(await h.done, 0);
+});
+
+test('no quorum: /readyz says so, and the backed-off retry asks the watcher to look again', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'ddns-daemon-')); dirs.push(dir);
+  const cfg = config({ records: [{ provider: 'duckdns', domains: ['myhome'], token: 'tok-1234', server: 'http://127.0.0.1:9' }] }, dir);
+  const clock = new ManualClock(Date.now());
+  const h = harness(cfg, async (opts, c) => {
+    const found = await opts.detect?.(c, { families: [4] });
+    return [found?.[4]?.address ? duck('current') : duck('failed', { why: 'no public address for IPv4', missing: [4] })];
+  }, {}, clock);
+  const base = await h.base;
+  await until('the watcher', () => h.watchers.length === 1);
+  h.watchers[0]?.confirm(null);
+  await until('a cycle', () => h.lines.some((l) => l.event === 'cycle.done'));
+  const r = await get(`${base}/readyz`);
+  assert.equal(r.status, 503);
+  assert.ok((JSON.parse(r.body).reasons as string[]).some((x) => x.startsWith('IPv4: no public address — only 1 of the 2')), r.body);
+  assert.equal(h.watchers[0]?.confirmations, 0);
+  await clock.advance(30_000);
+  await until('the retry', () => (h.watchers[0]?.confirmations ?? 0) === 1);
+  h.watchers[0]?.confirm('203.0.113.7', 'manual');
+  await until('ready', async () => (await get(`${base}/readyz`)).status === 200);
   h.signals.emit('SIGTERM');
   assert.equal(await h.done, 0);
 });
