@@ -11,6 +11,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { ProbeConfig } from '../config/schema.js';
+import { canonicalAddress } from '../net/address.js';
 import { tcpConnect } from './connect.js';
 import { requestJson } from './http.js';
 import { openNonceListener } from './nonce.js';
@@ -27,6 +28,11 @@ function httpProblem(status: number, body: unknown, what: string): string {
   if (status === 401) return `${what} refused the token (HTTP 401) — check probe.token`;
   if (status === 429) return `${what} rate-limited this host (HTTP 429) — try again in a minute`;
   return `${what} answered HTTP ${status}${err ? `: ${err}` : ''}`;
+}
+
+/** The tester saw another source address than the public consensus: it tested that one, not ours. */
+function elsewhere(seen: string, expected: string, who: string): string {
+  return `not tested: ${who} saw this host as ${seen}, not as the public address ${expected} — outbound traffic to it leaves another way (a VPN, a proxy, a second WAN), so it tested ${seen}`;
 }
 
 /** The local service's first line (connecting over loopback, then the LAN address). */
@@ -55,6 +61,7 @@ export async function checkReach(probe: ProbeConfig | undefined, req: ReachReque
       const e = parseEchoipResponse(r.body);
       if (!e) return fail('ifconfig.co answered something that is not echoip JSON', t0);
       const seen = { seenAddress: e.ip };
+      if (canonicalAddress(e.ip) !== canonicalAddress(req.address)) return fail(elsewhere(e.ip, req.address, 'ifconfig.co'), t0, { ...seen, inconclusive: true });
       if (!e.reachable) return fail(`TCP ${external} at ${e.ip} is closed from outside (ifconfig.co could not connect)`, t0, seen);
       const arrived = listener.ok ? await listener.waitFor(200) : undefined;
       if (arrived) return { ok: true, proof: 'nonce', message: `TCP ${external} at ${e.ip} answers from outside and the connection arrived here on port ${f.internalPort} (ifconfig.co)`, ms: Math.round(performance.now() - t0), ...seen };
@@ -84,6 +91,7 @@ export async function checkReach(probe: ProbeConfig | undefined, req: ReachReque
     if (r.status !== 200) return fail(httpProblem(r.status, r.body, 'the probe'), t0);
     if (!p) return fail('the probe answered something that is not its JSON', t0);
     const seen = { seenAddress: p.ip, ...(p.hostname ? { hostname: p.hostname } : {}) };
+    if (canonicalAddress(p.ip) !== canonicalAddress(req.address)) return fail(elsewhere(p.ip, req.address, 'the probe'), t0, { ...seen, inconclusive: true });
     const via = req.hostname && p.hostname?.matches ? ` (${req.hostname} resolves there from outside)` : '';
     if (!p.reachable) return fail(`${f.protocol.toUpperCase()} ${external} at ${p.ip} is closed from outside${p.error ? ` (${p.error})` : ''}${via}`, t0, seen);
     if (mode === 'nonce') {

@@ -83,6 +83,13 @@ describe('reach client against a loopback probe', () => {
     assert.equal(r.proof, 'nonce');
   });
 
+  test('when the probe sees another source address than the public one, nothing is concluded', async () => {
+    const r = await checkReach(probe, { forward: fwd(await freePort()), address: '44.0.0.2', family: 4 }, { signal: signal() });
+    assert.equal(r.ok, false);
+    assert.equal(r.inconclusive, true);
+    assert.match(r.message, /saw this host as 127\.0\.0\.1, not as the public address 44\.0\.0\.2/);
+  });
+
   test('a wrong token is reported as such', async () => {
     const r = await checkReach({ ...probe, token: 'nope' }, { forward: fwd(await freePort()), address: '127.0.0.1', family: 4 }, { signal: signal() });
     assert.equal(r.ok, false);
