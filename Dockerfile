@@ -49,7 +49,7 @@ RUN rm -rf /usr/local/lib/node_modules/npm /usr/local/lib/node_modules/corepack 
 COPY --from=build --chown=root:root /src/dist/ /app/
 
 # MALLOC_ARENA_MAX: glibc gives every thread that mallocs its own arena; two are plenty for this
-# process and save ~15 MiB of idle RSS (bench/daemon.ts).
+# process, and idle RSS stays at its low end (65 MiB in three lab runs, against 66–73 without).
 ENV NODE_ENV=production \
     MALLOC_ARENA_MAX=2 \
     DDNS_STATE=/data/state.json

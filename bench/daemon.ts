@@ -84,7 +84,7 @@ export async function benchDaemon(o: DaemonBenchOptions = {}): Promise<Figure[]>
       state: join(lab.dir, 'bench-daemon-state.json'),
     }));
     chmodSync(conf, 0o600);
-    const child = lab.spawn('lan', [process.execPath, BUNDLE, '-c', conf, 'run'], { env: { ...lab.ddnsEnv, DDNS_LOG_LEVEL: 'debug', MALLOC_ARENA_MAX: '2' }, stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = lab.spawn('lan', [process.execPath, BUNDLE, '-c', conf, 'run'], { env: { ...lab.ddnsEnv, DDNS_LOG_LEVEL: 'info', MALLOC_ARENA_MAX: '2' }, stdio: ['ignore', 'ignore', 'pipe'] });
     let log = '';
     child.stderr?.setEncoding('utf8');
     child.stderr?.on('data', (c: string) => { log += c; });
@@ -100,7 +100,11 @@ export async function benchDaemon(o: DaemonBenchOptions = {}): Promise<Figure[]>
     if (!/mapping\.added/.test(log)) throw new Error(`the daemon did not settle:\n${log.split('\n').slice(-10).join('\n')}`);
 
     await net.clearRequests();
-    const confirmationsBefore = (log.match(/"event":"ip\.confirmed"/g) ?? []).length;
+    const confirmations = async (): Promise<number> => {
+      const m = await lab.exec('lan', ['curl', '-s', '-m', '3', 'http://127.0.0.1:9876/metrics']);
+      return m.stdout.split('\n').filter((l) => l.startsWith('ddns_ip_confirmations_total')).reduce((n, l) => n + Number(l.split(' ').pop()), 0);
+    };
+    const confirmationsBefore = await confirmations();
     const s0 = sample(pid);
     let peakRss = s0?.rssKiB ?? 0;
     const t0 = Date.now();
@@ -112,7 +116,7 @@ export async function benchDaemon(o: DaemonBenchOptions = {}): Promise<Figure[]>
     const elapsed = (Date.now() - t0) / 1000;
     const s1 = sample(pid);
     const requests = await net.requests();
-    const cycles = (log.match(/"event":"ip\.confirmed"/g) ?? []).length - confirmationsBefore;
+    const cycles = (await confirmations()) - confirmationsBefore;
     child.kill('SIGTERM');
     await new Promise((r) => child.once('exit', r));
 

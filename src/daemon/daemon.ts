@@ -341,6 +341,7 @@ export async function runDaemon(o: DaemonOptions): Promise<number> {
     });
     w.on('confirmed', (e) => {
       if (w !== watcher) return;
+      metrics.confirmation(e.trigger);
       log.debug({ event: 'ip.confirmed', trigger: e.trigger, addresses: Object.fromEntries(Object.entries(e.report).map(([f, r]) => [f, r?.address ?? null])) });
       lastDetection = { ...lastDetection, ...e.report };
       scheduler.trigger(e.trigger === 'start' ? 'start' : e.trigger === 'interval' ? 'interval' : 'change');

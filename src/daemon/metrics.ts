@@ -6,6 +6,7 @@
  *   ddns_public_address_info{family,address}        1 for the address published now (one series per family)
  *   ddns_public_address_known{family}               1 when consensus has an address, 0 when not
  *   ddns_address_changes_total{family}
+ *   ddns_ip_confirmations_total{trigger}            external confirmations by the watcher (start|interval|announcement|router-poll|manual)
  *   ddns_record_updates_total{provider,outcome}     outcome: updated|unchanged|current|held|waiting|retryAfter|failed
  *   ddns_record_holds{provider}                     records held now (need the user)
  *   ddns_mapping_renewals_total{protocol}
@@ -25,6 +26,7 @@ export interface DaemonMetrics {
   /** Everything one finished cycle says. */
   cycle(report: CycleReport, ok: boolean, finishedAt: number): void;
   addressChanged(family: Family): void;
+  confirmation(trigger: string): void;
   mapping(kind: 'renewal' | 'recreation' | 'failure', protocol: string): void;
   ready(ready: boolean): void;
   text(): Promise<{ contentType: string; body: string }>;
@@ -45,6 +47,7 @@ export function createMetrics(o: MetricsOptions = {}): DaemonMetrics {
   const addressInfo = new Gauge({ name: 'ddns_public_address_info', help: 'The public address consensus published, per family (value 1).', labelNames: ['family', 'address'], registers });
   const addressKnown = new Gauge({ name: 'ddns_public_address_known', help: '1 when consensus has a public address for the family, 0 when not.', labelNames: ['family'], registers });
   const changes = new Counter({ name: 'ddns_address_changes_total', help: 'Changes of the public address seen by the daemon.', labelNames: ['family'], registers });
+  const confirmations = new Counter({ name: 'ddns_ip_confirmations_total', help: 'External confirmations of the public address, by what triggered them.', labelNames: ['trigger'], registers });
   const updates = new Counter({ name: 'ddns_record_updates_total', help: 'Record update attempts by provider and outcome.', labelNames: ['provider', 'outcome'], registers });
   const holds = new Gauge({ name: 'ddns_record_holds', help: 'Records held now (the provider refused for good; the user must act).', labelNames: ['provider'], registers });
   const mappings = new Counter({ name: 'ddns_mapping_renewals_total', help: 'Port mapping renewals.', labelNames: ['protocol'], registers });
@@ -86,6 +89,9 @@ export function createMetrics(o: MetricsOptions = {}): DaemonMetrics {
     },
     addressChanged(family) {
       changes.inc({ family: String(family) });
+    },
+    confirmation(trigger) {
+      confirmations.inc({ trigger });
     },
     mapping(kind, protocol) {
       (kind === 'renewal' ? mappings : kind === 'recreation' ? recreations : mapFailures).inc({ protocol });

@@ -63,12 +63,17 @@ test('mapping renewals, re-creations and failures count by protocol; ready flips
   m.mapping('renewal', 'tcp');
   m.mapping('recreation', 'udp');
   m.mapping('failure', 'tcp');
+  m.confirmation('interval');
+  m.confirmation('announcement');
+  m.confirmation('interval');
   m.ready(true);
   const s = parsePrometheus((await m.text()).body);
   assert.equal(sampleValue(s, 'ddns_mapping_renewals_total', { protocol: 'tcp' }), 2);
   assert.equal(sampleValue(s, 'ddns_mapping_recreations_total', { protocol: 'udp' }), 1);
   assert.equal(sampleValue(s, 'ddns_mapping_failures_total', { protocol: 'tcp' }), 1);
   assert.equal(sampleValue(s, 'ddns_ready'), 1);
+  assert.equal(sampleValue(s, 'ddns_ip_confirmations_total', { trigger: 'interval' }), 2);
+  assert.equal(sampleValue(s, 'ddns_ip_confirmations_total', { trigger: 'announcement' }), 1);
 });
 
 test('the Prometheus reader rejects a malformed line (so parsing proves validity)', () => {
