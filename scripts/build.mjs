@@ -44,6 +44,45 @@ function wrapperFor(pkg) {
   ].join('\n');
 }
 
+/**
+ * The Cloudflare SDK's client class imports and instantiates every one of its ~130 API resources; ddns
+ * uses two (providers/cloudflare.ts: `client.zones.list`, `client.dns.records.*`). Loading the rest costs
+ * ~15 MiB of RSS in `ddns run` (DESIGN.md budgets idle memory). This plugin rewrites the SDK's
+ * `client.mjs` in the bundle so that only the kept resources are imported and constructed; the others
+ * are simply absent on the client. A provider that starts using another resource must add it to
+ * CLOUDFLARE_KEEP (test/build/bundle.test.ts runs a Cloudflare update through the bundle).
+ */
+export const CLOUDFLARE_KEEP = ['DNS', 'Zones'];
+
+const cloudflareSlim = {
+  name: 'cloudflare-slim',
+  setup(b) {
+    const kept = 'ddns-cloudflare-kept';
+    b.onResolve({ filter: /^\.\/resources\/index\.mjs$/ }, (args) =>
+      (/node_modules[\\/]cloudflare[\\/]client\.mjs$/.test(args.importer) ? { path: args.resolveDir, namespace: kept } : undefined));
+    b.onLoad({ filter: /.*/, namespace: kept }, (args) => ({
+      contents: CLOUDFLARE_KEEP.map((n) => `export { ${n} } from ${JSON.stringify(`./resources/${n.toLowerCase()}/${n.toLowerCase()}.mjs`)};`).join('\n'),
+      resolveDir: args.path,
+      loader: 'js',
+    }));
+    b.onLoad({ filter: /node_modules[\\/]cloudflare[\\/]client\.mjs$/ }, async (args) => {
+      const { readFile } = await import('node:fs/promises');
+      const keep = new Set(CLOUDFLARE_KEEP);
+      let dropped = 0;
+      const lines = (await readFile(args.path, 'utf8')).split('\n').filter((line) => {
+        const imp = /^import \{ (\w+) \} from "\.\/resources\/[^"]+";$/.exec(line.trim());
+        const make = /^this\.\w+ = new API\.(\w+)\(this\);$/.exec(line.trim());
+        const stat = /^Cloudflare\.(\w+) = (\w+);$/.exec(line.trim());
+        const name = imp?.[1] ?? make?.[1] ?? (stat && stat[1] === stat[2] ? stat[1] : undefined);
+        if (name !== undefined && !keep.has(name)) { dropped++; return false; }
+        return true;
+      });
+      if (dropped < 100) throw new Error(`cloudflare-slim: the SDK's client.mjs no longer has the expected shape (dropped ${dropped} lines); update scripts/build.mjs`);
+      return { contents: lines.join('\n'), loader: 'js', resolveDir: dirname(args.path) };
+    });
+  },
+};
+
 const lazyPackages = {
   name: 'lazy-packages',
   setup(b) {
@@ -86,7 +125,7 @@ export async function build(opts = {}) {
     external: EXTERNAL,
     metafile: true,
     logLevel: 'warning',
-    plugins: [lazyPackages],
+    plugins: [lazyPackages, cloudflareSlim],
   });
   const entry = join(outdir, 'ddns.mjs');
   chmodSync(entry, 0o755);

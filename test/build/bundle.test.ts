@@ -136,6 +136,32 @@ describe('the bundle (dist/ddns.mjs)', () => {
     }
   });
 
+  test('a Cloudflare update through the bundle works with the slimmed SDK (zones and DNS records kept)', async () => {
+    const { startInternet } = await import('../fixtures/internet.js');
+    const token = 'bundleToken_0123456789abcdefABCDEF012';
+    const net = await startInternet({ mode: 'loopback', config: { cloudflare: { zones: { 'example.org': { id: '023e105f4ecef8ad9ca31a8372d0c353' } }, tokens: { [token]: {} } } } });
+    try {
+      const file = join(dir, 'cf.json');
+      writeFileSync(file, JSON.stringify({
+        ip: { families: [4] },
+        // proxied: the live value is read through the API, so nothing here asks real DNS.
+        records: [{ provider: 'cloudflare', zone: 'example.org', name: 'home.example.org', apiToken: token, baseUrl: net.cloudflareBaseUrl, create: true, proxied: true }],
+        state: join(dir, 'cf-state.json'),
+      }));
+      // Not spawnSync: the fixture server lives in this process and must keep answering.
+      const child = spawn(process.execPath, [join(out, 'ddns.mjs'), '-c', file, '--json', 'update', '--ip', '44.0.0.9'], { cwd: dir, env: { PATH: process.env.PATH ?? '', HOME: dir }, timeout: 30_000 });
+      const r = { stdout: '', stderr: '', status: null as number | null };
+      child.stdout.on('data', (c: Buffer) => { r.stdout += c.toString(); });
+      child.stderr.on('data', (c: Buffer) => { r.stderr += c.toString(); });
+      r.status = await new Promise<number | null>((res) => child.once('exit', (code) => res(code)));
+      assert.equal(r.status, 0, `${r.stdout}\n${r.stderr}`);
+      assert.deepEqual((JSON.parse(r.stdout) as { records: { status: string }[] }).records.map((x) => x.status), ['updated']);
+      assert.deepEqual(net.records({ name: 'home.example.org', type: 'A' }).map((x) => x.content), ['44.0.0.9']);
+    } finally {
+      await net.close();
+    }
+  });
+
   test('the entry statically loads no npm package but commander', () => {
     const entry = Object.keys(meta.outputs).find((k) => k.endsWith('/ddns.mjs'));
     assert.ok(entry, 'no ddns.mjs in the metafile');
