@@ -146,7 +146,15 @@ export class Forwards {
    * removed (best effort, from the old generation) and made again from the new address.
    * Resolves true when it re-mapped.
    */
-  async checkLan(): Promise<boolean> {
+  checkLan(): Promise<boolean> {
+    // The LAN timer and the cycle both call this; one check at a time, or two would both re-map.
+    this.checking ??= this.checkLanOnce().finally(() => { this.checking = undefined; });
+    return this.checking;
+  }
+
+  private checking: Promise<boolean> | undefined;
+
+  private async checkLanOnce(): Promise<boolean> {
     const g = this.gen;
     if (!g || this.stopped) return false;
     const r = await this.o.deps.lanContext().catch((err: unknown): LanResult => ({ ok: false, message: String(err) }));

@@ -96,3 +96,25 @@ test('a PCP nonce from the state file is given back to the mapper, and a new one
   assert.equal(f.snapshot()['tcp/2222']?.nonce, 'ffeeddccbbaa998877665544');
   await f.stop();
 });
+
+test('two LAN checks at once re-map only once', async () => {
+  let lan: LanResult = { ok: true, lan: lanAt('192.168.1.50') };
+  let runs = 0;
+  const f = new Forwards({
+    forwards: [fwd], removeOnStop: false, log,
+    deps: {
+      lanContext: async () => lan,
+      openMapper: async (_v, l) => ({ ok: true, mapper: { via: 'upnp', lan: l, close: async () => undefined } as unknown as Mapper }),
+      keep: async (_m, _r, o: KeepOptions) => { runs++; await new Promise<void>((r) => o.signal.addEventListener('abort', () => r(), { once: true })); },
+    },
+  });
+  f.start();
+  for (let i = 0; i < 50 && runs === 0; i++) await new Promise((r) => setTimeout(r, 5));
+  lan = { ok: true, lan: lanAt('192.168.1.77') };
+  const [a, b] = await Promise.all([f.checkLan(), f.checkLan()]);
+  assert.deepEqual([a, b], [true, true]);
+  for (let i = 0; i < 50 && runs < 2; i++) await new Promise((r) => setTimeout(r, 5));
+  await new Promise((r) => setTimeout(r, 30));
+  assert.equal(runs, 2, 'the forward was mapped by more than one new generation');
+  await f.stop();
+});
