@@ -21,6 +21,7 @@ const benches: Bench[] = [
   { name: 'map (portmap)', run: async () => (await import('./portmap.js')).benchPortmap() },
   { name: 'quorum (ip)', run: async () => (await import('./quorum.js')).benchQuorum() },
   { name: 'check', run: async () => (await import('./check.js')).benchCheck() },
+  { name: 'daemon (idle run)', run: async () => (await import('./daemon.js')).benchDaemon() },
   { name: 'peers (run vs inadyn, ddclient)', run: async () => (await import('./peers.js')).benchPeers() },
 ];
 
