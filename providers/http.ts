@@ -10,6 +10,7 @@ import { platform } from 'node:os';
 import { request } from 'undici';
 import pkg from '../package.json' with { type: 'json' };
 import { describeError, withTimeout } from '../src/net/abort.js';
+import { readCapped } from '../src/net/body.js';
 
 const MAX_BODY = 64 * 1024;
 
@@ -37,20 +38,11 @@ export async function httpGet(url: URL, opts: { headers: Record<string, string>;
       headersTimeout: opts.timeoutMs,
       bodyTimeout: opts.timeoutMs,
     });
-    const chunks: Buffer[] = [];
-    let size = 0;
-    for await (const chunk of res.body) {
-      const b = chunk as Buffer;
-      size += b.length;
-      if (size > MAX_BODY) {
-        res.body.destroy();
-        return { ok: false, why: `${safeUrl(url)} answered more than ${MAX_BODY} bytes`, ms: ms() };
-      }
-      chunks.push(b);
-    }
+    const body = await readCapped(res.body, MAX_BODY, res.headers['content-length']);
+    if (!body.ok) return { ok: false, why: `${safeUrl(url)} answered more than ${MAX_BODY} bytes`, ms: ms() };
     const headers: Record<string, string> = {};
     for (const [k, v] of Object.entries(res.headers)) if (v !== undefined) headers[k.toLowerCase()] = Array.isArray(v) ? v.join(', ') : v;
-    return { ok: true, status: res.statusCode, headers, body: Buffer.concat(chunks).toString('utf8'), ms: ms() };
+    return { ok: true, status: res.statusCode, headers, body: body.text, ms: ms() };
   } catch (err) {
     const why = signal.aborted && !opts.signal.aborted ? `timed out after ${opts.timeoutMs} ms` : describeError(err);
     return { ok: false, why: `${safeUrl(url)}: ${why}`, ms: ms() };

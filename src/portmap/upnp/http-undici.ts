@@ -1,5 +1,6 @@
 /** The undici transport of http.ts (`request()`: no redirects). See http.ts for the contract. */
 import type { Dispatcher } from 'undici';
+import { readCapped } from '../../net/body.js';
 import type { ExchangeResult, HttpOptions } from './http.js';
 
 let agents = new Map<string, Dispatcher>();
@@ -34,23 +35,9 @@ export async function undiciExchange(url: URL, opts: HttpOptions & { headers: Re
     dispatcher: await agentFor(opts.connectTimeoutMs ?? 3000, opts.localAddress),
     headersTimeout: opts.timeoutMs ?? 8000, bodyTimeout: opts.timeoutMs ?? 8000,
   });
-  // Destroying the body (over the cap) makes undici emit an AbortError; it must not become uncaught.
-  res.body.on('error', () => { /* we stopped reading on purpose, or the read loop below saw it */ });
-  const declared = Number(res.headers['content-length']);
-  if (Number.isFinite(declared) && declared > opts.maxBytes) {
-    res.body.destroy();
-    return { ok: false, kind: 'too-large', message: `response of ${declared} bytes is over the ${opts.maxBytes}-byte cap` };
+  const body = await readCapped(res.body, opts.maxBytes, res.headers['content-length']);
+  if (!body.ok) {
+    return { ok: false, kind: 'too-large', message: body.declared ? `response of ${body.bytes} bytes is over the ${opts.maxBytes}-byte cap` : `response over the ${opts.maxBytes}-byte cap` };
   }
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of res.body) {
-    const buf = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as Uint8Array);
-    size += buf.length;
-    if (size > opts.maxBytes) {
-      res.body.destroy();
-      return { ok: false, kind: 'too-large', message: `response over the ${opts.maxBytes}-byte cap` };
-    }
-    chunks.push(buf);
-  }
-  return { ok: true, status: res.statusCode, body: Buffer.concat(chunks).toString('utf8') };
+  return { ok: true, status: res.statusCode, body: body.text };
 }

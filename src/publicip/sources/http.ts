@@ -13,6 +13,7 @@ import { isIP } from 'node:net';
 import { Agent, request } from 'undici';
 import type { Family } from '../../net/address.js';
 import { withTimeout } from '../../net/abort.js';
+import { readCapped } from '../../net/body.js';
 import { evidenceOf, failure, since, type ObserveOptions, type Source, type SourceResult } from '../source.js';
 import { parseAddressBody, type BodyFormat } from '../validate.js';
 import { abortKind, describeNetError } from './errors.js';
@@ -85,30 +86,20 @@ export class HttpSource implements Source {
         signal,
         headers: { 'user-agent': this.o.userAgent ?? 'ddns (public-ip check)', accept: 'text/plain, */*;q=0.5', connection: 'close' },
       });
-      // Destroying the body below must not surface as an unhandled 'error' event later.
+      // Destroying the body must not surface as an unhandled 'error' event later (readCapped does the same).
       res.body.on('error', () => { /* the outcome is already decided */ });
       if (res.statusCode !== 200) {
         const where = res.headers.location ? ` to ${String(res.headers.location).slice(0, 80)} (redirects are not followed)` : '';
         res.body.destroy();
         return failure(family, 'protocol', `HTTP ${res.statusCode}${where}`, since(t0));
       }
-      const declared = Number(res.headers['content-length'] ?? NaN);
-      if (Number.isFinite(declared) && declared > maxBytes) {
-        res.body.destroy();
-        return failure(family, 'oversize', `body of ${declared} bytes (at most ${maxBytes} accepted)`, since(t0));
+      const read = await readCapped(res.body, maxBytes, res.headers['content-length']);
+      if (!read.ok) {
+        return read.declared
+          ? failure(family, 'oversize', `body of ${read.bytes} bytes (at most ${maxBytes} accepted)`, since(t0))
+          : failure(family, 'oversize', `body over ${maxBytes} bytes`, since(t0), { evidence: evidenceOf(read.partial) });
       }
-      const chunks: Buffer[] = [];
-      let size = 0;
-      for await (const chunk of res.body) {
-        const b = chunk as Buffer;
-        size += b.length;
-        if (size > maxBytes) {
-          res.body.destroy();
-          return failure(family, 'oversize', `body over ${maxBytes} bytes`, since(t0), { evidence: evidenceOf(Buffer.concat(chunks).toString('utf8')) });
-        }
-        chunks.push(b);
-      }
-      const body = Buffer.concat(chunks).toString('utf8');
+      const body = read.text;
       const evidence = evidenceOf(body);
       const v = parseAddressBody(body, family, this.o.format ?? (this.url.pathname.endsWith('/cdn-cgi/trace') ? 'trace' : 'auto'));
       if (!v.ok) return failure(family, 'invalid', v.message, since(t0), { evidence, ...(v.rejected ? { rejected: v.rejected } : {}) });
