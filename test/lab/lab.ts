@@ -595,7 +595,8 @@ class LabImpl implements Lab {
     const t0 = Date.now();
     const internet = this.internet;
     if (internet) {
-      await Promise.race([internet.close().catch(() => {}), new Promise((r) => setTimeout(r, 2_000).unref())]);
+      // A ref'd timer: teardown is awaited, and with only unref'd handles left the loop would exit mid-way.
+      await Promise.race([internet.close().catch(() => {}), new Promise((r) => setTimeout(r, 2_000))]);
     }
     await Promise.all([...this.tracked].map((t) => stopChild(t.child)));
     await Promise.all(this.created.map((ns) => destroyNamespace(ns)));
@@ -633,6 +634,10 @@ async function stopChild(child: ChildProcess, first: NodeJS.Signals = 'SIGTERM')
   const exited = new Promise<void>((r) => child.once('exit', () => r()));
   try { child.kill(first); } catch { /* gone */ }
   const t1 = setTimeout(() => { try { child.kill('SIGKILL'); } catch { /* gone */ } }, 500);
-  await Promise.race([exited, new Promise((r) => setTimeout(r, 2_000).unref())]);
+  // The daemons are unref'd children: without a ref'd timer here, a process that outlives SIGTERM would
+  // let the event loop end before its 'exit' arrives (a top-level `await lab.down()` then never returns).
+  let t2: NodeJS.Timeout | undefined;
+  await Promise.race([exited, new Promise((r) => { t2 = setTimeout(r, 2_000); })]);
   clearTimeout(t1);
+  clearTimeout(t2);
 }
