@@ -4,7 +4,7 @@
 # runs as an unprivileged user, keeps its state in /data and works with a read-only root filesystem.
 #
 #   docker build -t ddns .
-#   docker compose up -d            (see compose.yaml and docs/docker.md)
+#   docker compose up -d            (see compose.yaml and the README's Docker section)
 #
 # Bump the base by changing NODE_VERSION (a full version, never a floating tag).
 ARG NODE_VERSION=24.11.1
@@ -33,7 +33,7 @@ LABEL org.opencontainers.image.title="ddns" \
       org.opencontainers.image.created="${CREATED}" \
       org.opencontainers.image.licenses="MIT" \
       org.opencontainers.image.source="https://github.com/ddns/ddns" \
-      org.opencontainers.image.documentation="https://github.com/ddns/ddns/blob/main/docs/docker.md" \
+      org.opencontainers.image.documentation="https://github.com/ddns/ddns/blob/main/README.md#ddns-in-docker-and-under-systemd" \
       org.opencontainers.image.base.name="docker.io/library/node:${NODE_VERSION}-${DEBIAN_RELEASE}-slim"
 
 # The app needs nothing but node: drop the package managers (less to patch, nothing to abuse) and
@@ -54,7 +54,7 @@ ENV NODE_ENV=production \
     MALLOC_ARENA_MAX=2 \
     DDNS_STATE=/data/state.json
 # A config file mounted at /config/ddns.config.yaml (or .json, .ddnsrc, …) is found without -c;
-# everything can also come from DDNS_* variables and secrets from *_FILE (docs/docker.md).
+# everything can also come from DDNS_* variables and secrets from *_FILE (README, Docker section).
 WORKDIR /config
 VOLUME ["/data"]
 # /healthz, /readyz, /metrics (daemon.listen; default 127.0.0.1:9876 — with host networking, the host's loopback).
