@@ -134,6 +134,9 @@ export async function benchPeers(o: { idleSeconds?: number; changes?: number; lo
     const base = lab.addr.routerWan4.split('.').slice(0, 3).join('.');
     for (let i = 0; i < changes; i++) {
       const addr = `${base}.${100 + i}`;
+      // A random pause first: a change made right after the slowest poller's update would land at the
+      // same phase of every daemon's poll period each round (inadyn 30 s, ddclient 60 s) and bias both.
+      await new Promise((r) => setTimeout(r, Math.random() * 60_000));
       const t = Date.now();
       await lab.setRouterWan(addr);
       say(`peers: WAN → ${addr} (${i + 1}/${changes})`);
