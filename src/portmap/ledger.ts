@@ -11,16 +11,10 @@ import { mkdir, open, readFile, rename } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { isIP } from 'node:net';
-import { isPort, type Protocol, type Via } from './types.js';
+import { isPort, type Mapping, type Protocol } from './types.js';
 
-export interface LedgerEntry {
-  via: Via;
-  protocol: Protocol;
-  externalPort: number;
-  internalAddress: string;
-  internalPort: number;
-  description: string;
-  leaseSeconds: number;
+/** A mapping we made, as the router granted it, plus what renewing and removing it needs. */
+export interface LedgerEntry extends Omit<Mapping, 'externalAddress'> {
   /** ms since epoch; 0 = permanent on the router. */
   expiresAt: number;
   gateway: string;
