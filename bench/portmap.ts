@@ -48,7 +48,14 @@ export async function benchPortmap(o: { runs?: number } = {}): Promise<Figure[]>
       inLan(lab, upnpc('-e', 'bench', '-a', lab.addr.lan4, '2421', '8421', 'TCP', '3600'), env, /is redirected/),
       { runs },
     );
+    // NAT-PMP: `ddns map add --via natpmp` vs libnatpmp's natpmpc (which asks for the public address first).
+    const natpmp = await interleave(
+      inLan(lab, ddns('map', 'add', '2430', '--external', '8430', '--lease', '3600', '--via', 'natpmp'), env, /mapped/),
+      inLan(lab, ['natpmpc', '-g', lab.addr.router4, '-a', '8431', '2431', 'tcp', '3600'], env, /Mapped public port/),
+      { runs },
+    );
     return [
+      { figure: '`ddns map add --via natpmp` vs `natpmpc -a` (lab)', unit: 'ms', ours: natpmp.oursMedian, peer: natpmp.peerMedian, peerName: 'natpmpc -a', ratio: natpmp.ratio, note: `medians of ${runs} interleaved runs; samples ours ${natpmp.ours.map(Math.round).join('/')} natpmpc ${natpmp.peer.map(Math.round).join('/')}` },
       { figure: '`ddns map list --all` vs `upnpc -l` (lab, 4 mappings)', unit: 'ms', ours: list.oursMedian, peer: list.peerMedian, peerName: 'upnpc -l', ratio: list.ratio, target: '≤ 0.12× upnpc -l', met: list.ratio <= 0.12, note: `medians of ${runs} interleaved runs; samples ours ${list.ours.map(Math.round).join('/')} upnpc ${list.peer.map(Math.round).join('/')}` },
       { figure: '`ddns map add` vs `upnpc -a` (lab)', unit: 'ms', ours: add.oursMedian, peer: add.peerMedian, peerName: 'upnpc -a', ratio: add.ratio, note: `medians of ${runs} interleaved runs; samples ours ${add.ours.map(Math.round).join('/')} upnpc ${add.peer.map(Math.round).join('/')}` },
     ];
