@@ -93,26 +93,37 @@ export function parseReply(buf: Buffer, id: number, name: string, type: QueryTyp
   return { ok: true, packet };
 }
 
+/**
+ * One settlement for a socket query: the first of reply, error or abort wins, and `cleanup` (close the
+ * socket) runs exactly once. `done()` tells late callbacks that the outcome is already decided.
+ */
+function settleOnce<T>(signal: AbortSignal, cleanup: () => void, resolve: (v: T) => void, reject: (e: unknown) => void):
+  { finish: (err: unknown, value?: T) => void; done: () => boolean } {
+  let settled = false;
+  const finish = (err: unknown, value?: T): void => {
+    if (settled) return;
+    settled = true;
+    signal.removeEventListener('abort', onAbort);
+    cleanup();
+    if (value !== undefined) resolve(value);
+    else reject(err);
+  };
+  const onAbort = (): void => finish(signal.reason);
+  if (signal.aborted) finish(signal.reason);
+  else signal.addEventListener('abort', onAbort, { once: true });
+  return { finish, done: () => settled };
+}
+
 function udpQuery(server: Endpoint, query: Buffer, signal: AbortSignal): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const sock = createSocket(isIP(server.host) === 6 ? 'udp6' : 'udp4');
-    let done = false;
-    const finish = (err: unknown, buf?: Buffer): void => {
-      if (done) return;
-      done = true;
-      signal.removeEventListener('abort', onAbort);
-      try { sock.close(); } catch { /* already closed */ }
-      if (buf) resolve(buf);
-      else reject(err);
-    };
-    const onAbort = (): void => finish(signal.reason);
-    if (signal.aborted) return finish(signal.reason);
-    signal.addEventListener('abort', onAbort, { once: true });
+    const { finish, done } = settleOnce<Buffer>(signal, () => { try { sock.close(); } catch { /* already closed */ } }, resolve, reject);
+    if (done()) return;
     sock.on('error', (err) => finish(err));
     sock.on('message', (msg) => finish(undefined, msg));
     sock.connect(server.port, server.host, () => {
       // The socket may have been closed (abort, error) before it connected: sending then would throw.
-      if (done) return;
+      if (done()) return;
       try {
         sock.send(query, (err) => { if (err) finish(err); });
       } catch (err) {
@@ -125,20 +136,10 @@ function udpQuery(server: Endpoint, query: Buffer, signal: AbortSignal): Promise
 function tcpQuery(server: Endpoint, query: Buffer, signal: AbortSignal): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const sock = new Socket();
-    let done = false;
     const chunks: Buffer[] = [];
     let size = 0;
-    const finish = (err: unknown, buf?: Buffer): void => {
-      if (done) return;
-      done = true;
-      signal.removeEventListener('abort', onAbort);
-      sock.destroy();
-      if (buf) resolve(buf);
-      else reject(err);
-    };
-    const onAbort = (): void => finish(signal.reason);
-    if (signal.aborted) return finish(signal.reason);
-    signal.addEventListener('abort', onAbort, { once: true });
+    const { finish, done } = settleOnce<Buffer>(signal, () => sock.destroy(), resolve, reject);
+    if (done()) return;
     sock.on('error', (err) => finish(err));
     sock.on('data', (c: Buffer) => {
       chunks.push(c);
