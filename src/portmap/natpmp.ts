@@ -10,7 +10,7 @@
  */
 import { createSocket, type RemoteInfo } from 'node:dgram';
 import { canonicalAddress } from '../net/address.js';
-import { doublingDelays, udpExchange, type UdpResult } from './udp.js';
+import { doublingDelays, udpExchange, type UdpResult } from '../net/udp.js';
 import type { Protocol } from './types.js';
 
 export const NATPMP_PORT = 5351;

@@ -9,7 +9,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { isIP } from 'node:net';
-import { doublingDelays, udpExchange } from './udp.js';
+import { doublingDelays, udpExchange } from '../net/udp.js';
 import { fromGateway } from './natpmp.js';
 import { protocolNumber, type Protocol } from './types.js';
 

@@ -4,7 +4,7 @@ import { createSocket } from 'node:dgram';
 import {
   decodeAnnouncement, decodeReply, encodeMapRequest, epochLostState, listenAnnouncements, natpmpExternalAddress, natpmpMap, natpmpUnmap,
 } from '../../src/portmap/natpmp.js';
-import { doublingDelays } from '../../src/portmap/udp.js';
+import { doublingDelays } from '../../src/net/udp.js';
 import { fakeUdp } from './helpers/fakes.js';
 
 function addrReply(result: number, epoch: number, ip = [44, 0, 0, 2]): Buffer {

@@ -13,7 +13,7 @@ import { connect } from 'node:net';
 import dnsPacket, { type DecodedPacket, type Packet, type RecordClass } from 'dns-packet';
 import type { Family } from '../../net/address.js';
 import { withTimeout } from '../../net/abort.js';
-import { doublingDelays, udpExchange } from '../../portmap/udp.js';
+import { doublingDelays, udpExchange } from '../../net/udp.js';
 import { evidenceOf, failure, since, type ObserveOptions, type Source, type SourceResult } from '../source.js';
 import { parseAddressList } from '../validate.js';
 import { parseEndpoint, resolveFor } from './resolve.js';

@@ -7,7 +7,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Family } from '../../net/address.js';
 import { withTimeout } from '../../net/abort.js';
-import { doublingDelays, udpExchange } from '../../portmap/udp.js';
+import { doublingDelays, udpExchange } from '../../net/udp.js';
 import { failure, since, type ObserveOptions, type Source, type SourceResult } from '../source.js';
 import { validateAddress } from '../validate.js';
 import { parseEndpoint, resolveFor } from './resolve.js';

@@ -1,5 +1,6 @@
 /**
- * One request/response exchange over UDP with retransmissions — the transport under NAT-PMP and PCP.
+ * One request/response exchange over UDP with retransmissions — the transport under NAT-PMP, PCP,
+ * the DNS "whoami" source and STUN (a shared net helper: no protocol knowledge here).
  *
  * Contract: the socket is `connect()`ed to gateway:port (the kernel drops datagrams from anyone else)
  * and every datagram is still handed to `accept` with its sender, which must check source, length and
