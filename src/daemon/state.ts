@@ -5,17 +5,18 @@
  * - `load()` never throws for a missing, empty, partial, corrupt or future-version file: it returns an
  *   empty state and a `problem` sentence (a corrupt file is also copied aside to `<path>.corrupt`).
  *   It throws only when the file exists but cannot be read at all (permissions): that needs the user.
- * - `save()` is atomic: write a temp file in the same directory (mode 0600), fsync it, rename it over the
- *   file, fsync the directory. A kill at any point leaves either the old or the new file, never a mix.
+ * - `save()` is atomic (src/state/atomic.ts): a random O_EXCL|O_NOFOLLOW temp file in the same directory
+ *   (mode 0600), fsync, rename over the file, fsync the directory. A kill at any point leaves either the
+ *   old or the new file, never a mix.
  * - Sections are owned by their writers and kept verbatim by everyone else: `records` (update engine),
  *   `lan` (checker), `mappings` (daemon). Unknown top-level keys are preserved, so a newer writer's
  *   section survives an older reader's save.
  * - Secrets are never stored: a record's configuration is remembered only as a salted hash.
  */
 import { createHash, createHmac, randomBytes } from 'node:crypto';
-import { constants as fsc } from 'node:fs';
-import { copyFile, mkdir, open, readdir, readFile, rename, stat, unlink } from 'node:fs/promises';
-import { basename, dirname, join, resolve } from 'node:path';
+import { copyFile, readFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import { writeJsonAtomic } from '../state/atomic.js';
 
 export const STATE_VERSION = 1;
 
@@ -165,8 +166,6 @@ export interface StateStoreOptions {
 
 export function openStateStore(path: string, opts: StateStoreOptions = {}): StateStore {
   const file = resolve(path);
-  const dir = dirname(file);
-  const base = basename(file);
 
   async function load(): Promise<LoadedState> {
     let text: string;
@@ -195,40 +194,7 @@ export function openStateStore(path: string, opts: StateStoreOptions = {}): Stat
   }
 
   async function save(state: State): Promise<void> {
-    await mkdir(dir, { recursive: true });
-    const tmp = join(dir, `.${base}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
-    const body = `${JSON.stringify({ ...state, version: STATE_VERSION }, null, 2)}\n`;
-    const fh = await open(tmp, fsc.O_WRONLY | fsc.O_CREAT | fsc.O_EXCL, 0o600);
-    try {
-      await fh.writeFile(body, 'utf8');
-      await fh.sync();
-    } finally {
-      await fh.close();
-    }
-    try {
-      await rename(tmp, file);
-    } catch (err) {
-      await unlink(tmp).catch(() => undefined);
-      throw err;
-    }
-    const dh = await open(dir, fsc.O_RDONLY).catch(() => undefined);
-    if (dh) {
-      await dh.sync().catch(() => undefined); // some filesystems refuse fsync on a directory
-      await dh.close();
-    }
-    await sweepTemps();
-  }
-
-  /** Removes temp files that killed writers left behind (older than a minute, so no live writer's). */
-  async function sweepTemps(): Promise<void> {
-    const names = await readdir(dir).catch(() => [] as string[]);
-    const cutoff = Date.now() - 60_000;
-    for (const n of names) {
-      if (!n.startsWith(`.${base}.`) || !n.endsWith('.tmp')) continue;
-      const p = join(dir, n);
-      const st = await stat(p).catch(() => undefined);
-      if (st && st.mtimeMs < cutoff) await unlink(p).catch(() => undefined);
-    }
+    await writeJsonAtomic(file, { ...state, version: STATE_VERSION });
   }
 
   async function update(fn: (state: State) => void | Promise<void>): Promise<State> {

@@ -4,13 +4,14 @@
  * is only a memory of ours, never trusted over the router.
  *
  * Contract: reading never throws (a missing or corrupt file is an empty ledger); writing is atomic
- * (temp file, fsync, rename) and mode 0600. Entries past their expiry are dropped on read (permanent
+ * (src/state/atomic.ts: random O_EXCL|O_NOFOLLOW temp file, fsync, rename) and mode 0600. Entries past their expiry are dropped on read (permanent
  * UPnP leases stay until removed: the router keeps them).
  */
-import { mkdir, open, readFile, rename } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { isIP } from 'node:net';
+import { writeJsonAtomic } from '../state/atomic.js';
 import { isPort, type Mapping, type Protocol } from './types.js';
 
 /** A mapping we made, as the router granted it, plus what renewing and removing it needs. */
@@ -49,19 +50,6 @@ export async function readLedger(path: string, now = Date.now()): Promise<Ledger
 
 export async function writeLedger(path: string, entries: readonly LedgerEntry[]): Promise<void> {
   await writeJsonAtomic(path, entries);
-}
-
-async function writeJsonAtomic(path: string, value: unknown): Promise<void> {
-  await mkdir(dirname(path), { recursive: true, mode: 0o700 });
-  const tmp = `${path}.${process.pid}.tmp`;
-  const fh = await open(tmp, 'w', 0o600);
-  try {
-    await fh.writeFile(`${JSON.stringify(value, null, 2)}\n`);
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-  await rename(tmp, path);
 }
 
 const same = (a: { protocol: Protocol; externalPort: number; gateway: string }, b: typeof a) =>

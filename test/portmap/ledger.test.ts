@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, lstatSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { forget, readGatewayHint, readLedger, remember, rememberGateway, type LedgerEntry } from '../../src/portmap/ledger.js';
@@ -19,6 +19,26 @@ test('the ledger remembers, replaces and forgets entries by gateway, protocol an
     assert.equal(statSync(path).mode & 0o777, 0o600);
     await forget(path, { protocol: 'tcp', externalPort: 8080, gateway: '192.168.1.1' });
     assert.deepEqual((await readLedger(path)).map((e) => e.protocol), ['udp']);
+  } finally { rmSync(dir, { recursive: true, force: true }); }
+});
+
+test('a ledger write never follows a symlink planted at its temp name or at the file, and is 0600 whatever was there', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'ledger-'));
+  const path = join(dir, 'portmap.json');
+  const victim = join(dir, 'victim');
+  try {
+    writeFileSync(victim, 'precious');
+    // The old writer used a predictable `${path}.${pid}.tmp` opened with 'w': a planted link was written through.
+    symlinkSync(victim, `${path}.${process.pid}.tmp`);
+    writeFileSync(path, '[]');
+    chmodSync(path, 0o644);
+    await remember(path, entry());
+    assert.equal(readFileSync(victim, 'utf8'), 'precious', 'the symlink target is untouched');
+    assert.ok(lstatSync(path).isFile(), 'the ledger is a regular file, not a link');
+    assert.equal(statSync(path).mode & 0o777, 0o600);
+    symlinkSync(victim, join(dir, 'link.json'));
+    await remember(join(dir, 'link.json'), entry());
+    assert.equal(readFileSync(victim, 'utf8'), 'precious', 'a symlink at the ledger path is replaced, not written through');
   } finally { rmSync(dir, { recursive: true, force: true }); }
 });
 
