@@ -57,7 +57,7 @@ if (wantLab && lab.length > 0) {
     console.error('LAB: the lab suite needs root (network namespaces), and CI must run it: failing.');
     failed |= 1;
   } else if (!isRoot) {
-    console.error(`\n*** LAB SKIPPED: ${lab.length} lab test files need root (network namespaces). Run as root: sudo npm test ***\n`);
+    console.error(`\n*** LAB SKIPPED: ${lab.length} lab test files need root (network namespaces). Run npm test as root. ***\n`);
   } else {
     // The lab builds its own isolated namespaces (linked only to each other) and needs the root one.
     failed |= run(lab, 1, 300_000, { isolate: false });

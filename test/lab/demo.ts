@@ -1,14 +1,15 @@
 /**
- * `npm run lab` (as root): bring up the healthy home network, run `ddns check` in the LAN host and show
- * what it says, then tear everything down. Without a `check` command (early in the project) it shows
- * `upnpc -s` and one request to each fixture instead.
+ * `npm run lab` (as root): make sure the lab's Debian packages are there (installing what is missing),
+ * bring up the healthy home network, run `ddns check` in the LAN host and show what it says, then tear
+ * everything down. Not root: it names what is missing and how to install it, and touches no namespace.
  *
- *   sudo npm run lab                 # healthy
- *   sudo npm run lab -- cgnat        # any scenario: healthy upnp-only natpmp-only no-portmap cgnat double-nat no-static-lease
- *   DDNS_LAB_KEEP=1 sudo npm run lab # keep the run directory (configs, logs) for reading afterwards
- *   DDNS_LAB_NO_CHECK=1 …            # show the comparators' view instead of `ddns check`
+ *   npm run lab                  # healthy
+ *   npm run lab -- cgnat         # any scenario: healthy upnp-only natpmp-only no-portmap cgnat double-nat no-static-lease
+ *   DDNS_LAB_KEEP=1 npm run lab  # keep the run directory (configs, logs) for reading afterwards
+ *   DDNS_LAB_NO_CHECK=1 …        # show the comparators' view (upnpc -s, one request per fixture) instead
  */
 import { isRoot, scenarioNames, withLab, type Lab } from './lab.js';
+import { ensureLabPackages } from './deps.js';
 import { isScenario } from './topology.js';
 import { httpGet, upnpcStatus } from './tools.js';
 
@@ -46,8 +47,8 @@ async function runCheck(lab: Lab): Promise<number> {
   return code;
 }
 
-async function fallback(lab: Lab): Promise<number> {
-  say('(src/cli has no `check` command yet: showing upnpc -s and one request per fixture)');
+async function comparators(lab: Lab): Promise<number> {
+  say('(DDNS_LAB_NO_CHECK=1: upnpc -s and one request per fixture instead of ddns check)');
   const s = await upnpcStatus(lab);
   say(`upnpc -s: IGD ${s.desc ?? 'none'}, valid ${s.validIgd}, ExternalIPAddress ${JSON.stringify(s.externalIp ?? null)}`);
   const urls = [
@@ -76,8 +77,14 @@ async function main(): Promise<number> {
     say(`unknown scenario ${scenario}; one of: ${scenarioNames.join(' ')}`);
     return 2;
   }
+  try {
+    ensureLabPackages();
+  } catch (err) {
+    process.stderr.write(`${err instanceof Error ? err.message : String(err)}\n`);
+    return 1;
+  }
   if (!isRoot()) {
-    say('npm run lab needs root (it builds network namespaces): sudo npm run lab');
+    process.stderr.write('lab: npm run lab builds network namespaces, which needs root: run it as root\n');
     return 2;
   }
   const t0 = Date.now();
@@ -89,8 +96,7 @@ async function main(): Promise<number> {
     say(`  internet   ${lab.hosts.wan}: ${lab.addr.internet4}${lab.addr.internet6 ? `, ${lab.addr.internet6}` : ''}; public address ${lab.addr.public4}${lab.addr.public6 ? `, ${lab.addr.public6}` : ''}`);
     say();
     await seed(lab);
-    const help = process.env.DDNS_LAB_NO_CHECK === '1' ? { code: 1 } : await lab.ddns(['check', '--help'], { timeoutMs: 20_000 });
-    const code = help.code === 0 ? await runCheck(lab) : await fallback(lab);
+    const code = process.env.DDNS_LAB_NO_CHECK === '1' ? await comparators(lab) : await runCheck(lab);
     const requests = (await lab.internet?.requests()) ?? [];
     say();
     say(`the fixtures saw ${requests.length} request(s): ${[...new Set(requests.map((e) => `${e.service}:${e.host || e.path}`))].join(', ')}`);

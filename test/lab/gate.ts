@@ -12,7 +12,7 @@ export function labSkip(): string | false {
   if (isRoot() || process.env.CI) return false;
   if (!said) {
     said = true;
-    process.stderr.write('\n*** LAB SKIPPED: network namespaces need root (sudo npm test); CI runs these as root ***\n\n');
+    process.stderr.write('\n*** LAB SKIPPED: network namespaces need root (run npm test as root); CI runs these as root ***\n\n');
   }
   return 'the lab needs root';
 }

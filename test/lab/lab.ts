@@ -18,6 +18,7 @@ import { join } from 'node:path';
 import { defaultHostnames, defaultSources } from '../../src/publicip/defaults.js';
 import type { InternetClient } from '../fixtures/client.js';
 import { dhclientScript, dnsmasqConf, miniupnpdConf, routerRuleset, upstreamRuleset, type MiniupnpdOptions } from './configs.js';
+import { ensureLabPackages } from './deps.js';
 import { destroyNamespace, destroyNamespaceSync, newRunId, NETNS_ETC, sweepStale } from './netns.js';
 import { register, unregister } from './registry.js';
 import { killGroup, must, run, waitFor, type RunResult } from './sh.js';
@@ -168,7 +169,8 @@ export async function withLab<T>(scenario: ScenarioName, fn: (lab: Lab) => Promi
 }
 
 export async function startLab(scenario: ScenarioName, opts: StartOptions = {}): Promise<Lab> {
-  if (!isRoot()) throw new Error('lab: network namespaces need root (run as root, e.g. sudo npm test)');
+  ensureLabPackages();
+  if (!isRoot()) throw new Error('lab: network namespaces need root: run it as root');
   const plan = planFor(scenario, opts.ipv6 === undefined ? {} : { ipv6: opts.ipv6 });
   await sweepStale(RUNS_DIR);
   const lab = new LabImpl(plan, opts);
