@@ -3,6 +3,11 @@
  *   GET /healthz  200 while the process answers
  *   GET /readyz   200 when ready, 503 with the reasons when not (JSON)
  *   GET /metrics  Prometheus text (when metrics are enabled)
+ *   GET /         the status page (page.ts), GET /page.js its script, GET /status.json the status
+ *                 document (status.ts) — when `status` is given
+ *
+ * Every answer says `cache-control: no-store` and `x-content-type-options: nosniff`; the page also sends
+ * its Content-Security-Policy, `x-frame-options: DENY` and `referrer-policy: no-referrer`.
  *
  * Contract: never throws out of a request handler (a failing metrics collection is a 500 with a short
  * text); every request and idle connection is bounded in time; nothing but GET and HEAD; bodies of
@@ -12,11 +17,15 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import type { Readiness } from './health.js';
 import type { ListenAddress } from './listen.js';
+import { PAGE_SCRIPT, pageCsp, renderPage } from './page.js';
+import { revision, type StatusDocument } from './status.js';
 
 export interface ServerOptions {
   listen: ListenAddress;
   readiness(): Readiness;
   metrics?(): Promise<{ contentType: string; body: string }>;
+  /** What /status.json and the page at / show. */
+  status?(): StatusDocument;
   now?: () => number;
 }
 
@@ -27,10 +36,12 @@ export interface HealthServer {
 
 export type StartResult = { ok: true; server: HealthServer } | { ok: false; message: string };
 
-function send(res: ServerResponse, status: number, type: string, body: string, head: boolean): void {
-  res.writeHead(status, { 'content-type': type, 'content-length': Buffer.byteLength(body), 'cache-control': 'no-store' });
+function send(res: ServerResponse, status: number, type: string, body: string, head: boolean, extra: Record<string, string> = {}): void {
+  res.writeHead(status, { 'content-type': type, 'content-length': Buffer.byteLength(body), 'cache-control': 'no-store', 'x-content-type-options': 'nosniff', ...extra });
   res.end(head ? undefined : body);
 }
+
+const PAGE_HEADERS = { 'content-security-policy': pageCsp(true), 'x-frame-options': 'DENY', 'referrer-policy': 'no-referrer', 'cross-origin-resource-policy': 'same-origin' };
 
 const json = (v: unknown) => `${JSON.stringify(v)}\n`;
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
@@ -58,7 +69,17 @@ export async function startServer(o: ServerOptions): Promise<StartResult> {
       const m = await o.metrics();
       return send(res, 200, m.contentType, m.body, head);
     }
-    return send(res, 404, 'text/plain; charset=utf-8', 'not found: try /healthz, /readyz, /metrics\n', head);
+    if (o.status && (path === '/' || path === '/index.html')) {
+      return send(res, 200, 'text/html; charset=utf-8', renderPage(o.status(), { live: true, now: now() }), head, PAGE_HEADERS);
+    }
+    if (o.status && path === '/status.json') {
+      const doc = o.status();
+      return send(res, 200, 'application/json', json({ ...doc, revision: revision(doc) }), head, { 'cross-origin-resource-policy': 'same-origin' });
+    }
+    if (o.status && path === '/page.js') {
+      return send(res, 200, 'text/javascript; charset=utf-8', PAGE_SCRIPT, head, { 'cross-origin-resource-policy': 'same-origin' });
+    }
+    return send(res, 404, 'text/plain; charset=utf-8', `not found: try ${o.status ? '/, /status.json, ' : ''}/healthz, /readyz, /metrics\n`, head);
   };
 
   const server = createServer((req, res) => {

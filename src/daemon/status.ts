@@ -1,0 +1,213 @@
+/**
+ * `/status.json`: what the daemon knows, as one document — the records with their current address and
+ * the history of changes, the forwards with their leases, the tunnels, and the last path check (the
+ * `ddns check --json` document with its time). The status page at `/` draws this document.
+ *
+ * Contract: the document never holds a secret. Records are named by their DNS names and provider, never
+ * by a URL, token or password; forwards by protocol and ports; tunnels by the relay's host and ports;
+ * errors are the sentences the daemon already logs (which carry no secrets). `StatusBook` is pure: the
+ * daemon hands it what happened with the time it happened; it keeps a bounded history per record.
+ */
+import { createHash } from 'node:crypto';
+import type { CheckReport } from '../check/report.js';
+import type { ForwardConfig } from '../config/schema.js';
+import type { Family } from '../net/address.js';
+import type { CycleReport, RecordResult } from './report.js';
+
+export const STATUS_VERSION = 1;
+
+/** One change of a record's published address. */
+export interface AddressChange {
+  at: string;
+  family: Family;
+  /** null: the first address the daemon saw for the record. */
+  from: string | null;
+  to: string;
+}
+
+export interface RecordStatus {
+  provider: string;
+  /** The DNS names, comma-separated. */
+  name: string;
+  /** What the provider has now, per family, and since when. */
+  addresses: Partial<Record<'4' | '6', { address: string; since: string }>>;
+  /** The last cycle's outcome for this record (absent before the first cycle). */
+  result?: RecordResult;
+  /** Why it is not current (held, failed, waiting), and what to do. */
+  why?: string;
+  fix?: string;
+  /** Newest first, at most HISTORY entries. */
+  history: AddressChange[];
+}
+
+export interface MappingStatus {
+  via: string;
+  internalAddress: string;
+  internalPort: number;
+  externalPort: number;
+  leaseSeconds: number;
+  /** When the router last granted it, and when that lease runs out (ISO). */
+  grantedAt: string;
+  expiresAt: string | null;
+}
+
+export interface ForwardStatus {
+  /** `tcp/2222` (protocol and external port, as the daemon's logs name it). */
+  key: string;
+  protocol: 'tcp' | 'udp';
+  internalPort: number;
+  externalPort: number;
+  description?: string;
+  /** The mapping on the router now, or null when there is none. */
+  mapping: MappingStatus | null;
+  /** Why there is no mapping (the daemon's last error for it). */
+  problem?: string;
+}
+
+/** A reverse tunnel as the tunnel keeper reports it (empty list without `tunnels`). */
+export interface TunnelStatus {
+  /** The relay, as `host:port` (never the user or the key). */
+  relay: string;
+  state: 'up' | 'connecting' | 'down';
+  /** One line for people: what is forwarded, or why it is down. */
+  summary: string;
+  /** `relayHost:remotePort → localAddress:localPort` per forward. */
+  forwards: string[];
+  /** When it reached its state (ISO). */
+  since?: string;
+}
+
+export interface CheckStatus extends CheckReport {
+  /** When the check finished (ISO). */
+  at: string;
+  /** What made it run: `start`, `interval`, or the changes (`address`, `mapping`, `tunnel`, …). */
+  reasons: string[];
+}
+
+export interface StatusDocument {
+  version: number;
+  /** When this document was made (ISO). */
+  generatedAt: string;
+  records: RecordStatus[];
+  forwards: ForwardStatus[];
+  tunnels: TunnelStatus[];
+  /** The last path check, or null before the first one has finished. */
+  check: CheckStatus | null;
+  /** When the next regular path check is due (ISO), if known. */
+  nextCheckAt?: string | null;
+  /** `revision(doc)`, set when served: changes exactly when what the page shows changes. */
+  revision?: string;
+}
+
+/** A short hash of what the document says (not when it was made): the page re-renders when it moves. Pure. */
+export function revision(doc: StatusDocument): string {
+  const { generatedAt: _g, nextCheckAt: _n, revision: _r, ...shown } = doc;
+  return createHash('sha256').update(JSON.stringify(shown)).digest('hex').slice(0, 16);
+}
+
+const HISTORY = 20;
+const iso = (ms: number) => new Date(ms).toISOString();
+const fkey = (f: Family) => (f === 4 ? '4' : '6');
+
+/** The daemon's memory of records and forwards for the status document. */
+export class StatusBook {
+  private readonly records = new Map<string, RecordStatus>();
+  private readonly problems = new Map<string, string>();
+
+  /**
+   * Addresses the state file says were published before this start (record name → family → address and
+   * time), so a restarted daemon shows where records stood. Called once, before the first cycle.
+   */
+  seed(records: ReadonlyArray<{ key: string; provider: string; name: string; published: Partial<Record<'4' | '6', { address: string; at: string }>> }>): void {
+    for (const r of records) {
+      const s = this.entry(r.key, r.provider, r.name);
+      for (const f of ['4', '6'] as const) {
+        const p = r.published[f];
+        if (p) s.addresses[f] = { address: p.address, since: p.at };
+      }
+    }
+  }
+
+  /** A finished cycle: each record's outcome, and a history entry where its address moved. */
+  cycle(report: CycleReport, at: number): void {
+    const seen = new Set<string>();
+    for (const r of report.records) {
+      seen.add(r.key);
+      const s = this.entry(r.key, r.provider, r.name);
+      s.result = r.result;
+      if (r.why) s.why = r.why; else delete s.why;
+      if (r.fix) s.fix = r.fix; else delete s.fix;
+      for (const [f, address] of Object.entries(r.addresses ?? {}) as Array<[string, string]>) {
+        const family = Number(f) as Family;
+        const k = fkey(family);
+        const before = s.addresses[k]?.address ?? null;
+        if (before === address) continue;
+        s.addresses[k] = { address, since: iso(at) };
+        s.history.unshift({ at: iso(at), family, from: before, to: address });
+        s.history.length = Math.min(s.history.length, HISTORY);
+      }
+    }
+    // Records no longer configured (a reload) leave the page.
+    if (report.error === undefined) for (const k of [...this.records.keys()]) if (!seen.has(k)) this.records.delete(k);
+  }
+
+  /** A forward is failing (`problem`) or fine again (undefined). */
+  forward(key: string, problem: string | undefined): void {
+    if (problem === undefined) this.problems.delete(key);
+    else this.problems.set(key, problem);
+  }
+
+  /**
+   * The document. `mappings` is the forward keeper's memory (key → the last grant); `forwards` the
+   * configuration (what should be there).
+   */
+  document(o: {
+    now: number;
+    forwards: readonly ForwardConfig[];
+    mappings: Readonly<Record<string, { via: string; internalAddress: string; internalPort: number; externalPort: number; leaseSeconds: number; at: string }>>;
+    tunnels: readonly TunnelStatus[];
+    check: CheckStatus | null;
+    nextCheckAt?: number;
+  }): StatusDocument {
+    return {
+      version: STATUS_VERSION,
+      generatedAt: iso(o.now),
+      records: [...this.records.values()].map((r) => structuredClone(r)),
+      forwards: o.forwards.map((f) => forwardStatus(f, o.mappings, this.problems.get(`${f.protocol}/${f.externalPort ?? f.internalPort}`))),
+      tunnels: [...o.tunnels],
+      check: o.check,
+      ...(o.nextCheckAt !== undefined ? { nextCheckAt: iso(o.nextCheckAt) } : {}),
+    };
+  }
+
+  private entry(key: string, provider: string, name: string): RecordStatus {
+    let s = this.records.get(key);
+    if (!s) {
+      s = { provider, name, addresses: {}, history: [] };
+      this.records.set(key, s);
+    }
+    s.provider = provider;
+    s.name = name;
+    return s;
+  }
+}
+
+/** One configured forward with what the router holds for it. Pure. */
+export function forwardStatus(
+  f: ForwardConfig,
+  mappings: Readonly<Record<string, { via: string; internalAddress: string; internalPort: number; externalPort: number; leaseSeconds: number; at: string }>>,
+  problem: string | undefined,
+): ForwardStatus {
+  const key = `${f.protocol}/${f.externalPort ?? f.internalPort}`;
+  const m = mappings[key];
+  const granted = m ? Date.parse(m.at) : NaN;
+  return {
+    key, protocol: f.protocol, internalPort: f.internalPort, externalPort: f.externalPort ?? f.internalPort,
+    ...(f.description ? { description: f.description } : {}),
+    mapping: m ? {
+      via: m.via, internalAddress: m.internalAddress, internalPort: m.internalPort, externalPort: m.externalPort, leaseSeconds: m.leaseSeconds,
+      grantedAt: m.at, expiresAt: m.leaseSeconds > 0 && Number.isFinite(granted) ? iso(granted + m.leaseSeconds * 1000) : null,
+    } : null,
+    ...(problem ? { problem } : {}),
+  };
+}
