@@ -17,6 +17,22 @@ import type { Source } from './source.js';
 import { buildSources, type BuildDeps } from './sources/index.js';
 import type { RouterAddressAnswer, RouterAddressQuery, RouterProtocol } from './sources/router.js';
 import { validateAddress } from './validate.js';
+import { readIfInet6, type Inet6Address } from '../net/if-inet6.js';
+import { chooseStable, stableMessage } from './stable6.js';
+
+/**
+ * Replaces an agreed IPv6 address that is one of this host's temporary/deprecated/tentative addresses by
+ * the stable address of its prefix (stable6.ts); leaves every other report as it is.
+ */
+export function applyStable6(report: FamilyResult, table: readonly Inet6Address[]): FamilyResult {
+  if (report.family !== 6 || report.address === null) return report;
+  const c = chooseStable(report.address, table);
+  const why = stableMessage(c);
+  if (c.kind === 'not-local' || why === undefined) return report;
+  const stable: StableView = { observed: report.address, address: c.kind === 'none' ? null : c.address, kind: c.kind, ifname: c.ifname, why };
+  if (c.kind === 'stable') return { ...report, stable };
+  return { ...report, address: stable.address, message: c.kind === 'none' ? why : `${report.message}; published: ${c.address} (stable)`, stable };
+}
 
 /** The router's own report of its WAN address (IPv4), next to the outside view. */
 export interface RouterView {
@@ -32,8 +48,21 @@ export interface RouterView {
   ms: number;
 }
 
+/**
+ * IPv6: the agreed address was one of this host's own. `observed` is what the outside sees (a temporary
+ * privacy address, usually); `address` what is published instead (null: none), and why.
+ */
+export interface StableView {
+  observed: string;
+  address: string | null;
+  kind: 'stable' | 'replaced' | 'none';
+  ifname: string;
+  why: string;
+}
+
 export interface FamilyResult extends FamilyReport {
   router?: RouterView;
+  stable?: StableView;
 }
 
 /** One key per asked family. */
@@ -54,6 +83,8 @@ export interface DetectOptions {
   /** How router sources and the router view ask the router (default: the port-mapping client). */
   routerQuery?: RouterAddressQuery;
   interfaces?: BuildDeps['interfaces'];
+  /** This host's IPv6 addresses with their flags (default: read /proc/net/if_inet6). */
+  inet6?: () => Promise<Inet6Address[]>;
   onAnswer?: (family: Family, a: Answer) => void;
 }
 
@@ -106,8 +137,9 @@ export async function detectPublicAddresses(config: Config, opts: DetectOptions 
   const families = [...new Set(opts.families ?? config.ip.families)].sort() as Family[];
   const needsRouter = opts.router === true || (config.ip.sources ?? []).some((s) => s.type === 'upnp' || s.type === 'natpmp' || s.type === 'pcp');
   const routerQuery = opts.routerQuery ?? (needsRouter && !opts.sources ? await defaultRouterQuery() : undefined);
+  const inet6 = opts.inet6 ?? (() => readIfInet6());
   const sources = opts.sources ?? buildSources(config.ip, {
-    ...(routerQuery ? { routerQuery } : {}), ...(opts.interfaces ? { interfaces: opts.interfaces } : {}),
+    ...(routerQuery ? { routerQuery } : {}), ...(opts.interfaces ? { interfaces: opts.interfaces } : {}), inet6,
   });
   const out: PublicIpReport = {};
   await Promise.all(families.map(async (family) => {
@@ -122,7 +154,8 @@ export async function detectPublicAddresses(config: Config, opts: DetectOptions 
       }),
       family === 4 && opts.router === true && routerQuery ? routerView(routerQuery, Math.min(config.ip.timeoutMs, 2500), opts.signal) : Promise.resolve(undefined),
     ]);
-    out[family === 4 ? '4' : '6'] = router ? { ...report, router } : report;
+    const withRouter: FamilyResult = router ? { ...report, router } : report;
+    out[family === 4 ? '4' : '6'] = family === 6 && report.address !== null ? applyStable6(withRouter, await inet6()) : withRouter;
   }));
   return out;
 }

@@ -45,3 +45,15 @@ test('says nothing when the router agrees with the outside or does not answer at
   assert.equal(routerNote({ ...agreed, router: { address: '44.0.0.3', via: 'natpmp', error: null, ms: 5 } }), undefined);
   assert.equal(routerNote({ ...agreed, router: { address: null, via: null, error: 'no router answers NAT-PMP or UPnP', ms: 5 } }), undefined);
 });
+
+test('IPv6: shows the published stable address, the temporary one the outside sees, and why', () => {
+  const temp = '2a0d:dd00:77:0:3c5e:1a77:b2c4:d9e1';
+  const f: FamilyResult = {
+    ...agreed, family: 6, address: '2a0d:dd00:77::50', message: '2 agree; published: 2a0d:dd00:77::50 (stable)',
+    stable: { observed: temp, address: '2a0d:dd00:77::50', kind: 'replaced', ifname: 'l0', why: `the outside sees ${temp}, a temporary address of this host on l0 (outgoing connections use it); a server publishes the stable address of the same /64: 2a0d:dd00:77::50` },
+  };
+  const out = renderIpReport({ '6': f }, p);
+  assert.match(out, /^IPv6 {2}2a0d:dd00:77::50 /m);
+  assert.match(out, /seen from outside: 2a0d:dd00:77:0:3c5e:1a77:b2c4:d9e1 \(temporary: published 2a0d:dd00:77::50 instead\)/);
+  assert.match(out, /a temporary address of this host on l0/);
+});

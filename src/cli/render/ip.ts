@@ -35,6 +35,12 @@ function family(f: FamilyResult, p: Paint, verbose: boolean): string {
   const head = `IPv${f.family}`;
   if (f.address) lines.push(`${p.bold(head)}  ${p.green(f.address)}  ${f.message}; quorum ${f.quorum}; ${Math.round(f.ms)} ms`);
   else lines.push(`${p.bold(head)}  ${p.red('unknown')}  ${f.message}`);
+  if (f.stable && f.stable.kind !== 'stable') {
+    lines.push(`      seen from outside: ${f.stable.observed} (${f.stable.kind === 'none' ? 'unstable: not published' : `temporary: published ${f.stable.address ?? ''} instead`})`);
+    lines.push(`      ${p.yellow(f.stable.why)}`);
+  } else if (f.stable) {
+    lines.push(`      ${p.dim(f.stable.why)}`);
+  }
   if (f.router) {
     const r = f.router;
     const what = r.address ?? (r.reported ? `${r.reported} (${r.class ?? 'not public'})` : 'no address');

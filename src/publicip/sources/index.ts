@@ -20,6 +20,7 @@ export interface BuildDeps {
   /** How router sources ask the router (default: none available → `unsupported`). */
   routerQuery?: RouterAddressQuery;
   interfaces?: ConstructorParameters<typeof InterfaceSource>[0]['interfaces'];
+  inet6?: ConstructorParameters<typeof InterfaceSource>[0]['inet6'];
 }
 
 /** `api.ipify.org` → `ipify.org`; an IP literal stays itself. */
@@ -52,7 +53,7 @@ export function buildSource(c: AnySourceConfig, timeoutMs: number, deps: BuildDe
     case 'pcp':
       return new RouterSource({ protocol: c.type, query: deps.routerQuery ?? unsupportedRouterQuery, timeoutMs, ...(c.operator ? { operator: c.operator } : {}) });
     case 'interface':
-      return new InterfaceSource({ name: c.name, ...(c.operator ? { operator: c.operator } : {}), ...(fam ? { families: fam } : {}), ...(deps.interfaces ? { interfaces: deps.interfaces } : {}) });
+      return new InterfaceSource({ name: c.name, ...(c.operator ? { operator: c.operator } : {}), ...(fam ? { families: fam } : {}), ...(deps.interfaces ? { interfaces: deps.interfaces } : {}), ...(deps.inet6 ? { inet6: deps.inet6 } : {}) });
     case 'static':
       return new StaticSource({ address: c.address, ...(c.operator ? { operator: c.operator } : {}) });
   }

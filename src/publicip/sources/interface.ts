@@ -1,19 +1,24 @@
 /**
  * Interface source: the global unicast address of a family on a named local interface — for a host that
- * holds its public address itself (no NAT, or IPv6). Several global addresses (IPv6 privacy addresses)
- * yield the first the system lists, the others are shown in the evidence. Local, no I/O beyond reading
- * the interface table; the table is injected for tests.
+ * holds its public address itself (no NAT, or IPv6). IPv6 addresses the kernel marks temporary (privacy
+ * addresses, which it lists first), deprecated or tentative are never the answer (src/net/if-inet6);
+ * among the rest the first the system lists wins, the others are shown in the evidence. Local, no I/O
+ * beyond reading the interface tables; both are injected for tests.
  */
 import { networkInterfaces } from 'node:os';
-import { classifyAddress, type Family } from '../../net/address.js';
+import { canonicalAddress, classifyAddress, type Family } from '../../net/address.js';
 import { failure, since, type ObserveOptions, type Source, type SourceResult } from '../source.js';
 import { validateAddress } from '../validate.js';
+import { readIfInet6, type Inet6Address } from '../../net/if-inet6.js';
+import { unstableWhy } from '../stable6.js';
 
 export interface InterfaceSourceOptions {
   name: string;
   operator?: string;
   families?: readonly Family[];
   interfaces?: () => ReturnType<typeof networkInterfaces>;
+  /** This host's IPv6 addresses with their flags (default: /proc/net/if_inet6). */
+  inet6?: () => Promise<Inet6Address[]>;
   id?: string;
 }
 
@@ -44,10 +49,20 @@ export class InterfaceSource implements Source {
     }
     if (!list) return failure(family, 'no-address', `no interface named ${this.o.name}`, since(t0));
     const ofFamily = list.filter((a) => (family === 4 ? a.family === 'IPv4' : a.family === 'IPv6')).map((a) => a.address);
-    const global = ofFamily.filter((a) => classifyAddress(a) === 'global');
-    const evidence = ofFamily.join(' ') || '(none)';
+    const flagged = new Map<string, string>();
+    if (family === 6) {
+      for (const a of await (this.o.inet6 ?? (() => readIfInet6()))()) {
+        const why = a.ifname === this.o.name ? unstableWhy(a) : undefined;
+        if (why) flagged.set(canonicalAddress(a.address), why);
+      }
+    }
+    const global = ofFamily.filter((a) => classifyAddress(a) === 'global' && !flagged.has(canonicalAddress(a)));
+    const evidence = ofFamily.map((a) => { const why = flagged.get(canonicalAddress(a)); return why ? `${a}(${why})` : a; }).join(' ') || '(none)';
     const first = global[0];
     if (first === undefined) {
+      if (flagged.size > 0 && ofFamily.some((a) => classifyAddress(a) === 'global')) {
+        return failure(family, 'no-address', `${this.o.name} has only temporary, deprecated or tentative global IPv6 addresses`, since(t0), { evidence });
+      }
       const seen = ofFamily.length ? ` (has ${ofFamily.slice(0, 4).join(', ')})` : '';
       return failure(family, 'no-address', `${this.o.name} has no global IPv${family} address${seen}`, since(t0), { evidence });
     }
