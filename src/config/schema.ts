@@ -9,11 +9,15 @@
  */
 import { isIP } from 'node:net';
 import { z } from 'zod';
-import { isLoopbackHost } from '../net/address.js';
+import { isIPv6HostPart, isLoopbackHost } from '../net/address.js';
 
 const port = z.number().int().min(1).max(65535);
 const ipAddress = z.string().refine((s) => isIP(s) !== 0, { message: 'not an IP address' });
 const ipv4 = z.string().refine((s) => isIP(s) === 4, { message: 'not an IPv4 address (e.g. 192.168.1.50)' });
+/** The host part (low 64 bits) of another LAN host's IPv6 address: `::50`, `::211:32ff:fe12:3456`. */
+const ipv6HostPart = z.string().refine((s) => isIPv6HostPart(s), {
+  message: 'not an IPv6 host part: write the low 64 bits with a leading :: (e.g. "::50"); the /64 prefix comes from the current address',
+});
 const httpUrl = z.url({ protocol: /^https?$/, error: 'not an http(s) URL (e.g. https://example.net)' });
 const hostname = z
   .string()
@@ -101,6 +105,11 @@ function checkRecord(r: AnyRecord, ctx: z.core.$RefinementCtx<AnyRecord>): void 
 const recordCommon = {
   /** Restrict this record to some families (default: `ip.families`). */
   families: families.optional(),
+  /**
+   * Publish another LAN host's AAAA (a NAS, a VM): the current /64 prefix of this host's IPv6 address
+   * plus this host part; the record follows a prefix change. IPv4 is unaffected.
+   */
+  ipv6Host: ipv6HostPart.optional(),
   /** Permit credentials over plain http to a non-loopback server (not recommended). */
   allowInsecure: z.boolean().default(false),
 };

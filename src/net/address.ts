@@ -177,3 +177,17 @@ export function sameSubnet(a: string, b: string, bits: number): boolean {
   }
   return true;
 }
+
+/** `::50`-style text whose upper 64 bits are zero and lower 64 bits are not: the host part of a /64 address. */
+export function isIPv6HostPart(text: string): boolean {
+  const g = ip6Groups(text);
+  return g !== undefined && !text.includes('%') && g.slice(0, 4).every((x) => x === 0) && g.slice(4).some((x) => x !== 0);
+}
+
+/** The /64 prefix of `address` (IPv6) joined with the low 64 bits of `hostPart`; undefined if either is not IPv6. */
+export function withHostPart(address: string, hostPart: string): string | undefined {
+  const a = ip6Groups(address);
+  const h = ip6Groups(hostPart);
+  if (!a || !h) return undefined;
+  return canonicalAddress([...a.slice(0, 4), ...h.slice(4)].map((x) => x.toString(16)).join(':'));
+}

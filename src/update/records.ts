@@ -3,7 +3,7 @@
  * a label for people, the families it publishes, and the configuration hash that holds are tied to.
  */
 import type { Config, RecordConfig } from '../config/schema.js';
-import type { Family } from '../net/address.js';
+import { withHostPart, type Family } from '../net/address.js';
 import { recordConfigHash } from '../daemon/state.js';
 
 function host(url: string): string {
@@ -33,6 +33,15 @@ export function recordLabel(r: RecordConfig): string {
 
 export function recordFamilies(r: RecordConfig, config: Pick<Config, 'ip'>): Family[] {
   return [...(r.families ?? config.ip.families)].sort() as Family[];
+}
+
+/**
+ * The address a record publishes for a family, given this host's wanted address: with `ipv6Host`, the
+ * IPv6 one is the current /64 prefix plus that host part (another LAN host), so it follows the prefix.
+ */
+export function recordAddress(r: RecordConfig, family: Family, wanted: string | null): string | null {
+  if (wanted === null || family !== 6 || r.ipv6Host === undefined) return wanted;
+  return withHostPart(wanted, r.ipv6Host) ?? null;
 }
 
 /** The hash of what a hold depends on: credentials, names, server (secrets only hashed; see state.ts). */

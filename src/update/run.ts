@@ -19,7 +19,7 @@ import type { Logger } from '../log.js';
 import { sleep as realSleep } from '../net/abort.js';
 import type { Family } from '../net/address.js';
 import { applyOutcome, decide, type Decision, type LiveFamily, type LiveView } from './decide.js';
-import { configHashOf, recordFamilies, recordKey, recordLabel } from './records.js';
+import { configHashOf, recordAddress, recordFamilies, recordKey, recordLabel } from './records.js';
 
 export interface WantedFamily {
   address: string | null;
@@ -211,11 +211,11 @@ export async function runUpdate(ctx: UpdateContext, opts: UpdateOptions = {}): P
       configHash: configHashOf(record, state.salt),
     });
   }
-  const wantedOf = (fams: Family[]): Partial<Record<Family, string | null>> =>
-    Object.fromEntries(fams.map((f) => [f, wanted[famKey(f)]?.address ?? null]));
+  const wantedOf = (record: RecordConfig, fams: Family[]): Partial<Record<Family, string | null>> =>
+    Object.fromEntries(fams.map((f) => [f, recordAddress(record, f, wanted[famKey(f)]?.address ?? null)]));
 
   await mapLimit(entries, 8, async (e) => {
-    const base = { families: e.families, wanted: wantedOf(e.families), configHash: e.configHash, persisted: state.records[e.key], now: now(), force: opts.force === true };
+    const base = { families: e.families, wanted: wantedOf(e.record, e.families), configHash: e.configHash, persisted: state.records[e.key], now: now(), force: opts.force === true };
     const pre = decide({ ...base, live: undefined });
     // Held, waiting or address-less records need no live read.
     if (pre.kind === 'held' || pre.kind === 'wait' || pre.kind === 'noAddress' || opts.live === false) {

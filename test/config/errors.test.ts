@@ -31,7 +31,7 @@ const cases: { name: string; config: unknown; env?: NodeJS.ProcessEnv; expect: s
   { name: 'family 5', config: { ip: { families: [4, 5] } }, expect: ['ip.families[1]: 5 is not valid — one of: 4, 6'] },
   { name: 'family twice', config: { ip: { families: [4, 4] } }, expect: ['ip.families: lists a family twice, got [4,4]'] },
   { name: 'unknown top-level key', config: { recrods: [] }, expect: ['recrods: unknown key — did you mean "records"? Valid keys here: $schema, ip, records, forwards, lan, probe, daemon, state'] },
-  { name: 'unknown key in a record', config: { records: [{ ...noip, hostnme: 'x' }] }, expect: ['records[0].hostnme: unknown key — did you mean "hostname"? Valid keys here: provider, hostname, username, password, passwordFile, server, families, allowInsecure'] },
+  { name: 'unknown key in a record', config: { records: [{ ...noip, hostnme: 'x' }] }, expect: ['records[0].hostnme: unknown key — did you mean "hostname"? Valid keys here: provider, hostname, username, password, passwordFile, server, families, ipv6Host, allowInsecure'] },
   { name: 'unknown provider', config: { records: [{ provider: 'namecheap', hostname: 'x' }] }, expect: ['records[0].provider: "namecheap" is not a known provider — valid: noip, dyndns2, duckdns, cloudflare'] },
   { name: 'external port 0', config: { forwards: [{ internalPort: 22, externalPort: 0 }] }, expect: ['forwards[0].externalPort: must be at least 1, got 0'] },
   { name: 'internal port 70000', config: { forwards: [{ internalPort: 70000 }] }, expect: ['forwards[0].internalPort: must be at most 65535, got 70000'] },

@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 import { runUpdate, type UpdateOptions } from '../../src/update/run.js';
+import { configSchema } from '../../src/config/schema.js';
 import { NOIP_HOST, GENERIC_DYNDNS2_HOST } from '../fixtures/dyndns2.js';
 import { DUCKDNS_HOST } from '../fixtures/duckdns.js';
 import { clock, harness, type Harness, V4, V4B, V6, V6B } from './helpers.js';
@@ -251,5 +252,38 @@ describe('many records', () => {
     } finally {
       await h.close();
     }
+  });
+});
+
+describe('ipv6Host: another LAN host\'s AAAA', () => {
+  test('publishes the current /64 prefix plus the host part, follows a prefix change, leaves IPv4 and other records alone', async () => {
+    const h = await harness({ cloudflare: { tokens: { [CF_TOKEN]: {} }, zones: { 'example.com': { id: ZONE_ID } } } });
+    try {
+      const cf = (name: string, extra: object = {}) => ({ provider: 'cloudflare' as const, zone: 'example.com', name, apiToken: CF_TOKEN, create: true, baseUrl: h.internet.cloudflareBaseUrl, ...extra });
+      const config = h.config([cf('home.example.com'), cf('nas.example.com', { ipv6Host: '::50' })]);
+      const r = await runUpdate({ config, log: h.log }, { dns: h.dns, ips: [V4, '2a0d:dd00:77::1234'] });
+      assert.deepEqual(r.records.map((x) => x.status), ['updated', 'updated'], JSON.stringify(r.records));
+      assert.deepEqual(h.internet.records({ name: 'nas.example.com', type: 'AAAA' }).map((x) => x.content), ['2a0d:dd00:77::50']);
+      assert.deepEqual(h.internet.records({ name: 'nas.example.com', type: 'A' }).map((x) => x.content), [V4]);
+      assert.deepEqual(h.internet.records({ name: 'home.example.com', type: 'AAAA' }).map((x) => x.content), ['2a0d:dd00:77::1234']);
+      // The ISP hands out a new prefix: the record follows, keeping its host part.
+      const r2 = await runUpdate({ config, log: h.log }, { dns: h.dns, ips: [V4, '2a0d:dd00:99:5::1234'] });
+      assert.deepEqual(r2.records.map((x) => x.status), ['updated', 'updated']);
+      assert.deepEqual(h.internet.records({ name: 'nas.example.com', type: 'AAAA' }).map((x) => x.content), ['2a0d:dd00:99:5::50']);
+      // Same prefix, another address of this host (a new privacy address): nothing to send for the NAS.
+      const r3 = await runUpdate({ config, log: h.log }, { dns: h.dns, ips: [V4, '2a0d:dd00:99:5::abcd'] });
+      assert.deepEqual(r3.records.map((x) => x.status), ['updated', 'current']);
+    } finally {
+      await h.close();
+    }
+  });
+
+  test('a host part with prefix bits, or not IPv6 at all, is refused naming the field', () => {
+    for (const bad of ['2a0d:dd00:77::50', '::', '50', '192.168.1.50', 'fe80::50%eth0']) {
+      const r = configSchema.safeParse({ records: [{ provider: 'duckdns', domains: ['x'], token: 'a7c4f1e2-duck-token-5b9d', ipv6Host: bad }] });
+      assert.equal(r.success, false, bad);
+      assert.match(JSON.stringify(r.error?.issues), /ipv6Host.*not an IPv6 host part|not an IPv6 host part.*ipv6Host/, bad);
+    }
+    assert.equal(configSchema.safeParse({ records: [{ provider: 'duckdns', domains: ['x'], token: 'a7c4f1e2-duck-token-5b9d', ipv6Host: '::211:32ff:fe12:3456' }] }).success, true);
   });
 });
