@@ -86,7 +86,8 @@ export async function checkReach(probe: ProbeConfig | undefined, req: ReachReque
     if (!r.ok) return fail(`not tested: could not ask the probe at ${probe.url} (${r.message})`, t0, { inconclusive: true });
     const p = parseProbeResponse(r.body);
     if (r.status === 403 && p?.hostname && !p.hostname.matches) {
-      return fail(`${p.hostname.name} resolves from outside to ${p.hostname.addresses.join(', ') || 'nothing'}${p.hostname.error ? ` (${p.hostname.error})` : ''}, not to this network's address ${p.ip}`, t0, { seenAddress: p.ip, hostname: p.hostname });
+      const seenAs = p.hostname.addresses ? ` (it resolves to ${p.hostname.addresses.join(', ') || 'nothing'})` : '';
+      return fail(`${p.hostname.name} does not resolve from outside to this network's address ${p.ip}${seenAs}${p.hostname.error ? ` (${p.hostname.error})` : ''}`, t0, { seenAddress: p.ip, hostname: p.hostname });
     }
     if (r.status !== 200) return fail(httpProblem(r.status, r.body, 'the probe'), t0);
     if (!p) return fail('the probe answered something that is not its JSON', t0);

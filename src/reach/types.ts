@@ -24,7 +24,11 @@ export interface ProbeRequest {
   hostname?: string;
 }
 
-export interface HostnameView { name: string; addresses: string[]; matches: boolean; error?: string }
+/**
+ * What the probe says about a hostname: only whether it resolves to the caller (the probe is no DNS
+ * oracle). `addresses` comes only from older probes that still listed them.
+ */
+export interface HostnameView { name: string; matches: boolean; addresses?: string[]; error?: string }
 
 export interface ProbeResponse {
   ip: string;
@@ -75,10 +79,10 @@ export function parseProbeResponse(v: unknown): ProbeResponse | undefined {
   if (typeof echoed === 'boolean') out.echoed = echoed;
   if (typeof banner === 'string') out.banner = clean(banner, 256);
   if (typeof error === 'string') out.error = clean(error, 300);
-  if (isObj(hostname) && typeof hostname.name === 'string' && Array.isArray(hostname.addresses) && typeof hostname.matches === 'boolean') {
+  if (isObj(hostname) && typeof hostname.name === 'string' && typeof hostname.matches === 'boolean') {
     out.hostname = {
       name: clean(hostname.name, 253),
-      addresses: hostname.addresses.filter((a): a is string => typeof a === 'string').slice(0, 16).map((a) => clean(a, 64)),
+      ...(Array.isArray(hostname.addresses) ? { addresses: hostname.addresses.filter((a): a is string => typeof a === 'string').slice(0, 16).map((a) => clean(a, 64)) } : {}),
       matches: hostname.matches,
       ...(typeof hostname.error === 'string' ? { error: clean(hostname.error, 200) } : {}),
     };

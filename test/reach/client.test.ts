@@ -36,7 +36,7 @@ describe('reach client against a loopback probe', () => {
   let srv: ProbeServer;
   let probe: ProbeConfig;
   before(async () => {
-    srv = await startProbeServer({ host: '127.0.0.1', port: 0 }, { token: 'tok', rate: { burst: 1000, perMinute: 6000 }, connectTimeoutMs: 500, readTimeoutMs: 300 });
+    srv = await startProbeServer({ host: '127.0.0.1', port: 0 }, { token: 'tok', rate: { burst: 1000, perMinute: 6000 }, connectTimeoutMs: 500, readTimeoutMs: 300, allowPrivateCallers: true });
     probe = { url: `http://127.0.0.1:${srv.address.port}`, token: 'tok', allowInsecure: true };
   });
   after(async () => { await srv.close(); });

@@ -40,7 +40,7 @@ describe('probe server on loopback', () => {
   let srv: ProbeServer;
   before(async () => {
     srv = await startProbeServer({ host: '127.0.0.1', port: 0 }, {
-      token: 's3cret-token', rate: { burst: 10_000, perMinute: 60_000 }, connectTimeoutMs: 500, readTimeoutMs: 300,
+      token: 's3cret-token', rate: { burst: 10_000, perMinute: 60_000 }, connectTimeoutMs: 500, readTimeoutMs: 300, allowPrivateCallers: true, freeTokenFailures: 10_000,
       resolve: async (name) => (name === 'elsewhere.test' ? ['127.0.0.2'] : name === 'here.test' ? ['127.0.0.1'] : []),
     });
   });
@@ -100,7 +100,8 @@ describe('probe server on loopback', () => {
     try {
       const r = await call(srv, '/v1/reach', { token: 's3cret-token', body: { protocol: 'tcp', port: other.port, mode: 'banner', hostname: 'elsewhere.test' } });
       assert.equal(r.status, 403);
-      assert.deepEqual((r.body.hostname as { addresses: string[] }).addresses, ['127.0.0.2']);
+      assert.deepEqual(r.body.hostname, { name: 'elsewhere.test', matches: false }, 'only whether it matches: the probe is no DNS oracle');
+      assert.doesNotMatch(JSON.stringify(r.body), /127\.0\.0\.2/, 'what the name resolves to is never told');
       assert.equal(other.hits(), 0);
       const r2 = await call(srv, '/v1/reach', { token: 's3cret-token', body: { protocol: 'tcp', port: mine.port, mode: 'banner', hostname: 'here.test' } });
       assert.equal(r2.status, 200);
@@ -159,7 +160,7 @@ describe('probe server on loopback', () => {
 });
 
 test('the per-client rate limit answers 429 with Retry-After once the burst is spent', async () => {
-  const srv = await startProbeServer({ host: '127.0.0.1', port: 0 }, { rate: { burst: 2, perMinute: 2 } });
+  const srv = await startProbeServer({ host: '127.0.0.1', port: 0 }, { rate: { burst: 2, perMinute: 2 }, allowPrivateCallers: true });
   try {
     assert.equal((await call(srv, '/port/1')).status, 200);
     assert.equal((await call(srv, '/port/1')).status, 200);
@@ -174,7 +175,7 @@ test('caller address: X-Forwarded-For counts only with trustProxy and a loopback
   assert.equal(callerAddress(req('::ffff:44.0.0.2', '1.2.3.4'), true), '44.0.0.2');
   assert.equal(callerAddress(req('127.0.0.1', '9.9.9.9, 44.0.0.7'), true), '44.0.0.7');
   assert.equal(callerAddress(req('127.0.0.1', '44.0.0.7'), false), '127.0.0.1');
-  assert.equal(callerAddress(req('127.0.0.1', 'not-an-ip'), true), '127.0.0.1');
+  assert.equal(callerAddress(req('127.0.0.1', 'not-an-ip'), true), undefined, 'never the proxy\'s own address');
   assert.equal(callerAddress(req('::1', '2A0D:DD00:77:0::50'), true), '2a0d:dd00:77::50');
   assert.equal(callerAddress(req('garbage'), true), undefined);
 });
