@@ -1,5 +1,6 @@
 /** `ddns probe serve`: the self-hostable reachability probe (run it on a machine outside, e.g. a VPS). */
 import type { Command } from 'commander';
+import { PROBE_TOKEN_MIN_BYTES, probeTokenTooShort } from '../config/schema.js';
 import { action, CliError, EXIT, loadContext } from './context.js';
 
 /** Parses HOST:PORT / [v6]:PORT; undefined when it is not one. */
@@ -20,9 +21,10 @@ export function register(program: Command): void {
     .option('--cert <file>', 'TLS certificate (PEM) — serve HTTPS itself instead of behind a TLS proxy')
     .option('--key <file>', 'TLS private key (PEM), with --cert')
     .option('--token-file <file>', 'file holding the bearer token (default: probe.token from the configuration)')
-    .option('--trust-proxy', 'behind a local TLS proxy: take the caller from X-Forwarded-For (only from loopback peers)')
+    .option('--trust-proxy', 'behind a local TLS proxy that appends or overwrites X-Forwarded-For: the caller is its last entry (only from loopback peers)')
+    .option('--allow-private-callers', 'also connect back to loopback, private and other non-public callers (a probe on a LAN or in a lab; never on the internet)')
     .option('--rate <n>', 'checks per minute per client', '30')
-    .action(action(async (opts: { listen: string; cert?: string; key?: string; tokenFile?: string; trustProxy?: boolean; rate: string }, cmd: Command) => {
+    .action(action(async (opts: { listen: string; cert?: string; key?: string; tokenFile?: string; trustProxy?: boolean; allowPrivateCallers?: boolean; rate: string }, cmd: Command) => {
       const ctx = await loadContext(cmd);
       const listen = parseListen(opts.listen);
       if (!listen) throw new CliError(`--listen: "${opts.listen}" is not HOST:PORT (e.g. 0.0.0.0:8080 or [::]:443)`, EXIT.usage);
@@ -35,10 +37,13 @@ export function register(program: Command): void {
       };
       const token = opts.tokenFile ? (await read(opts.tokenFile, '--token-file')).toString('utf8').trim() : ctx.config.probe?.token;
       if (opts.tokenFile && !token) throw new CliError(`--token-file ${opts.tokenFile} is empty`, EXIT.usage);
+      if (token !== undefined && Buffer.byteLength(token, 'utf8') < PROBE_TOKEN_MIN_BYTES) {
+        throw new CliError(`${opts.tokenFile ? `--token-file ${opts.tokenFile}` : 'probe.token'}: the token ${probeTokenTooShort}`, EXIT.usage);
+      }
       const tls = opts.cert && opts.key ? { cert: await read(opts.cert, '--cert'), key: await read(opts.key, '--key') } : undefined;
       const { startProbeServer } = await import('../reach/server.js');
       const serverOptions = {
-        ...(token ? { token } : {}), ...(tls ? { tls } : {}), trustProxy: opts.trustProxy === true,
+        ...(token ? { token } : {}), ...(tls ? { tls } : {}), trustProxy: opts.trustProxy === true, allowPrivateCallers: opts.allowPrivateCallers === true,
         rate: { burst: Math.min(rate, 20), perMinute: rate },
         log: (e: Record<string, unknown>) => ctx.log.info(e),
       };

@@ -199,6 +199,10 @@ const lanSchema = z.strictObject({
   interface: z.string().min(1).optional(),
 });
 
+/** A probe token shorter than this is guessable over the internet; `probe serve` refuses it too. */
+export const PROBE_TOKEN_MIN_BYTES = 16;
+export const probeTokenTooShort = `is shorter than ${PROBE_TOKEN_MIN_BYTES} bytes — a short token can be guessed; make one with \`openssl rand -hex 16\``;
+
 const probeSchema = z
   .strictObject({
     url: httpUrl,
@@ -214,6 +218,9 @@ const probeSchema = z
         input: p.url,
         message: 'would send the probe token over plain http — use https://, or set probe.allowInsecure: true',
       });
+    }
+    if (p.token !== undefined && Buffer.byteLength(p.token, 'utf8') < PROBE_TOKEN_MIN_BYTES) {
+      ctx.addIssue({ code: 'custom', path: ['token'], message: probeTokenTooShort });
     }
   });
 

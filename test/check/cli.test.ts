@@ -25,3 +25,15 @@ test('ddns probe serve refuses a malformed --listen with exit 2', () => {
   assert.equal(r.status, 2, r.stderr);
   assert.match(r.stderr, /--listen/);
 });
+
+test('ddns probe serve refuses a token file holding fewer than 16 bytes with exit 2, without printing it', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'ddns-cli-'));
+  try {
+    const file = join(dir, 'probe-token');
+    writeFileSync(file, 'short-tok9\n');
+    const r = spawnSync(process.execPath, ['--import', 'tsx', main, 'probe', 'serve', '--listen', '127.0.0.1:0', '--token-file', file], { encoding: 'utf8', timeout: 20_000, env: { ...process.env, DDNS_LOG_LEVEL: 'silent' } });
+    assert.equal(r.status, 2, r.stderr);
+    assert.match(r.stderr, /shorter than 16 bytes/);
+    assert.doesNotMatch(r.stderr + r.stdout, /short-tok9/);
+  } finally { rmSync(dir, { recursive: true, force: true }); }
+});
