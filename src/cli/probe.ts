@@ -1,6 +1,5 @@
 /** `ddns probe serve`: the self-hostable reachability probe (run it on a machine outside, e.g. a VPS). */
 import type { Command } from 'commander';
-import { PROBE_TOKEN_MIN_BYTES, probeTokenTooShort } from '../config/schema.js';
 import { action, CliError, EXIT, loadContext } from './context.js';
 
 /** Parses HOST:PORT / [v6]:PORT; undefined when it is not one. */
@@ -37,6 +36,7 @@ export function register(program: Command): void {
       };
       const token = opts.tokenFile ? (await read(opts.tokenFile, '--token-file')).toString('utf8').trim() : ctx.config.probe?.token;
       if (opts.tokenFile && !token) throw new CliError(`--token-file ${opts.tokenFile} is empty`, EXIT.usage);
+      const { PROBE_TOKEN_MIN_BYTES, probeTokenTooShort } = await import('../config/schema.js');
       if (token !== undefined && Buffer.byteLength(token, 'utf8') < PROBE_TOKEN_MIN_BYTES) {
         throw new CliError(`${opts.tokenFile ? `--token-file ${opts.tokenFile}` : 'probe.token'}: the token ${probeTokenTooShort}`, EXIT.usage);
       }
