@@ -67,6 +67,7 @@ export function secretValues(config: Config): string[] {
   const out: (string | undefined)[] = [config.probe?.token];
   for (const r of config.records) out.push('password' in r ? r.password : 'token' in r ? r.token : 'apiToken' in r ? r.apiToken : undefined);
   for (const n of config.daemon.notify) out.push(n.url);
+  for (const t of config.tunnels) out.push(t.identity);
   return out.filter((s): s is string => typeof s === 'string');
 }
 

@@ -15,6 +15,7 @@ import { register as registerIp } from './ip.js';
 import { register as registerUpdate } from './update.js';
 import { register as registerRun } from './run.js';
 import { register as registerHealth } from './health.js';
+import { register as registerTunnel } from './tunnel.js';
 
 export function buildProgram(): Command {
   const program = new Command('ddns')
@@ -37,6 +38,7 @@ export function buildProgram(): Command {
   registerUpdate(program);
   registerRun(program);
   registerHealth(program);
+  registerTunnel(program);
 
   for (const cmd of program.commands) cmd.exitOverride();
   return program;

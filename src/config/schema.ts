@@ -112,6 +112,11 @@ const recordCommon = {
   ipv6Host: ipv6HostPart.optional(),
   /** Permit credentials over plain http to a non-loopback server (not recommended). */
   allowInsecure: z.boolean().default(false),
+  /** What to publish: the home's public address, or a tunnel's relay address (`relay` = tunnel 0, `relay:N`). */
+  target: z
+    .string()
+    .regex(/^(public|relay|relay:\d{1,3})$/, { message: 'not a target — one of public, relay, relay:N (N = index into tunnels)' })
+    .optional(),
 };
 const noipRecord = z.strictObject({
   provider: z.literal('noip'),
@@ -242,6 +247,46 @@ const daemonSchema = z.strictObject({
   notify: z.array(notifySchema).default([]),
 });
 
+// ---- tunnels ----------------------------------------------------------------------------------------
+const tunnelForwardSchema = z.strictObject({
+  /** The port the relay listens on (reachable from the internet with `remoteBind: 0.0.0.0`). */
+  remotePort: port,
+  /** Where connections that arrive there go, from this host. */
+  localPort: port,
+  localAddress: z.string().min(1).default('127.0.0.1'),
+  /** The relay-side listen address (needs `GatewayPorts clientspecified` on the relay for anything but loopback). */
+  remoteBind: z.string().min(1).default('0.0.0.0'),
+});
+const tunnelSchema = z
+  .strictObject({
+    /** user@host[:port] of a stock OpenSSH server. */
+    relay: z.string().regex(/^[a-z_][a-z0-9_.-]{0,31}@(\[[0-9a-f:.]+\]|[^\s@:[\]]+)(:\d{1,5})?$/i, {
+      message: 'not user@host[:port] (e.g. tunnel@vps.example.org:22)',
+    }),
+    /** The private key (OpenSSH or PEM format, unencrypted): a secret. */
+    identity: secret.optional(),
+    identityFile: secretFile.optional(),
+    /** The relay's public host key, pinned ("ssh-ed25519 AAAA…", as in ssh-keyscan output or known_hosts). */
+    hostKey: z.string().regex(/(^|\s)(ssh-ed25519|ecdsa-sha2-nistp(256|384|521)|ssh-rsa) [A-Za-z0-9+/]+={0,2}(\s|$)/, {
+      message: 'not an SSH public host key (e.g. "ssh-ed25519 AAAAC3Nza…", from ssh-keyscan -t ed25519 HOST on a trusted path)',
+    }),
+    /** Seconds between keepalives; the path is declared dead after keepaliveCountMax unanswered ones. */
+    keepaliveInterval: z.number().int().min(1).max(600).default(5),
+    keepaliveCountMax: z.number().int().min(1).max(100).default(3),
+    forwards: z.array(tunnelForwardSchema).min(1),
+  })
+  .superRefine((t, ctx) => {
+    if (t.identity === undefined && t.identityFile === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['identity'], input: t, message: 'is required — set identity, identityFile, or DDNS_TUNNELS_<index>_IDENTITY(_FILE)' });
+    }
+    const seen = new Set<string>();
+    t.forwards.forEach((f, i) => {
+      const key = `${f.remoteBind}:${f.remotePort}`;
+      if (seen.has(key)) ctx.addIssue({ code: 'custom', path: ['forwards', i], input: f, message: `asks the relay for ${key} twice` });
+      seen.add(key);
+    });
+  });
+
 // ---- the whole ---------------------------------------------------------------------------------------
 export const configObject = z.strictObject({
   $schema: z.string().optional(),
@@ -251,15 +296,28 @@ export const configObject = z.strictObject({
   lan: lanSchema.prefault({}),
   probe: probeSchema.optional(),
   daemon: daemonSchema.prefault({}),
+  tunnels: z.array(tunnelSchema).default([]),
   state: z.string().min(1).default('./ddns-state.json'),
 });
 
 /** Secret fields by record/section kind: the value key and its file form. */
-export const SECRET_KEYS = ['password', 'token', 'apiToken', 'url'] as const;
+export const SECRET_KEYS = ['password', 'token', 'apiToken', 'url', 'identity'] as const;
 
 
 /** Rules across fields, applied after the shapes are right. */
-export const configSchema = configObject;
+export const configSchema = configObject.superRefine((c, ctx) => {
+  c.records.forEach((r, i) => {
+    const m = /^relay(?::(\d+))?$/.exec(r.target ?? 'public');
+    if (!m) return;
+    const n = Number(m[1] ?? 0);
+    if (n >= c.tunnels.length) {
+      ctx.addIssue({
+        code: 'custom', path: ['records', i, 'target'], input: r.target,
+        message: c.tunnels.length === 0 ? 'publishes a relay address, but no tunnels are configured' : `names tunnel ${n}, but only tunnels 0–${c.tunnels.length - 1} exist`,
+      });
+    }
+  });
+});
 /** camelCase key → SCREAMING_SNAKE as used in environment variable names. */
 export function envName(key: string): string {
   return key.replace(/([a-z0-9])([A-Z])/g, '$1_$2').toUpperCase();
@@ -279,3 +337,5 @@ export type LanConfig = Config['lan'];
 export type ProbeConfig = NonNullable<Config['probe']>;
 export type DaemonConfig = Config['daemon'];
 export type NotifyConfig = DaemonConfig['notify'][number];
+export type TunnelConfig = Config['tunnels'][number];
+export type TunnelForwardConfig = TunnelConfig['forwards'][number];

@@ -15,6 +15,7 @@ export const SECRET_FIELDS: readonly (readonly [string, string])[] = [
   ['records.*', 'apiToken'],
   ['probe', 'token'],
   ['daemon.notify.*', 'url'],
+  ['tunnels.*', 'identity'],
 ];
 
 /** Is the value at this key path a secret? */

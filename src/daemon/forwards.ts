@@ -17,7 +17,7 @@ import type { LanResult } from '../portmap/lan.js';
 import type { Mapper, OpenOptions, OpenResult } from '../portmap/mapper.js';
 import type { KeepEvent, KeepOptions } from '../portmap/upkeep.js';
 import type { LanContext, Mapping, MappingRequest, Via, ViaChoice } from '../portmap/types.js';
-import { backoffDelay } from './backoff.js';
+import { backoffDelay } from '../state/backoff.js';
 import type { ListenFn } from './announcements.js';
 import { realClock, type Clock } from './clock.js';
 

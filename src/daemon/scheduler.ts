@@ -9,7 +9,7 @@
  * is reported to `onError`, and scheduling goes on. After `stop()` resolves no cycle runs and no timer is
  * left.
  */
-import { backoffDelay, jitter, type BackoffOptions } from './backoff.js';
+import { backoffDelay, jitter, type BackoffOptions } from '../state/backoff.js';
 import { realClock, type Clock, type TimerHandle } from './clock.js';
 
 export type CycleReason = 'start' | 'interval' | 'change' | 'retry' | 'reload';

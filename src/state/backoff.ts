@@ -1,5 +1,5 @@
 /**
- * Backoff for a daemon that must keep trying without hammering anyone: exponential from `baseMs`,
+ * Backoff for anything that must keep trying without hammering anyone: exponential from `baseMs`,
  * capped at `maxMs`, with "equal jitter" (half fixed, half random) so that many daemons restarted by
  * the same outage do not retry in step. Pure: the random source is passed in.
  */

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { backoffDelay, jitter } from '../../src/daemon/backoff.js';
+import { backoffDelay, jitter } from '../../src/state/backoff.js';
 
 const o = { baseMs: 1000, maxMs: 60_000 };
 

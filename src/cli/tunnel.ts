@@ -1,0 +1,48 @@
+/**
+ * `ddns tunnel`: keeps the configured relay tunnels up in the foreground (what autossh is used for).
+ * Exit 0 on SIGTERM/SIGINT (the sessions are closed first, so the relay drops its listeners), 2 on a
+ * configuration error, 1 when a tunnel cannot be made (host key, key refused, remote port refused).
+ */
+import type { Command } from 'commander';
+import { action, CliError, EXIT, loadContext } from './context.js';
+
+export function register(program: Command): void {
+  program
+    .command('tunnel')
+    .description('keep the configured relay tunnels up in the foreground (reverse SSH tunnels, like autossh)')
+    .action(action(async (_opts: object, cmd: Command) => {
+      const ctx = await loadContext(cmd);
+      const [{ tunnelSpecs, startTunnels }, { ssh2Dial, privateKeyProblem }, { tunnelLogLine }] = await Promise.all([
+        import('../tunnel/tunnels.js'), import('../tunnel/ssh2.js'), import('../tunnel/events.js'),
+      ]);
+      if (ctx.config.tunnels.length === 0) throw new CliError('no tunnels configured — add a tunnels: list (see the README, "Behind CGNAT: a relay")', EXIT.usage);
+      const { specs, problems } = tunnelSpecs(ctx.config);
+      for (const s of specs) {
+        const p = privateKeyProblem(s.privateKey);
+        if (p) problems.push(`${s.name}.identity: ${p}`);
+      }
+      if (problems.length > 0) throw new CliError(problems.join('\n'), EXIT.usage);
+
+      let failed: string | undefined;
+      let finish!: () => void;
+      const done = new Promise<void>((r) => { finish = r; });
+      const tunnels = startTunnels(specs, {
+        dial: ssh2Dial(),
+        clock: { now: () => Date.now(), setTimer: (fn, ms) => { const t = setTimeout(fn, ms); return { cancel: () => clearTimeout(t) }; } },
+        onEvent: (e, st) => {
+          const { level, fields } = tunnelLogLine(e, st);
+          ctx.log[level](fields);
+          if (e.event === 'tunnel.failed') { failed ??= `${st.name} (${st.relay}): ${e.message}`; finish(); }
+        },
+      });
+      const stop = () => finish();
+      process.once('SIGTERM', stop);
+      process.once('SIGINT', stop);
+      await done;
+      process.off('SIGTERM', stop);
+      process.off('SIGINT', stop);
+      await tunnels.stop();
+      if (failed) throw new CliError(`a tunnel cannot be made: ${failed}`, EXIT.failed);
+      return EXIT.ok;
+    }));
+}

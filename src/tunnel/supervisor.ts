@@ -1,0 +1,186 @@
+/**
+ * Keeps one tunnel up: the state machine around a Dial (link.ts). Pure — the clock, the random source
+ * and the dial are passed in, so every transition is tested in milliseconds without a network.
+ *
+ *   connecting ──ok──► up ──ended──► connecting (at once: the relay or the path dropped us)
+ *       │                               └── (when it had been up < flapMs: backoff, so a relay that
+ *       │                                    accepts and drops at once is not hammered)
+ *       ├─ path trouble ──► backoff (jittered, growing) ──► connecting
+ *       └─ host key / auth / refused bind ──► failed (retried after retryFailedMs, or never)
+ *
+ * `wanChanged()` (the home's public address moved) closes the session and reconnects at once, cutting a
+ * backoff short: the old TCP connection is dead, however long keepalives would take to notice.
+ * Contract: `run()` resolves only after `stop()`, and then no session is open and no timer is pending.
+ * Every transition is reported once through `onEvent`, with the status after it; reasons are values.
+ */
+import { backoffDelay } from '../state/backoff.js';
+import { isPermanent, type Dial, type FailureKind, type LinkFailure, type Session } from './link.js';
+import type { TunnelForward, TunnelSpec } from './spec.js';
+
+export interface TimerHandle { cancel(): void }
+export interface Clock { now(): number; setTimer(fn: () => void, ms: number): TimerHandle }
+
+export type TunnelState = 'connecting' | 'up' | 'backoff' | 'failed' | 'stopped';
+
+export interface TunnelStatus {
+  name: string;
+  relay: string;
+  state: TunnelState;
+  /** When the current state began (ms since the epoch). */
+  since: number;
+  /** Times the tunnel came back after having been up. */
+  reconnects: number;
+  lastError: { kind: FailureKind; message: string; at: number } | null;
+  forwards: TunnelForward[];
+}
+
+export type TunnelEvent =
+  | { event: 'tunnel.connecting'; attempt: number }
+  | { event: 'tunnel.up'; reaped: boolean; /** ms since the tunnel went down (absent for the first time up) */ downMs?: number }
+  | { event: 'tunnel.down'; kind: FailureKind; message: string }
+  | { event: 'tunnel.backoff'; delayMs: number; kind: FailureKind; message: string }
+  | { event: 'tunnel.failed'; kind: FailureKind; message: string }
+  | { event: 'tunnel.stopped' };
+
+export interface SupervisorOptions {
+  spec: TunnelSpec;
+  dial: Dial;
+  clock: Clock;
+  random?: () => number;
+  /** Backoff after failed dials: first delay and cap (default 1 s … 60 s), equal jitter. */
+  backoff?: { baseMs: number; maxMs: number };
+  /** A session that ends sooner than this after coming up counts as a failed attempt (default 1 s). */
+  flapMs?: number;
+  /** Try again this long after a permanent failure; undefined: stay failed (the CLI exits). */
+  retryFailedMs?: number;
+  onEvent?: (e: TunnelEvent, status: TunnelStatus) => void;
+}
+
+export class TunnelSupervisor {
+  private readonly o: SupervisorOptions;
+  private readonly random: () => number;
+  private st: TunnelStatus;
+  private stopping = false;
+  private running?: Promise<void>;
+  private session?: Session;
+  private dialAbort?: AbortController;
+  private wake?: () => void;
+  private kicked = false;
+  private downAt?: number;
+
+  constructor(o: SupervisorOptions) {
+    this.o = o;
+    this.random = o.random ?? Math.random;
+    this.st = { name: o.spec.name, relay: o.spec.relay, state: 'connecting', since: o.clock.now(), reconnects: 0, lastError: null, forwards: o.spec.forwards };
+  }
+
+  status(): TunnelStatus {
+    return { ...this.st, forwards: [...this.st.forwards], lastError: this.st.lastError ? { ...this.st.lastError } : null };
+  }
+
+  /** Starts the loop (once); resolves after stop(). */
+  run(): Promise<void> {
+    this.running ??= this.loop();
+    return this.running;
+  }
+
+  /** The home's public address changed: drop the session (or the wait) and connect again at once. */
+  wanChanged(): void {
+    if (this.stopping) return;
+    this.kicked = true;
+    const s = this.session;
+    if (s) void s.close({ kind: 'wan-change', message: 'the home\'s public address changed' });
+    this.dialAbort?.abort();
+    this.wake?.();
+  }
+
+  /** Stops: aborts a dial, ends the session (the relay drops the remote listeners), resolves when done. */
+  async stop(): Promise<void> {
+    this.stopping = true;
+    this.dialAbort?.abort();
+    this.wake?.();
+    const s = this.session;
+    if (s) await s.close({ kind: 'stopped', message: 'stopping' });
+    await this.running;
+  }
+
+  private set(state: TunnelState, e: TunnelEvent): void {
+    if (state !== this.st.state) this.st = { ...this.st, state, since: this.o.clock.now() };
+    this.o.onEvent?.(e, this.status());
+  }
+
+  private fail(f: LinkFailure): void {
+    this.st = { ...this.st, lastError: { kind: f.kind, message: f.message, at: this.o.clock.now() } };
+  }
+
+  /** Waits `ms` on the injected clock, or less when woken (stop, WAN change). */
+  private sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const done = () => { t.cancel(); this.wake = undefined; resolve(); };
+      const t = this.o.clock.setTimer(done, ms);
+      this.wake = done;
+    });
+  }
+
+  private async loop(): Promise<void> {
+    const backoff = this.o.backoff ?? { baseMs: 1000, maxMs: 60_000 };
+    const flapMs = this.o.flapMs ?? 1000;
+    let failures = 0; // consecutive failed attempts: the backoff's exponent
+    let wait = 0;
+    while (!this.stopping) {
+      if (wait > 0 && !this.kicked) {
+        await this.sleep(wait);
+        if (this.stopping) break;
+      }
+      this.kicked = false;
+      this.set('connecting', { event: 'tunnel.connecting', attempt: failures + 1 });
+      const ac = new AbortController();
+      this.dialAbort = ac;
+      const r = await this.o.dial(this.o.spec, ac.signal);
+      this.dialAbort = undefined;
+      if (this.stopping) {
+        if (r.ok) await r.session.close({ kind: 'stopped', message: 'stopping' });
+        break;
+      }
+      if (!r.ok) {
+        this.fail(r.failure);
+        if (this.kicked) { wait = 0; continue; } // aborted by a WAN change: straight back
+        if (isPermanent(r.failure.kind)) {
+          this.set('failed', { event: 'tunnel.failed', kind: r.failure.kind, message: r.failure.message });
+          if (this.o.retryFailedMs === undefined) {
+            await new Promise<void>((resolve) => { this.wake = resolve; if (this.stopping) resolve(); });
+            this.wake = undefined;
+            break;
+          }
+          failures = 0;
+          wait = this.o.retryFailedMs;
+          continue;
+        }
+        wait = backoffDelay(failures, backoff, this.random);
+        failures++;
+        this.set('backoff', { event: 'tunnel.backoff', delayMs: wait, kind: r.failure.kind, message: r.failure.message });
+        continue;
+      }
+      const upAt = this.o.clock.now();
+      const downMs = this.downAt === undefined ? undefined : upAt - this.downAt;
+      if (this.downAt !== undefined) this.st = { ...this.st, reconnects: this.st.reconnects + 1 };
+      this.session = r.session;
+      this.set('up', { event: 'tunnel.up', reaped: r.reaped, ...(downMs !== undefined ? { downMs } : {}) });
+      const why = await r.session.ended;
+      this.session = undefined;
+      if (this.stopping) break;
+      this.downAt = this.o.clock.now();
+      this.fail(why);
+      this.set('connecting', { event: 'tunnel.down', kind: why.kind, message: why.message });
+      if (why.kind === 'wan-change' || this.o.clock.now() - upAt >= flapMs) {
+        failures = 0;
+        wait = 0;
+      } else {
+        wait = backoffDelay(failures, backoff, this.random);
+        failures++;
+        this.set('backoff', { event: 'tunnel.backoff', delayMs: wait, kind: why.kind, message: why.message });
+      }
+    }
+    this.set('stopped', { event: 'tunnel.stopped' });
+  }
+}
