@@ -83,6 +83,21 @@ const cloudflareSlim = {
   },
 };
 
+/**
+ * Native addons (`*.node`) are not bundled: each becomes a module that throws when loaded. The only
+ * ones in the tree are optional speed-ups that their packages load inside try/catch and replace with
+ * pure JavaScript (ssh2's sshcrypto binding, cpu-features), so the bundle needs no compiler or binary.
+ */
+const noNativeAddons = {
+  name: 'no-native-addons',
+  setup(b) {
+    b.onResolve({ filter: /\.node$/ }, (args) => ({ path: args.path, namespace: 'no-native-addon' }));
+    b.onLoad({ filter: /.*/, namespace: 'no-native-addon' }, (args) => ({
+      contents: `throw new Error(${JSON.stringify(`native addon ${args.path} is not part of the bundle`)});`, loader: 'js',
+    }));
+  },
+};
+
 const lazyPackages = {
   name: 'lazy-packages',
   setup(b) {
@@ -125,7 +140,7 @@ export async function build(opts = {}) {
     external: EXTERNAL,
     metafile: true,
     logLevel: 'warning',
-    plugins: [lazyPackages, cloudflareSlim],
+    plugins: [lazyPackages, cloudflareSlim, noNativeAddons],
   });
   const entry = join(outdir, 'ddns.mjs');
   chmodSync(entry, 0o755);

@@ -39,7 +39,7 @@ function bindText(f: TunnelForward): string {
   return `${f.remoteBind.includes(':') ? `[${f.remoteBind}]` : f.remoteBind}:${f.remotePort}`;
 }
 
-const pause = (ms: number) => new Promise<void>((r) => { setTimeout(r, ms).unref(); });
+const pause = (ms: number) => new Promise<void>((r) => { setTimeout(r, ms); });
 
 export function ssh2Dial(o: Ssh2Options = {}): Dial {
   const readyTimeout = o.readyTimeoutMs ?? 10_000;
