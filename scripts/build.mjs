@@ -26,7 +26,7 @@ const REQUIRE_SHIM = "import { createRequire as __ddnsCreateRequire } from 'node
  * the package's named exports the way a static import sees them. The wrapper is still its own lazy chunk.
  */
 const requireFromRoot = createRequire(join(root, 'package.json'));
-const EXTERNAL = ['typescript', 'pino-pretty'];
+const EXTERNAL = ['pino-pretty'];
 
 /** ESM source that re-exports a package's named exports one by one (CommonJS) or wholesale (ESM). */
 function wrapperFor(pkg) {
@@ -127,7 +127,7 @@ export async function build(opts = {}) {
     splitting: true,
     format: 'esm',
     platform: 'node',
-    target: 'node20',
+    target: 'node22', // the oldest supported (package.json engines)
     minify: opts.minify ?? true,
     sourcemap: false,
     legalComments: 'none',
@@ -135,7 +135,7 @@ export async function build(opts = {}) {
     entryNames: '[name]',
     chunkNames: 'chunks/[name]-[hash]',
     // main.ts starts with its own hashbang, which esbuild keeps at the top of the entry; the banner
-    // goes after it. `typescript` is only for cosmiconfig's ddns.config.ts loader: huge, optional.
+    // goes after it. pino-pretty (readable logs on a terminal) stays an optional dependency, loaded if there.
     banner: { js: REQUIRE_SHIM },
     external: EXTERNAL,
     metafile: true,

@@ -11,7 +11,7 @@ export function register(program: Command): void {
     .description('check the configuration; exit 2 with every problem listed if it is invalid')
     .action(action(async (_opts: object, cmd: Command) => {
       const ctx = await loadContext(cmd);
-      const where = ctx.configSource ?? 'no file (defaults and environment)';
+      const where = ctx.configSource ?? await noFileFound();
       if (ctx.opts.json) printJson({ valid: true, source: ctx.configSource ?? null });
       else process.stdout.write(`configuration is valid: ${where}\n`);
     }));
@@ -30,6 +30,14 @@ export function register(program: Command): void {
     .action(action(async (_opts: object, cmd: Command) => {
       const ctx = await loadContext(cmd);
       const { redactConfig } = await import('../config/load.js');
+      // Which file this came from goes to stderr: stdout stays the configuration alone (a valid file).
+      process.stderr.write(`config print: from ${ctx.configSource ?? await noFileFound()}, the environment and defaults\n`);
       printJson(redactConfig(ctx.config));
     }));
+}
+
+/** "no file (looked in …)": where the search went when it found nothing. */
+async function noFileFound(): Promise<string> {
+  const { configSearchDirs } = await import('../config/paths.js');
+  return `no file (looked in ${configSearchDirs(process.cwd(), process.env).map((d) => `${d}/`).join(', ')})`;
 }

@@ -9,6 +9,7 @@
  */
 import { isIP } from 'node:net';
 import { z } from 'zod';
+import { defaultStatePath } from './paths.js';
 import { isIPv6HostPart, isLoopbackHost } from '../net/address.js';
 
 const port = z.number().int().min(1).max(65535);
@@ -297,14 +298,18 @@ export const configObject = z.strictObject({
   probe: probeSchema.optional(),
   daemon: daemonSchema.prefault({}),
   tunnels: z.array(tunnelSchema).default([]),
-  state: z.string().min(1).default('./ddns-state.json'),
+  state: z.string().min(1).optional()
+    .describe('The state file (last published addresses, mappings). Default: $XDG_STATE_HOME/ddns/state.json, i.e. ~/.local/state/ddns/state.json; /data/state.json in the image.'),
 });
 
 /** Secret fields by record/section kind: the value key and its file form. */
 export const SECRET_KEYS = ['password', 'token', 'apiToken', 'url', 'identity'] as const;
 
 
-/** Rules across fields, applied after the shapes are right. */
+/**
+ * Rules across fields, applied after the shapes are right; the state file's default comes from the
+ * environment (loadConfig passes its own, so this fallback only serves callers that parse directly).
+ */
 export const configSchema = configObject.superRefine((c, ctx) => {
   c.records.forEach((r, i) => {
     const m = /^relay(?::(\d+))?$/.exec(r.target ?? 'public');
@@ -317,7 +322,7 @@ export const configSchema = configObject.superRefine((c, ctx) => {
       });
     }
   });
-});
+}).transform((c) => ({ ...c, state: c.state ?? defaultStatePath(process.env) }));
 /** camelCase key → SCREAMING_SNAKE as used in environment variable names. */
 export function envName(key: string): string {
   return key.replace(/([a-z0-9])([A-Z])/g, '$1_$2').toUpperCase();

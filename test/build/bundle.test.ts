@@ -7,7 +7,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { createServer } from 'node:net';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync, cpSync, readdirSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, cpSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative, resolve } from 'node:path';
 
@@ -89,6 +89,22 @@ describe('the bundle (dist/ddns.mjs)', () => {
     const r = ddns(['-c', file, '--json', 'config', 'validate']);
     assert.equal(r.status, 0, r.stderr);
     assert.deepEqual(JSON.parse(r.stdout), { valid: true, source: file });
+  });
+
+  test('a ddns.config.ts in ~/.config/ddns is found and loaded by plain node (no TypeScript anywhere); config print names it', () => {
+    const home = join(dir, 'home-ts');
+    const cwd = join(dir, 'elsewhere');
+    mkdirSync(join(home, '.config', 'ddns'), { recursive: true });
+    mkdirSync(cwd);
+    const file = join(home, '.config', 'ddns', 'ddns.config.ts');
+    writeFileSync(file, 'const quorum: number = 3;\nexport default { ip: { quorum } };\n');
+    const r = spawnSync(process.execPath, [join(out, 'ddns.mjs'), 'config', 'print'], {
+      cwd, encoding: 'utf8', timeout: 20_000, env: { PATH: process.env.PATH ?? '', HOME: home },
+    });
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal((JSON.parse(r.stdout) as { ip: { quorum: number } }).ip.quorum, 3);
+    assert.equal((JSON.parse(r.stdout) as { state: string }).state, join(home, '.local', 'state', 'ddns', 'state.json'));
+    assert.match(r.stderr, new RegExp(`config print: from ${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`));
   });
 
   test('config validate rejects a bad file with exit code 2 from the bundle', () => {

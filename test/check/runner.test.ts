@@ -25,9 +25,8 @@ function step(id: StepId, needs: StepId[], ms: number, o: { throws?: boolean; ha
 
 test('runner runs independent steps concurrently and dependents after their needs', async () => {
   const log: string[] = [];
-  const t0 = Date.now();
   const { results } = await runCheck({ config, configured: false, deps, steps: [step('lan', [], 40, { log }), step('publicip', [], 40, { log }), step('nat', ['lan', 'publicip'], 5, { log })] });
-  assert.ok(Date.now() - t0 < 75, 'lan and publicip overlapped');
+  // Both started before either ended: they overlapped (an order of events, not a wall-clock margin).
   assert.deepEqual(log.slice(0, 2).sort(), ['start lan', 'start publicip']);
   assert.ok(log.indexOf('start nat') > log.indexOf('end lan') && log.indexOf('start nat') > log.indexOf('end publicip'));
   assert.deepEqual(results.map((r) => r.id), ['lan', 'nat', 'publicip']);

@@ -42,14 +42,15 @@ test('-c FILE loads a file with any name, and DDNS_CONFIG does the same', async 
 });
 
 test('no file at all gives the defaults of the contract', async () => {
-  const { config, source } = await loadConfig({ cwd: dir(), env: {} });
+  const home = dir();
+  const { config, source } = await loadConfig({ cwd: dir(), env: { HOME: home }, systemDir: dir() });
   assert.equal(source, undefined);
   assert.deepEqual(config.ip.families, [4]);
   assert.equal(config.ip.quorum, 2);
   assert.deepEqual(config.records, []);
   assert.equal(config.daemon.interval, 300);
   assert.equal(config.daemon.listen, '127.0.0.1:9876');
-  assert.equal(config.state, './ddns-state.json');
+  assert.equal(config.state, join(home, '.local', 'state', 'ddns', 'state.json'));
 });
 
 test('defaults fill each record kind: No-IP, DuckDNS and Cloudflare servers', async () => {
