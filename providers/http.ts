@@ -11,6 +11,7 @@ import { request } from 'undici';
 import pkg from '../package.json' with { type: 'json' };
 import { describeError, withTimeout } from '../src/net/abort.js';
 import { readCapped } from '../src/net/body.js';
+import { MAX_RETRY_AFTER_SECONDS } from './provider.js';
 
 const MAX_BODY = 64 * 1024;
 
@@ -49,12 +50,15 @@ export async function httpGet(url: URL, opts: { headers: Record<string, string>;
   }
 }
 
-/** Seconds to wait from a Retry-After header (delta-seconds or HTTP-date); undefined when absent/garbage. */
+/**
+ * Seconds to wait from a Retry-After header (delta-seconds or HTTP-date), at most 24 h
+ * (MAX_RETRY_AFTER_SECONDS); undefined when absent/garbage.
+ */
 export function parseRetryAfter(value: string | null | undefined, now: Date = new Date()): number | undefined {
   if (!value) return undefined;
   const t = value.trim();
-  if (/^\d+$/.test(t)) return Number(t);
+  if (/^\d+$/.test(t)) return Math.min(Number(t), MAX_RETRY_AFTER_SECONDS);
   const when = Date.parse(t);
   if (Number.isNaN(when)) return undefined;
-  return Math.max(0, Math.ceil((when - now.getTime()) / 1000));
+  return Math.min(MAX_RETRY_AFTER_SECONDS, Math.max(0, Math.ceil((when - now.getTime()) / 1000)));
 }

@@ -77,10 +77,22 @@ export interface Provider<R extends RecordConfig = RecordConfig> {
   readLive?(record: R, families: readonly Family[], ctx: ProviderContext): Promise<LiveRead>;
 }
 
+/**
+ * The longest wait a provider can impose: 24 h. A longer (or absurd, or unparseable) Retry-After is
+ * clamped to it, so one bad header can neither crash the date maths nor silence a record for a year.
+ */
+export const MAX_RETRY_AFTER_SECONDS = 86_400;
+
+/** Seconds clamped to 1 … MAX_RETRY_AFTER_SECONDS; NaN counts as the maximum. */
+export function clampRetrySeconds(seconds: number): number {
+  if (Number.isNaN(seconds)) return MAX_RETRY_AFTER_SECONDS;
+  return Math.min(MAX_RETRY_AFTER_SECONDS, Math.max(1, Math.ceil(seconds)));
+}
+
 export const outcome = {
   updated: (addresses: Addresses, detail?: string): Outcome => ({ kind: 'updated', addresses, ...(detail ? { detail } : {}) }),
   unchanged: (addresses: Addresses, detail?: string): Outcome => ({ kind: 'unchanged', addresses, ...(detail ? { detail } : {}) }),
-  retryAfter: (seconds: number, why: string): Outcome => ({ kind: 'retryAfter', seconds: Math.max(1, Math.ceil(seconds)), why }),
+  retryAfter: (seconds: number, why: string): Outcome => ({ kind: 'retryAfter', seconds: clampRetrySeconds(seconds), why }),
   held: (why: string, fix: string): Outcome => ({ kind: 'held', why, fix }),
   failed: (why: string): Outcome => ({ kind: 'failed', why }),
 };

@@ -7,7 +7,9 @@
  *
  * Rules:
  * - A hold stops every request for the record while its configuration hash is the one the hold was set
- *   with; a different hash clears it. `force` never overrides a hold, nor a server's retry-after.
+ *   with; a different hash clears it. `force` never overrides a hold, nor a server's retry-after: ignoring
+ *   a provider's "wait" is what gets clients blocked, and a wait is at most 24 h (MAX_RETRY_AFTER_SECONDS;
+ *   a longer one in the state file — hand-edited or from an older ddns — is dropped as not ours).
  * - A family whose wanted address is unknown is never sent (and makes the record incomplete).
  * - The live value wins over memory: a live record that differs from the wanted address is sent even when
  *   the state file says it was published; a live record that matches needs no request even when the state
@@ -15,7 +17,7 @@
  * - When any family must be sent, all known families of the record are sent (dyndns2 and DuckDNS set
  *   the families they are given; sending all keeps them consistent).
  */
-import type { Addresses, Outcome } from '../../providers/provider.js';
+import { clampRetrySeconds, MAX_RETRY_AFTER_SECONDS, type Addresses, type Outcome } from '../../providers/provider.js';
 import type { RecordHold, RecordState } from '../daemon/state.js';
 import { canonicalAddress, type Family } from '../net/address.js';
 
@@ -63,6 +65,17 @@ export function liveSignature(live: LiveFamily | undefined): string | undefined 
   return Object.keys(live.names).sort().map((n) => `${n}=${(live.names[n] ?? []).map(canonicalAddress).sort().join(',')}`).join(';');
 }
 
+/** Is a saved wait still running? Only when it ends in the future and at most 24 h from now. */
+function waitPending(until: string, now: Date): boolean {
+  const left = Date.parse(until) - now.getTime();
+  return left > 0 && left <= MAX_RETRY_AFTER_SECONDS * 1000;
+}
+
+/** ISO time `seconds` (clamped to 1 s … 24 h) after `now`: never an Invalid Date. */
+export function retryAt(now: Date, seconds: number): string {
+  return new Date(now.getTime() + clampRetrySeconds(seconds) * 1000).toISOString();
+}
+
 export function decide(input: DecideInput): Decision {
   const p = input.persisted;
   let holdCleared = false;
@@ -70,7 +83,7 @@ export function decide(input: DecideInput): Decision {
     if (p.hold.configHash === input.configHash) return { kind: 'held', hold: p.hold };
     holdCleared = true;
   }
-  if (p?.retryAfter && Date.parse(p.retryAfter.until) > input.now.getTime() && !holdCleared) {
+  if (p?.retryAfter && waitPending(p.retryAfter.until, input.now) && !holdCleared) {
     return { kind: 'wait', until: p.retryAfter.until, why: p.retryAfter.why };
   }
   const known: Family[] = [];
@@ -115,7 +128,7 @@ export function applyOutcome(prev: RecordState | undefined, decision: Decision, 
   const at = now.toISOString();
   if (decision.kind === 'held' || decision.kind === 'wait') return next;
   if ('holdCleared' in decision && decision.holdCleared) delete next.hold;
-  if (next.retryAfter && Date.parse(next.retryAfter.until) <= now.getTime()) delete next.retryAfter;
+  if (next.retryAfter && !waitPending(next.retryAfter.until, now)) delete next.retryAfter;
   if (decision.kind === 'noAddress') {
     next.last = { kind: 'failed', at, why: `no public address for IPv${decision.missing.join('/IPv')}` };
     return next;
@@ -154,7 +167,7 @@ export function applyOutcome(prev: RecordState | undefined, decision: Decision, 
       next.last = { kind: 'held', at, why: result.why };
       break;
     case 'retryAfter':
-      next.retryAfter = { until: new Date(now.getTime() + result.seconds * 1000).toISOString(), why: result.why };
+      next.retryAfter = { until: retryAt(now, result.seconds), why: result.why };
       next.last = { kind: 'retryAfter', at, why: result.why };
       break;
     case 'failed':

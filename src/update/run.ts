@@ -18,7 +18,7 @@ import type { DnsOptions } from '../dns/authoritative.js';
 import type { Logger } from '../log.js';
 import { sleep as realSleep } from '../net/abort.js';
 import type { Family } from '../net/address.js';
-import { applyOutcome, decide, type Decision, type LiveFamily, type LiveView } from './decide.js';
+import { applyOutcome, decide, retryAt, type Decision, type LiveFamily, type LiveView } from './decide.js';
 import { configHashOf, recordAddress, recordFamilies, recordKey, recordLabel } from './records.js';
 
 export interface WantedFamily {
@@ -313,7 +313,7 @@ function report(e: Entry, dryRun: boolean, now: Date): RecordReport {
         case 'updated':
         case 'unchanged': return { ...base, status: o.kind, addresses: toReportAddresses(o.addresses), reason: d.reason, ...missing, ...ms };
         case 'held': return { ...base, status: 'held', addresses: {}, why: o.why, fix: o.fix, ...ms };
-        case 'retryAfter': return { ...base, status: 'retryAfter', addresses: {}, why: o.why, retryAt: new Date(now.getTime() + o.seconds * 1000).toISOString(), ...ms };
+        case 'retryAfter': return { ...base, status: 'retryAfter', addresses: {}, why: o.why, retryAt: retryAt(now, o.seconds), ...ms };
         case 'failed': return { ...base, status: 'failed', addresses: {}, why: o.why, ...ms };
       }
     }

@@ -209,6 +209,21 @@ describe('held, waiting and untrusted answers', () => {
     assert.equal(r.records[0]?.retryAt, new Date(c.now().getTime() + 600_000).toISOString());
   });
 
+  test('an absurd Retry-After (9000000000000 s) is clamped to 24 h and saved, never a crash; --force still waits', async () => {
+    h.internet.configure({ cloudflare: { rateLimit: { count: 1, retryAfter: 9_000_000_000_000 } } });
+    const c = clock();
+    const config = h.config([{ provider: 'cloudflare', zone: 'example.com', name: 'rl3.example.com', apiToken: CF_TOKEN, create: true, baseUrl: h.internet.cloudflareBaseUrl }], { ip: { families: [4] } });
+    const r = await runUpdate({ config, log: h.log }, { dns: h.dns, ips: [V4], now: c.now, sleep: async () => {} });
+    const day = new Date(c.now().getTime() + 86_400_000).toISOString();
+    assert.equal(r.records[0]?.status, 'retryAfter');
+    assert.equal(r.records[0]?.retryAt, day);
+    const state = JSON.parse(readFileSync(h.statePath, 'utf8')) as { records: Record<string, { retryAfter?: { until: string } }> };
+    const key = Object.keys(state.records).find((k) => k.endsWith(':rl3.example.com')) ?? '';
+    assert.equal(state.records[key]?.retryAfter?.until, day, 'the hold is saved, so the request is not re-sent every run');
+    const again = await runUpdate({ config, log: h.log }, { dns: h.dns, ips: [V4], now: c.now, force: true, sleep: async () => {} });
+    assert.equal(again.records[0]?.status, 'waiting', '--force does not override a provider\'s (clamped) Retry-After');
+  });
+
   test('duplicate Cloudflare records are reported, not silently picked', async () => {
     h.internet.setRecord({ name: 'dup.example.com', type: 'A', content: '44.1.1.1' });
     h.internet.setRecord({ name: 'dup.example.com', type: 'A', content: '44.1.1.2', add: true });
