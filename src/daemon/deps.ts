@@ -4,7 +4,6 @@
  * loaded by `ddns run`.
  */
 import type { Config } from '../config/schema.js';
-import type { TimerHandle } from './clock.js';
 import type { DaemonDeps } from './daemon.js';
 import { createMetrics } from './metrics.js';
 
@@ -44,7 +43,7 @@ export function realDeps(o: RealDepsOptions = {}): DaemonDeps {
         detect: w.detect,
         announcements: w.announcements,
         ...(pollMs > 0 ? { pollRouter: portmapRouterPoll(), routerPollMs: pollMs } : {}),
-        clock: { setTimeout: (fn, ms) => w.clock.setTimer(fn, ms), clearTimeout: (h) => (h as TimerHandle | undefined)?.cancel() },
+        clock: w.clock,
         random: w.random,
       });
     },

@@ -19,9 +19,10 @@ import type { KeepEvent, KeepOptions } from '../portmap/upkeep.js';
 import type { LanContext, Mapping, MappingRequest, Via, ViaChoice } from '../portmap/types.js';
 import { backoffDelay } from '../state/backoff.js';
 import type { ListenFn } from './announcements.js';
-import { realClock, type Clock } from './clock.js';
+import { realClock, type Clock } from '../state/clock.js';
 
 export type ForwardEvent =
+  /** `recreated`: granted again after a router reset, a LAN move or a lost mapping (never the first grant). */
   | { kind: 'mapped'; key: string; mapping: Mapping; how: 'added' | 'renewed' | 'recreated' }
   | { kind: 'failed'; key: string; message: string }
   | { kind: 'removed'; key: string; ok: boolean }
@@ -110,6 +111,8 @@ export class Forwards {
   private starting: Promise<void> | undefined;
   private stopped = false;
   private readonly memory = new Map<string, MappingMemory>();
+  /** Forwards mapped at least once by this process. */
+  private readonly everMapped = new Set<string>();
   private readonly clock: Clock;
   private readonly random: () => number;
   private readonly stopCtl = new AbortController();
@@ -254,7 +257,11 @@ export class Forwards {
               case 'mapping.added':
               case 'mapping.renewed': {
                 const key = forwardKey(e.mapping);
-                const how = recreate.delete(key) ? 'recreated' : e.event === 'mapping.added' ? 'added' : 'renewed';
+                // Decided here once: a grant after a router reset, or an add for a forward this daemon had
+                // mapped before (a LAN move, a lost mapping), is a re-creation.
+                const again = recreate.delete(key) || (e.event === 'mapping.added' && this.everMapped.has(key));
+                const how = again ? 'recreated' : e.event === 'mapping.added' ? 'added' : 'renewed';
+                this.everMapped.add(key);
                 this.remember(key, e.mapping, gen.lan, mapper);
                 this.emit({ kind: 'mapped', key, mapping: e.mapping, how });
                 break;

@@ -2,7 +2,8 @@
  * The daemon's health as the HTTP endpoints and `ddns health` see it.
  *
  * - alive: the process answers (that is all /healthz says);
- * - ready: the last cycle's verdict was good AND no configured forward is failing. Before the first
+ * - ready: the last cycle's verdict was good AND no configured forward and no long-lived service is
+ *   failing. Before the first
  *   cycle has finished the daemon is not ready ("starting"). The reasons are sentences for people.
  */
 import type { Verdict } from './report.js';
@@ -21,6 +22,7 @@ export class Health {
   private lastCycleAt: number | null = null;
   private lastSuccessAt: number | null = null;
   private readonly forwardProblems = new Map<string, string>();
+  private readonly serviceProblems = new Map<string, string>();
 
   constructor(private readonly startedAt: number) {}
 
@@ -37,6 +39,12 @@ export class Health {
     else this.forwardProblems.set(key, problem);
   }
 
+  /** A long-lived service (by name, e.g. "tunnel") is failing with `problem`, or fine again (`undefined`). */
+  service(name: string, problem: string | undefined): void {
+    if (problem === undefined) this.serviceProblems.delete(name);
+    else this.serviceProblems.set(name, problem);
+  }
+
   /** Forgets forwards that are no longer configured. */
   keepForwards(keys: Iterable<string>): void {
     const keep = new Set(keys);
@@ -48,6 +56,7 @@ export class Health {
     if (!this.verdict) reasons.push('starting: the first cycle has not finished yet');
     else reasons.push(...this.verdict.problems);
     for (const [k, p] of this.forwardProblems) reasons.push(`forward ${k}: ${p}`);
+    for (const [k, p] of this.serviceProblems) reasons.push(`${k}: ${p}`);
     return { ready: reasons.length === 0, reasons, lastCycleAt: this.lastCycleAt, lastSuccessAt: this.lastSuccessAt, startedAt: this.startedAt };
   }
 }

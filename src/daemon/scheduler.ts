@@ -10,7 +10,7 @@
  * left.
  */
 import { backoffDelay, jitter, type BackoffOptions } from '../state/backoff.js';
-import { realClock, type Clock, type TimerHandle } from './clock.js';
+import { realClock, type Clock, type TimerHandle } from '../state/clock.js';
 
 export type CycleReason = 'start' | 'interval' | 'change' | 'retry' | 'reload';
 

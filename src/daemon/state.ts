@@ -229,3 +229,19 @@ export function noteLanAddress(state: State, address: string, now: Date, iface?:
   state.lan.history.push({ address, firstSeen: at, lastSeen: at, ...(iface !== undefined ? { interface: iface } : {}) });
   if (state.lan.history.length > 50) state.lan.history.splice(0, state.lan.history.length - 50);
 }
+
+/** Serializes writes so the update engine and the daemon never interleave load-modify-save. */
+export function serializedStore(store: StateStore): StateStore {
+  let chain: Promise<unknown> = Promise.resolve();
+  const queue = <T>(fn: () => Promise<T>): Promise<T> => {
+    const p = chain.then(fn, fn);
+    chain = p.catch(() => undefined);
+    return p;
+  };
+  return {
+    path: store.path,
+    load: () => store.load(),
+    save: (s: State) => queue(() => store.save(s)),
+    update: (fn) => queue(() => store.update(fn)),
+  };
+}

@@ -21,17 +21,8 @@
  */
 import { EventEmitter } from 'node:events';
 import type { Family } from '../net/address.js';
+import { realClock, type Clock, type TimerHandle } from '../state/clock.js';
 import type { FamilyResult, PublicIpReport } from './detect.js';
-
-export interface WatcherClock {
-  setTimeout(fn: () => void, ms: number): unknown;
-  clearTimeout(handle: unknown): void;
-}
-
-export const realClock: WatcherClock = {
-  setTimeout: (fn, ms) => setTimeout(fn, ms),
-  clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout),
-};
 
 export type Trigger = 'start' | 'interval' | 'announcement' | 'router-poll' | 'manual';
 
@@ -54,7 +45,7 @@ export interface WatcherOptions {
   /** The router's own report of its WAN address (raw; null when it has none or does not answer). */
   pollRouter?: (signal: AbortSignal) => Promise<string | null>;
   announcements?: AnnouncementSubscribe;
-  clock?: WatcherClock;
+  clock?: Clock;
   random?: () => number;
 }
 
@@ -71,14 +62,14 @@ const key = (f: Family): '4' | '6' => (f === 4 ? '4' : '6');
 
 export class PublicIpWatcher extends EventEmitter<PublicIpWatcherEvents> {
   private readonly o: WatcherOptions;
-  private readonly clock: WatcherClock;
+  private readonly clock: Clock;
   private readonly random: () => number;
   private readonly known = new Map<Family, string>();
   private running = false;
   private inFlight: Promise<void> | undefined;
   private again: Trigger | undefined;
-  private intervalTimer: unknown;
-  private pollTimer: unknown;
+  private intervalTimer: TimerHandle | undefined;
+  private pollTimer: TimerHandle | undefined;
   private lastRouter: string | null | undefined;
   private listener: { close(): void } | undefined;
   private readonly ac = new AbortController();
@@ -122,8 +113,8 @@ export class PublicIpWatcher extends EventEmitter<PublicIpWatcherEvents> {
     if (!this.running) return;
     this.running = false;
     this.ac.abort();
-    this.clock.clearTimeout(this.intervalTimer);
-    this.clock.clearTimeout(this.pollTimer);
+    this.intervalTimer?.cancel();
+    this.pollTimer?.cancel();
     this.listener?.close();
     this.listener = undefined;
     await this.inFlight;
@@ -142,7 +133,7 @@ export class PublicIpWatcher extends EventEmitter<PublicIpWatcherEvents> {
 
   private schedulePoll(): void {
     const ms = this.o.routerPollMs ?? 0;
-    this.pollTimer = this.clock.setTimeout(() => { void this.poll(); }, ms);
+    this.pollTimer = this.clock.setTimer(() => { void this.poll(); }, ms);
   }
 
   private async poll(): Promise<void> {
@@ -164,11 +155,11 @@ export class PublicIpWatcher extends EventEmitter<PublicIpWatcherEvents> {
   }
 
   private scheduleInterval(): void {
-    this.clock.clearTimeout(this.intervalTimer);
+    this.intervalTimer?.cancel();
     if (!this.running) return;
     const j = Math.max(0, Math.min(0.5, this.o.jitter ?? 0.1));
     const ms = Math.max(1, Math.round(this.o.intervalMs * (1 + j * (2 * this.random() - 1))));
-    this.intervalTimer = this.clock.setTimeout(() => { void this.confirm('interval'); }, ms);
+    this.intervalTimer = this.clock.setTimer(() => { void this.confirm('interval'); }, ms);
   }
 
   private confirm(trigger: Trigger): Promise<void> {
@@ -178,7 +169,7 @@ export class PublicIpWatcher extends EventEmitter<PublicIpWatcherEvents> {
       return this.inFlight;
     }
     const run = async (t: Trigger): Promise<void> => {
-      this.clock.clearTimeout(this.intervalTimer);
+      this.intervalTimer?.cancel();
       let report: PublicIpReport;
       try {
         report = await this.o.detect(this.o.families, this.ac.signal);

@@ -23,7 +23,7 @@ import type { Mapper } from '../../src/portmap/mapper.js';
 import type { MappingRequest } from '../../src/portmap/types.js';
 import type { PublicIpReport } from '../../src/publicip/detect.js';
 import { parsePrometheus, sampleValue } from './prom-text.js';
-import { ManualClock } from '../../src/daemon/clock.js';
+import { ManualClock } from '../../src/state/clock.js';
 
 const dirs: string[] = [];
 afterEach(() => { for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true }); });

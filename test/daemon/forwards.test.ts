@@ -118,3 +118,33 @@ test('two LAN checks at once re-map only once', async () => {
   assert.equal(runs, 2, 'the forward was mapped by more than one new generation');
   await f.stop();
 });
+
+test('"recreated" is decided here: the first grant is added, a grant after a LAN move is recreated', async () => {
+  let lan: LanResult = { ok: true, lan: lanAt('192.168.1.50') };
+  let runs = 0;
+  const events: ForwardEvent[] = [];
+  const f = new Forwards({
+    forwards: [fwd], removeOnStop: false, log, onEvent: (e) => events.push(e),
+    deps: {
+      lanContext: async () => lan,
+      openMapper: async (_v, l) => ({ ok: true, mapper: { via: 'upnp', lan: l, close: async () => undefined } as unknown as Mapper }),
+      keep: async (m, requests, o: KeepOptions) => {
+        runs++;
+        for (const r of requests) {
+          const mapping = { via: 'upnp' as const, protocol: r.protocol, externalPort: r.externalPort ?? r.internalPort, internalAddress: m.lan.address, internalPort: r.internalPort, description: r.description, leaseSeconds: r.leaseSeconds };
+          o.onEvent?.({ event: 'mapping.added', mapping, renewInMs: 1000 });
+          o.onEvent?.({ event: 'mapping.renewed', mapping, renewInMs: 1000 });
+        }
+        await new Promise<void>((r) => o.signal.addEventListener('abort', () => r(), { once: true }));
+      },
+    },
+  });
+  f.start();
+  for (let i = 0; i < 50 && runs === 0; i++) await new Promise((r) => setTimeout(r, 5));
+  lan = { ok: true, lan: lanAt('192.168.1.77') };
+  assert.equal(await f.checkLan(), true);
+  for (let i = 0; i < 50 && runs < 2; i++) await new Promise((r) => setTimeout(r, 5));
+  await f.stop();
+  const hows = events.flatMap((e) => (e.kind === 'mapped' ? [e.how] : []));
+  assert.deepEqual(hows, ['added', 'renewed', 'recreated', 'renewed']);
+});

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ManualClock, settle } from '../../src/daemon/clock.js';
+import { ManualClock, settle } from '../../src/state/clock.js';
 import { Scheduler, type CycleReason } from '../../src/daemon/scheduler.js';
 
 /** A cycle body the test finishes by hand. */

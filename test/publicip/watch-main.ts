@@ -14,6 +14,8 @@ const watcher = createPublicIpWatcher(config, { poll: false, intervalMs: 600_000
 watcher.on('change', (c) => out({ event: 'change', family: c.family, from: c.from, to: c.to, trigger: c.trigger }));
 watcher.on('signal', (s) => out({ event: 'signal', trigger: s.trigger, detail: s.detail }));
 watcher.on('unconfirmed', (u) => out({ event: 'unconfirmed', family: u.family, message: u.report?.message ?? null }));
-process.on('SIGTERM', () => { void watcher.stop().then(() => process.exit(0)); });
+// The watcher's timers do not hold the process open (src/state/clock.ts); this process lives until SIGTERM.
+const alive = setInterval(() => undefined, 1 << 30);
+process.on('SIGTERM', () => { clearInterval(alive); void watcher.stop().then(() => process.exit(0)); });
 await watcher.start();
 out({ event: 'started', listening: watcher.listening });

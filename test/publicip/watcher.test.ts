@@ -1,17 +1,18 @@
 /** The watcher with an injected clock, random, detect and signals: every case runs in milliseconds. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { PublicIpWatcher, type AnnouncementHint, type ChangeEvent, type WatcherClock } from '../../src/publicip/watcher.js';
+import { PublicIpWatcher, type AnnouncementHint, type ChangeEvent } from '../../src/publicip/watcher.js';
+import type { Clock, TimerHandle } from '../../src/state/clock.js';
 import type { PublicIpReport, FamilyResult } from '../../src/publicip/detect.js';
 import type { Family } from '../../src/net/address.js';
 
 /** A manual clock: timers fire only when the test advances time. */
-class FakeClock implements WatcherClock {
+class FakeClock implements Clock {
   t = 0;
   private timers = new Map<number, { at: number; fn: () => void }>();
   private next = 1;
-  setTimeout(fn: () => void, ms: number): unknown { const id = this.next++; this.timers.set(id, { at: this.t + ms, fn }); return id; }
-  clearTimeout(h: unknown): void { this.timers.delete(h as number); }
+  now(): number { return this.t; }
+  setTimer(fn: () => void, ms: number): TimerHandle { const id = this.next++; this.timers.set(id, { at: this.t + ms, fn }); return { cancel: () => { this.timers.delete(id); } }; }
   pending(): number[] { return [...this.timers.values()].map((x) => x.at - this.t).sort((a, b) => a - b); }
   async advance(ms: number): Promise<void> {
     const end = this.t + ms;

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { ManualClock, settle } from '../../src/daemon/clock.js';
+import { ManualClock, settle } from '../../src/state/clock.js';
 import type { DialResult, LinkFailure, Session } from '../../src/tunnel/link.js';
 import type { TunnelSpec } from '../../src/tunnel/spec.js';
 import { TunnelSupervisor, type TunnelEvent, type TunnelStatus } from '../../src/tunnel/supervisor.js';

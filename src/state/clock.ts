@@ -1,7 +1,8 @@
 /**
- * Time as the daemon sees it, passed in so that scheduling, backoff and lease timing are tested in
- * milliseconds (STYLE.md "Time, randomness, environment"). `realClock` is the only place that touches
- * the global timers.
+ * The one clock: time as every long-lived part sees it (the daemon's scheduler, the public-IP watcher,
+ * forwards' retries), passed in so that scheduling, backoff and lease timing are tested in milliseconds
+ * (docs/ARCHITECTURE.md, "Time, randomness, environment"). `realClock` is the only place that touches
+ * the global timers; its timers are unref'd, so a process that must stay up holds something else open.
  */
 export interface TimerHandle { cancel(): void }
 
