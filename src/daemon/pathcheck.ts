@@ -16,7 +16,7 @@
  */
 import type { CheckReport } from '../check/report.js';
 import type { StepStatus } from '../check/step.js';
-import { realClock, type Clock, type TimerHandle } from './clock.js';
+import { realClock, type Clock, type TimerHandle } from '../state/clock.js';
 
 /** Why a path check ran: the timer, the daemon's start, or a change (free text such as `address`, `mapping`, `tunnel`). */
 export type PathCheckReason = string;

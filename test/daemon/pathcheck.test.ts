@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ManualClock, settle } from '../../src/daemon/clock.js';
+import { ManualClock, settle } from '../../src/state/clock.js';
 import { PathChecker, describeChange, diffChecks, type PathCheckResult } from '../../src/daemon/pathcheck.js';
 import type { CheckReport } from '../../src/check/report.js';
 import type { StepResult, StepStatus } from '../../src/check/step.js';
