@@ -1,12 +1,14 @@
 /** `ddns check`: the one-shot path check. Exit 0 all pass (warnings allowed), 1 a step failed, 2 usage/config. */
 import type { Command } from 'commander';
+import type { CheckReport } from '../check/report.js';
 import { action, EXIT, loadContext } from './context.js';
 
 export function register(program: Command): void {
   program
     .command('check')
     .description('check the whole path: LAN, DHCP lease, router, NAT, public address, DNS, reachability, hairpin')
-    .action(action(async (_opts: object, cmd: Command) => {
+    .option('--html <file>', 'also write the result as the status page, one self-contained HTML file (no script, no secret)')
+    .action(action(async (flags: { html?: string }, cmd: Command) => {
       const ctx = await loadContext(cmd);
       const [{ check }, { liveRenderer }, { paint, printJson }] = await Promise.all([
         import('../check/check.js'), import('./render/check-human.js'), import('./output.js'),
@@ -16,8 +18,12 @@ export function register(program: Command): void {
       process.once('SIGINT', onSigint);
       try {
         const configured = ctx.configSource !== undefined;
+        const html = async (rep: CheckReport): Promise<void> => {
+          if (flags.html) await (await import('./check-html.js')).writeCheckHtmlFor(flags.html, ctx.config, rep, configured);
+        };
         if (ctx.opts.json) {
           const rep = await check({ config: ctx.config, configured, signal: ac.signal });
+          await html(rep);
           printJson(rep);
           return rep.ok ? EXIT.ok : EXIT.failed;
         }
@@ -25,6 +31,8 @@ export function register(program: Command): void {
         const live = liveRenderer(process.stdout, p, { verbose: ctx.opts.verbose, animate: process.stdout.isTTY === true });
         const rep = await check({ config: ctx.config, configured, signal: ac.signal, onStart: live.onStart, onFinish: live.onFinish });
         live.end(rep);
+        await html(rep);
+        if (flags.html) process.stdout.write(`${p.dim(`wrote ${flags.html}`)}\n`);
         return rep.ok ? EXIT.ok : EXIT.failed;
       } finally {
         process.off('SIGINT', onSigint);

@@ -237,12 +237,14 @@ const notifySchema = z.strictObject({
   url: httpUrl.optional(),
   urlFile: secretFile.optional(),
   /** Which events to send (default: all). */
-  events: z.array(z.enum(['change', 'hold', 'recovery', 'failure'])).min(1).optional(),
+  events: z.array(z.enum(['change', 'hold', 'recovery', 'failure', 'path'])).min(1).optional(),
 });
 
 const daemonSchema = z.strictObject({
   /** Seconds between external confirmations (jittered). */
   interval: z.number().int().min(30).max(86400).default(300),
+  /** Seconds between the daemon's own full path checks (`ddns check`); one also runs soon after each change. */
+  checkInterval: z.number().int().min(60).max(604800).default(1800),
   listen: hostPort.default('127.0.0.1:9876'),
   removeOnStop: z.boolean().default(false),
   notify: z.array(notifySchema).default([]),

@@ -16,9 +16,17 @@
  *   ddns_cycle_duration_seconds                     histogram
  *   ddns_last_success_timestamp_seconds
  *   ddns_ready                                      1 ready, 0 not
+ *   ddns_check_step_status{step}                    the daemon's last path check, one series per step
+ *                                                   (lan, dhcp, router, nat, publicip, dns, reach, hairpin,
+ *                                                   relay): 2 pass, 1 warn, 0 fail, -1 skip
+ *   ddns_check_ok                                   1 when no step of the last path check failed, 0 when one did
+ *   ddns_check_last_timestamp_seconds               when the last path check finished (unix time)
+ *   ddns_check_duration_seconds                     how long the last path check took
+ *   ddns_checks_total{result}                       path checks by result: ok|failed
  *   process_* and nodejs_*                          prom-client's default process metrics
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { CheckReport } from '../check/report.js';
 import type { Family } from '../net/address.js';
 import type { CycleReport } from './report.js';
 
@@ -29,6 +37,8 @@ export interface DaemonMetrics {
   confirmation(trigger: string): void;
   mapping(kind: 'renewal' | 'recreation' | 'failure', protocol: string): void;
   ready(ready: boolean): void;
+  /** A finished path check. */
+  pathCheck(report: CheckReport, finishedAt: number): void;
   text(): Promise<{ contentType: string; body: string }>;
 }
 
@@ -58,6 +68,12 @@ export function createMetrics(o: MetricsOptions = {}): DaemonMetrics {
   const lastSuccess = new Gauge({ name: 'ddns_last_success_timestamp_seconds', help: 'When the last good cycle finished (unix time).', registers });
   const ready = new Gauge({ name: 'ddns_ready', help: '1 when the daemon is ready (/readyz 200), 0 when not.', registers });
   ready.set(0);
+  const stepStatus = new Gauge({ name: 'ddns_check_step_status', help: 'The last path check per step: 2 pass, 1 warn, 0 fail, -1 skip.', labelNames: ['step'], registers });
+  const checkOk = new Gauge({ name: 'ddns_check_ok', help: '1 when no step of the last path check failed, 0 when one did.', registers });
+  const checkAt = new Gauge({ name: 'ddns_check_last_timestamp_seconds', help: 'When the last path check finished (unix time).', registers });
+  const checkMs = new Gauge({ name: 'ddns_check_duration_seconds', help: 'How long the last path check took.', registers });
+  const checks = new Counter({ name: 'ddns_checks_total', help: 'Path checks by result.', labelNames: ['result'], registers });
+  const STEP_VALUE = { pass: 2, warn: 1, fail: 0, skip: -1 } as const;
   const heldProviders = new Set<string>();
   const shown = new Map<string, string>();
 
@@ -98,6 +114,14 @@ export function createMetrics(o: MetricsOptions = {}): DaemonMetrics {
     },
     ready(r) {
       ready.set(r ? 1 : 0);
+    },
+    pathCheck(report, finishedAt) {
+      stepStatus.reset();
+      for (const st of report.steps) stepStatus.set({ step: st.id }, STEP_VALUE[st.status]);
+      checkOk.set(report.ok ? 1 : 0);
+      checkAt.set(Math.floor(finishedAt / 1000));
+      checkMs.set(report.ms / 1000);
+      checks.inc({ result: report.ok ? 'ok' : 'failed' });
     },
     async text() {
       return { contentType: registry.contentType, body: await registry.metrics() };

@@ -4,10 +4,11 @@
  *
  * What goes where:
  * - `webhook` gets events: `change` (a record now points at a new address), `hold` (a provider refused
- *   for good; the user must act), `failure` (the daemon became unready), `recovery` (ready again).
+ *   for good; the user must act), `failure` (the daemon became unready), `recovery` (ready again), `path`
+ *   (a step of the daemon's own path check changed its verdict, e.g. reach pass → fail, with the advice).
  * - `healthchecks` and `uptimekuma` are dead-man's switches: they get a heartbeat after every cycle (up
  *   or down with the reason), so silence itself alerts. With `events` set they get only those events
- *   instead (change/recovery as up, hold/failure as down).
+ *   instead (change/recovery as up, hold/failure as down, path as up when the step now passes).
  *
  * Contract: `event` and `heartbeat` return at once and never throw — delivery runs in the background, one
  * request at a time per target, each bounded by `timeoutMs`, with a bounded queue (the oldest is dropped).
@@ -18,7 +19,7 @@ import type { NotifyConfig } from '../config/schema.js';
 import type { Logger } from '../log.js';
 import { describeError, withTimeout } from '../net/abort.js';
 
-export type NotifyEventKind = 'change' | 'hold' | 'recovery' | 'failure';
+export type NotifyEventKind = 'change' | 'hold' | 'recovery' | 'failure' | 'path';
 
 export interface Notification {
   event: NotifyEventKind;
@@ -28,6 +29,8 @@ export interface Notification {
   at: number;
   /** Extra fields for the webhook's JSON (no secrets). */
   data?: Record<string, unknown>;
+  /** For `path`: the step passes now (a heartbeat monitor shows up), or not (down). */
+  ok?: boolean;
 }
 
 export interface Heartbeat {
@@ -73,7 +76,7 @@ export function requestFor(target: NotifyConfig, what: { event: Notification } |
   let ms: number | undefined;
   if ('event' in what) {
     if (!target.events || !target.events.includes(what.event.event)) return undefined;
-    up = what.event.event === 'change' || what.event.event === 'recovery';
+    up = what.event.event === 'path' ? what.event.ok === true : what.event.event === 'change' || what.event.event === 'recovery';
     message = what.event.message;
   } else {
     if (target.events) return undefined;

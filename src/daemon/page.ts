@@ -273,6 +273,9 @@ function forwards(fs: readonly ForwardStatus[]): string {
   if (!fs.length) return '<p class="empty">No forwards configured (add <b>forwards</b> to keep ports open on the router).</p>';
   const rows = fs.map((f) => {
     const m = f.mapping;
+    if (m === undefined) {
+      return `<tr><td class="addr">${esc(f.protocol.toUpperCase())} ${f.externalPort} → this host:${f.internalPort}</td><td class="opt">${esc(f.description ?? '')}</td><td colspan="2">configured; a one-shot check does not hold mappings (the reach step says whether it answers from outside)</td></tr>`;
+    }
     const target = m ? `${esc(m.internalAddress)}:${m.internalPort}` : `this host:${f.internalPort}`;
     const state = m
       ? `<span class="ok">mapped</span> via ${esc(m.via)}`

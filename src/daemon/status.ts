@@ -58,8 +58,8 @@ export interface ForwardStatus {
   internalPort: number;
   externalPort: number;
   description?: string;
-  /** The mapping on the router now, or null when there is none. */
-  mapping: MappingStatus | null;
+  /** The mapping on the router now, null when there is none, absent when not tracked (a one-shot check). */
+  mapping?: MappingStatus | null;
   /** Why there is no mapping (the daemon's last error for it). */
   problem?: string;
 }

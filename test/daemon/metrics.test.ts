@@ -81,3 +81,17 @@ test('the Prometheus reader rejects a malformed line (so parsing proves validity
   assert.throws(() => parsePrometheus('ddns_ready\n'), /not a sample/);
   assert.throws(() => parsePrometheus('x{a=b} 1\n'), /bad labels/);
 });
+
+test('the path check: one series per step with its status (2 pass, 1 warn, 0 fail, -1 skip), ok, time and duration', async () => {
+  const m = createMetrics({ processMetrics: false });
+  const step = (id: string, status: 'pass' | 'warn' | 'fail' | 'skip') => ({ id: id as 'lan', status, summary: '', ms: 1 });
+  m.pathCheck({ ok: true, nat: 'single', publicAddress: { '4': '44.0.0.2', '6': null }, ms: 2500, steps: [step('lan', 'pass'), step('reach', 'pass'), step('hairpin', 'warn'), step('dns', 'skip')] }, 1_700_000_000_500);
+  m.pathCheck({ ok: false, nat: 'single', publicAddress: { '4': '44.0.0.2', '6': null }, ms: 3000, steps: [step('lan', 'pass'), step('reach', 'fail'), step('hairpin', 'warn'), step('dns', 'skip')] }, 1_700_000_060_000);
+  const s = parsePrometheus((await m.text()).body);
+  assert.deepEqual(s.filter((x) => x.name === 'ddns_check_step_status').map((x) => [x.labels.step, x.value]), [['lan', 2], ['reach', 0], ['hairpin', 1], ['dns', -1]]);
+  assert.equal(sampleValue(s, 'ddns_check_ok'), 0);
+  assert.equal(sampleValue(s, 'ddns_check_last_timestamp_seconds'), 1_700_000_060);
+  assert.equal(sampleValue(s, 'ddns_check_duration_seconds'), 3);
+  assert.equal(sampleValue(s, 'ddns_checks_total', { result: 'ok' }), 1);
+  assert.equal(sampleValue(s, 'ddns_checks_total', { result: 'failed' }), 1);
+});

@@ -80,6 +80,15 @@ test('with events set, a heartbeat monitor gets only those events (change/recove
   assert.ok(requestFor(w, { event: { event: 'hold', message: 'h', at } }));
 });
 
+test('a path verdict change: the webhook gets the step, its move and the advice; a heartbeat monitor shows it up or down', () => {
+  const e = { event: 'path' as const, message: 'reach: pass → fail — nothing answered Advice: Forward TCP 8022', at, ok: false, data: { step: 'reach', from: 'pass', to: 'fail', advice: 'Forward TCP 8022' } };
+  const w = requestFor({ type: 'webhook', url: 'https://hooks.example/x' }, { event: e });
+  assert.deepEqual(JSON.parse(w?.body ?? '{}'), { source: 'ddns', event: 'path', message: e.message, at: new Date(at).toISOString(), step: 'reach', from: 'pass', to: 'fail', advice: 'Forward TCP 8022' });
+  const k: NotifyConfig = { type: 'uptimekuma', url: 'https://kuma.example/api/push/x', events: ['path'] };
+  assert.equal(requestFor(k, { event: e })?.url.searchParams.get('status'), 'down');
+  assert.equal(requestFor(k, { event: { ...e, ok: true } })?.url.searchParams.get('status'), 'up');
+});
+
 test('a slow target never blocks the caller, and its timeout ends the request', async () => {
   const s = await sink(5000);
   const { lines, log } = capture();
