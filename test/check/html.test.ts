@@ -4,14 +4,15 @@ import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { oneShotStatus, writeCheckHtml } from '../../src/cli/check-html.js';
-import { configObject } from '../../src/config/schema.js';
+import { configSchema } from '../../src/config/schema.js';
 import { recordKey } from '../../src/update/records.js';
 import { healthyDoc } from '../daemon/status-fixture.js';
 
 const TOKEN = 'duck-token-9a8b7c6d5e4f';
 
 test('check --html: the one-shot report as the status page — the path, records with their published address, forwards untracked, no secret, no script', async () => {
-  const config = configObject.parse({
+  const config = configSchema.parse({
+    state: '/nonexistent/state.json',
     records: [{ provider: 'duckdns', domains: ['labhome'], token: TOKEN }],
     forwards: [{ internalPort: 2222, externalPort: 8022, protocol: 'tcp', description: 'ssh' }],
   });
