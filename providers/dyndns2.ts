@@ -6,12 +6,12 @@
  * Items of one account (server + credentials) that send the same addresses share a request, at most
  * `MAX_HOSTS` hostnames each. Answers map to Outcomes by `parseDyndns2` (pure, table-tested).
  */
-import type { Dyndns2RecordConfig, NoipRecordConfig } from '../src/config/schema.js';
-import { canonicalAddress, familyOf } from '../src/net/address.js';
+import type { Dyndns2PresetRecordConfig, Dyndns2RecordConfig, NoipRecordConfig } from '../src/config/schema.js';
+import { canonicalAddress, type Family, familyOf } from '../src/net/address.js';
 import { httpGet, parseRetryAfter, safeUrl } from './http.js';
 import { type Addresses, type Outcome, type Provider, type ProviderContext, type ProviderName, type UpdateItem, mapLimit, outcome } from './provider.js';
 
-export type Dyndns2Like = NoipRecordConfig | Dyndns2RecordConfig;
+export type Dyndns2Like = NoipRecordConfig | Dyndns2RecordConfig | Dyndns2PresetRecordConfig;
 
 /** Hostnames per request (the common server limit; more answers `numhost`). */
 export const MAX_HOSTS = 20;
@@ -109,24 +109,58 @@ export function batches<R extends Dyndns2Like>(items: readonly UpdateItem<R>[], 
   return out;
 }
 
-export function createDyndns2Provider<R extends Dyndns2Like>(name: ProviderName): Provider<R> {
+/**
+ * How a provider's dyndns2 server differs from the common one — everything a preset may say. A preset is
+ * one `createDyndns2Provider(name, { … })` line in its own file.
+ */
+export interface Dyndns2Preset {
+  /** Hostnames per request (default MAX_HOSTS; 1 for servers that take one hostname). */
+  maxHosts?: number;
+  /** Fixed query parameters the server wants (OVH: system=dyndns). */
+  params?: Record<string, string>;
+  /** Query parameter names of the addresses (default myip / myipv6). */
+  v4Param?: string;
+  v6Param?: string;
+  /** What to send for a family the record does not publish: nothing (default) or the keyword `preserve`
+   * (servers that delete the other family's record, or take the caller's address, when it is absent). */
+  absent?: 'omit' | 'preserve';
+  /** Families the server can publish (default both); another family is held with advice. */
+  families?: readonly Family[];
+  /** HTTP statuses that mean "the user must act", with what to say (checked before the body). */
+  heldStatus?: Readonly<Record<number, { why: string; fix: string }>>;
+}
+
+export function createDyndns2Provider<R extends Dyndns2Like>(name: ProviderName, preset: Dyndns2Preset = {}): Provider<R> {
+  const v4Param = preset.v4Param ?? 'myip';
+  const v6Param = preset.v6Param ?? 'myipv6';
   return {
     name,
     names: (record) => [record.hostname.toLowerCase().replace(/\.$/, '')],
     async update(items, ctx: ProviderContext): Promise<Outcome[]> {
       const results = new Array<Outcome>(items.length);
-      await mapLimit(batches(items), CONCURRENCY, async (batch) => {
+      await mapLimit(batches(items, preset.maxHosts ?? MAX_HOSTS), CONCURRENCY, async (batch) => {
         const first = batch.items[0] as UpdateItem<R>;
         const { record, send } = first;
         const hostnames = batch.items.map((it) => it.record.hostname);
+        const unsupported = ([4, 6] as const).filter((f) => send[f] !== undefined && preset.families && !preset.families.includes(f));
+        if (unsupported.length > 0) {
+          const o = outcome.held(`${name} publishes only IPv${(preset.families ?? []).join('/IPv')} through this protocol`, `set families: [${(preset.families ?? []).join(', ')}] on this record`);
+          batch.indexes.forEach((idx) => { results[idx] = o; });
+          return;
+        }
         const url = updateUrl(record.server);
+        for (const [k, v] of Object.entries(preset.params ?? {})) url.searchParams.set(k, v);
         url.searchParams.set('hostname', hostnames.join(','));
-        if (send[4]) url.searchParams.set('myip', send[4]);
-        if (send[6]) url.searchParams.set('myipv6', send[6]);
+        if (send[4]) url.searchParams.set(v4Param, send[4]);
+        else if (preset.absent === 'preserve') url.searchParams.set(v4Param, 'preserve');
+        if (send[6]) url.searchParams.set(v6Param, send[6]);
+        else if (preset.absent === 'preserve') url.searchParams.set(v6Param, 'preserve');
         const auth = Buffer.from(`${record.username}:${record.password ?? ''}`).toString('base64');
         const res = await httpGet(url, { headers: { authorization: `Basic ${auth}` }, signal: ctx.signal, timeoutMs: ctx.timeoutMs });
         let outs: Outcome[];
+        const held = res.ok ? preset.heldStatus?.[res.status] : undefined;
         if (!res.ok) outs = hostnames.map(() => outcome.failed(res.why));
+        else if (held) outs = hostnames.map((h) => outcome.held(held.why.replace('{host}', h), held.fix.replace('{host}', h)));
         else outs = parseDyndns2(res.status, res.body, hostnames, send, res.headers['retry-after']);
         ctx.log.debug({ event: 'provider.request', provider: name, server: safeUrl(url), hostnames, status: res.ok ? res.status : null, ms: res.ms, kinds: outs.map((o) => o.kind) });
         batch.indexes.forEach((idx, j) => { results[idx] = outs[j] as Outcome; });

@@ -10,6 +10,11 @@ const loaders: Record<ProviderName, () => Promise<{ provider: Provider<never> }>
   dyndns2: () => import('./dyndns2.js'),
   duckdns: () => import('./duckdns.js'),
   cloudflare: () => import('./cloudflare.js'),
+  dynu: () => import('./dynu.js'),
+  ovh: () => import('./ovh.js'),
+  desec: () => import('./desec.js'),
+  rfc2136: () => import('./rfc2136.js'),
+  custom: () => import('./custom.js'),
 };
 
 export const PROVIDER_NAMES = Object.keys(loaders) as ProviderName[];

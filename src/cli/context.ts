@@ -5,6 +5,7 @@
  */
 import type { Command } from 'commander';
 import type { Config } from '../config/schema.js';
+import { secretValuesOf } from '../config/secrets.js';
 import type { Logger } from '../log.js';
 
 export interface GlobalOptions {
@@ -64,11 +65,7 @@ export async function loadContext(cmd: Command): Promise<Context> {
 
 /** Every secret value in the config, for the logger's last-resort redaction. */
 export function secretValues(config: Config): string[] {
-  const out: (string | undefined)[] = [config.probe?.token];
-  for (const r of config.records) out.push('password' in r ? r.password : 'token' in r ? r.token : 'apiToken' in r ? r.apiToken : undefined);
-  for (const n of config.daemon.notify) out.push(n.url);
-  for (const t of config.tunnels) out.push(t.identity);
-  return out.filter((s): s is string => typeof s === 'string');
+  return secretValuesOf(config);
 }
 
 /**

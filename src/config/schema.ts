@@ -77,21 +77,28 @@ function insecureUrl(url: string, allowInsecure: boolean): boolean {
   return u.protocol === 'http:' && !allowInsecure && !isLoopbackHost(u.hostname);
 }
 
-type AnyRecord = { provider: string; allowInsecure: boolean; server?: string; baseUrl?: string } & Record<string, unknown>;
+type AnyRecord = { provider: string; allowInsecure?: boolean; server?: string; baseUrl?: string } & Record<string, unknown>;
+
+/** The one secret key each provider requires (default `password`). */
+const RECORD_SECRET: Readonly<Record<string, string>> = {
+  duckdns: 'token', cloudflare: 'apiToken', rfc2136: 'keySecret', custom: 'url',
+};
+/** The key holding the URL that receives the credentials (default `server`; rfc2136 speaks DNS, not HTTP). */
+const RECORD_ENDPOINT: Readonly<Record<string, string | undefined>> = { cloudflare: 'baseUrl', custom: 'url', rfc2136: undefined };
 
 /** Per record: credentials only over TLS (loopback or allowInsecure excepted), and the secret present. */
 function checkRecord(r: AnyRecord, ctx: z.core.$RefinementCtx<AnyRecord>): void {
-  const key = r.provider === 'cloudflare' ? 'baseUrl' : 'server';
-  const server = r[key];
-  if (typeof server === 'string' && insecureUrl(server, r.allowInsecure)) {
+  const key = Object.hasOwn(RECORD_ENDPOINT, r.provider) ? RECORD_ENDPOINT[r.provider] : 'server';
+  const server = key === undefined ? undefined : r[key];
+  if (key !== undefined && typeof server === 'string' && insecureUrl(server, r.allowInsecure === true)) {
     ctx.addIssue({
       code: 'custom',
       path: [key],
-      input: server,
+      input: key === 'url' ? '***' : server,
       message: 'would send credentials over plain http — use https://, or set allowInsecure: true on this record if the server is on a network you trust',
     });
   }
-  const secretKey = r.provider === 'duckdns' ? 'token' : r.provider === 'cloudflare' ? 'apiToken' : 'password';
+  const secretKey = RECORD_SECRET[r.provider] ?? 'password';
   if (r[secretKey] === undefined && r[`${secretKey}File`] === undefined) {
     ctx.addIssue({
       code: 'custom',
@@ -162,12 +169,67 @@ const cloudflareRecord = z.strictObject({
   baseUrl: httpUrl.default('https://api.cloudflare.com/client/v4'),
   ...recordCommon,
 });
-export const PROVIDERS = ['noip', 'dyndns2', 'duckdns', 'cloudflare'] as const;
+/** dyndns2 presets: the same record shape as dyndns2 with the provider's server as default. */
+const dyndns2Preset = <P extends string>(provider: P, server: string) => z.strictObject({
+  provider: z.literal(provider),
+  hostname,
+  username: z.string().min(1),
+  password: secret.optional(),
+  passwordFile: secretFile.optional(),
+  server: httpUrl.default(server),
+  ...recordCommon,
+});
+const dynuRecord = dyndns2Preset('dynu', 'https://api.dynu.com');
+const ovhRecord = dyndns2Preset('ovh', 'https://www.ovh.com');
+/** deSEC: username = the domain name (e.g. home.dedyn.io), password = a token of that account. */
+const desecRecord = dyndns2Preset('desec', 'https://update.dedyn.io');
+
+const tsigAlgorithm = z.enum(['hmac-sha1', 'hmac-sha224', 'hmac-sha256', 'hmac-sha384', 'hmac-sha512']);
+const base64Secret = secret.refine((s) => /^[A-Za-z0-9+/]+={0,2}$/.test(s.trim()) && s.trim().length % 4 === 0, {
+  message: 'not a base64 key secret (the secret "…" of the key statement in named.conf, or tsig-keygen\'s output)',
+});
+const rfc2136Record = z.strictObject({
+  provider: z.literal('rfc2136'),
+  /** The zone's primary: host name or IP literal, optionally HOST:PORT / [V6]:PORT. */
+  server: z.string().regex(/^(\[[0-9a-f:.]+\]:\d{1,5}|[^\s[\]/]+)$/i, { message: 'not a server (e.g. ns1.example.org, 192.0.2.53 or [2001:db8::53]:5353)' }),
+  /** Port when `server` names none (default 53). */
+  port: port.default(53),
+  zone: hostname,
+  name: hostname,
+  keyName: hostname,
+  keyAlgorithm: tsigAlgorithm.default('hmac-sha256'),
+  keySecret: base64Secret.optional(),
+  keySecretFile: secretFile.optional(),
+  ttl: z.number().int().min(1).max(86400).default(60),
+  families: families.optional(),
+});
+const customRecord = z.strictObject({
+  provider: z.literal('custom'),
+  name: hostname,
+  /** A secret: the update URL with placeholders {name} {ip} {ip4} {ip6} (values URL-encoded). */
+  url: httpUrl.optional(),
+  urlFile: secretFile.optional(),
+  method: z.enum(['GET', 'POST', 'PUT', 'PATCH']).default('GET'),
+  headers: z.record(z.string().regex(/^[!#$%&'*+.^_`|~0-9a-z-]+$/i, { message: 'not an HTTP header name' }), z.string()).default({}),
+  /** Request body template (same placeholders, values not encoded), for POST/PUT/PATCH. */
+  body: z.string().max(10_000).optional(),
+  /** Regular expression the answer's body must match (default: any body). */
+  success: z.string().min(1).refine((s) => { try { new RegExp(s); return true; } catch { return false; } }, { message: 'not a valid regular expression' }).optional(),
+  /** HTTP statuses that count as success (default: any 2xx). */
+  successStatus: z.array(z.number().int().min(100).max(599)).min(1).optional(),
+  ...recordCommon,
+});
+export const PROVIDERS = ['noip', 'dyndns2', 'duckdns', 'cloudflare', 'dynu', 'ovh', 'desec', 'rfc2136', 'custom'] as const;
 export const recordSchema = z.discriminatedUnion('provider', [
   noipRecord.superRefine(checkRecord),
   dyndns2Record.superRefine(checkRecord),
   duckdnsRecord.superRefine(checkRecord),
   cloudflareRecord.superRefine(checkRecord),
+  dynuRecord.superRefine(checkRecord),
+  ovhRecord.superRefine(checkRecord),
+  desecRecord.superRefine(checkRecord),
+  rfc2136Record.superRefine(checkRecord),
+  customRecord.superRefine(checkRecord),
 ]);
 
 // ---- forwards, lan, probe, daemon ----------------------------------------------------------------------
@@ -305,7 +367,7 @@ export const configObject = z.strictObject({
 });
 
 /** Secret fields by record/section kind: the value key and its file form. */
-export const SECRET_KEYS = ['password', 'token', 'apiToken', 'url', 'identity'] as const;
+export const SECRET_KEYS = ['password', 'token', 'apiToken', 'keySecret', 'url', 'identity'] as const;
 
 
 /**
@@ -339,6 +401,9 @@ export type NoipRecordConfig = Extract<RecordConfig, { provider: 'noip' }>;
 export type Dyndns2RecordConfig = Extract<RecordConfig, { provider: 'dyndns2' }>;
 export type DuckdnsRecordConfig = Extract<RecordConfig, { provider: 'duckdns' }>;
 export type CloudflareRecordConfig = Extract<RecordConfig, { provider: 'cloudflare' }>;
+export type Dyndns2PresetRecordConfig = Extract<RecordConfig, { provider: 'dynu' | 'ovh' | 'desec' }>;
+export type Rfc2136RecordConfig = Extract<RecordConfig, { provider: 'rfc2136' }>;
+export type CustomRecordConfig = Extract<RecordConfig, { provider: 'custom' }>;
 export type ForwardConfig = z.output<typeof forwardSchema>;
 export type LanConfig = Config['lan'];
 export type ProbeConfig = NonNullable<Config['probe']>;

@@ -13,9 +13,16 @@ export const SECRET_FIELDS: readonly (readonly [string, string])[] = [
   ['records.*', 'password'],
   ['records.*', 'token'],
   ['records.*', 'apiToken'],
+  ['records.*', 'keySecret'],
+  ['records.*', 'url'],
   ['probe', 'token'],
   ['daemon.notify.*', 'url'],
   ['tunnels.*', 'identity'],
+];
+
+/** Objects whose every value is a secret (a custom record's headers may carry `Authorization`). */
+export const SECRET_MAPS: readonly (readonly [string, string])[] = [
+  ['records.*', 'headers'],
 ];
 
 /** Is the value at this key path a secret? */
@@ -98,5 +105,21 @@ export function redactSecrets<T extends Record<string, unknown>>(cfg: T): T {
   for (const [pattern, key] of SECRET_FIELDS) {
     for (const { obj } of containers(cfg, pattern)) if (obj[key] !== undefined) obj[key] = '***';
   }
+  for (const [pattern, key] of SECRET_MAPS) {
+    for (const { obj } of containers(cfg, `${pattern}.${key}`)) for (const k of Object.keys(obj)) obj[k] = '***';
+  }
   return cfg;
+}
+
+/** Every secret value of a loaded configuration (for the logger's literal-value redaction). */
+export function secretValuesOf(cfg: object): string[] {
+  const out: string[] = [];
+  const root = cfg as Record<string, unknown>;
+  for (const [pattern, key] of SECRET_FIELDS) {
+    for (const { obj } of containers(root, pattern)) if (typeof obj[key] === 'string') out.push(obj[key]);
+  }
+  for (const [pattern, key] of SECRET_MAPS) {
+    for (const { obj } of containers(root, `${pattern}.${key}`)) for (const v of Object.values(obj)) if (typeof v === 'string') out.push(v);
+  }
+  return out;
 }

@@ -197,3 +197,30 @@ export async function queryServer(server: Endpoint, name: string, type: QueryTyp
   }
   return { ok: false, why: `${formatEndpoint(server)}: truncated over TCP`, server };
 }
+
+export type ExchangeResult = { ok: true; reply: Buffer; transport: 'udp' | 'tcp'; ms: number } | { ok: false; why: string };
+
+/**
+ * Sends a message built elsewhere (an RFC 2136 update) and returns the raw reply with the same id: UDP
+ * first, TCP when the reply is truncated (or at once with `tcp`). Same never-reject, never-hang rules as
+ * `queryServer`; the caller decodes and checks the reply.
+ */
+export async function exchange(server: Endpoint, message: Buffer, opts: Omit<QueryOptions, 'recursion'> = {}): Promise<ExchangeResult> {
+  const started = performance.now();
+  const timeoutMs = opts.timeoutMs ?? 2000;
+  const id = message.readUInt16BE(0);
+  for (const transport of opts.tcp ? (['tcp'] as const) : (['udp', 'tcp'] as const)) {
+    const signal = withTimeout(timeoutMs, opts.signal);
+    let buf: Buffer;
+    try {
+      buf = transport === 'udp' ? await udpQuery(server, message, signal) : await tcpQuery(server, message, signal);
+    } catch (err) {
+      const why = signal.aborted && !opts.signal?.aborted ? `no answer within ${timeoutMs} ms` : describeError(err);
+      return { ok: false, why: `${formatEndpoint(server)} (${transport}): ${why}` };
+    }
+    if (buf.length < 12 || buf.readUInt16BE(0) !== id) return { ok: false, why: `${formatEndpoint(server)} (${transport}): reply with another id` };
+    if ((buf.readUInt16BE(2) & 0x0200) !== 0 && transport === 'udp') continue;
+    return { ok: true, reply: buf, transport, ms: Math.round(performance.now() - started) };
+  }
+  return { ok: false, why: `${formatEndpoint(server)}: truncated over TCP` };
+}

@@ -5,6 +5,7 @@
 import type { Config, RecordConfig } from '../config/schema.js';
 import { withHostPart, type Family } from '../net/address.js';
 import { recordConfigHash } from '../daemon/state.js';
+import { SECRET_FIELDS, SECRET_MAPS } from '../config/secrets.js';
 
 function host(url: string): string {
   try { return new URL(url).host.toLowerCase(); } catch { return url; }
@@ -18,7 +19,13 @@ export function recordKey(r: RecordConfig): string {
     case 'dyndns2': return `${r.provider}:${host(r.server)}:${fqdn(r.hostname)}`;
     case 'duckdns': return `duckdns:${host(r.server)}:${[...r.domains].map(fqdn).sort().join(',')}`;
     case 'cloudflare': return `cloudflare:${fqdn(r.zone)}:${fqdn(r.name)}`;
+    default: return `${r.provider}:${'zone' in r ? `${fqdn(r.zone)}:` : ''}${fqdn(nameOf(r))}`;
   }
+}
+
+/** The one DNS name a record of any other provider publishes (`hostname` or `name`). */
+function nameOf(r: RecordConfig): string {
+  return 'hostname' in r ? r.hostname : 'name' in r ? r.name : '';
 }
 
 /** For people: `noip home.example.net`. */
@@ -28,6 +35,7 @@ export function recordLabel(r: RecordConfig): string {
     case 'dyndns2': return `${r.provider} ${fqdn(r.hostname)}`;
     case 'duckdns': return `duckdns ${r.domains.join(',')}`;
     case 'cloudflare': return `cloudflare ${fqdn(r.name)}`;
+    default: return `${r.provider} ${fqdn(nameOf(r))}`;
   }
 }
 
@@ -54,5 +62,17 @@ export function configHashOf(r: RecordConfig, salt: string): string {
       return recordConfigHash(salt, { provider: r.provider, domains: [...r.domains].map(fqdn).sort(), server: r.server }, r.token);
     case 'cloudflare':
       return recordConfigHash(salt, { provider: r.provider, zone: fqdn(r.zone), name: fqdn(r.name), baseUrl: r.baseUrl, create: String(r.create) }, r.apiToken);
+    default: {
+      // Every other provider: all plain fields count; the secrets (and secret maps) only as a digest.
+      const secretKeys = new Set([...SECRET_FIELDS.map(([, k]) => k), ...SECRET_MAPS.map(([, k]) => k)]);
+      const fields: Record<string, string> = {};
+      const secrets: string[] = [];
+      for (const [k, v] of Object.entries(r).sort(([a], [b]) => a.localeCompare(b))) {
+        if (v === undefined || k === 'families') continue;
+        if (secretKeys.has(k)) secrets.push(`${k}=${JSON.stringify(v)}`);
+        else fields[k] = typeof v === 'string' ? v : JSON.stringify(v);
+      }
+      return recordConfigHash(salt, fields, secrets.length > 0 ? secrets.join('\0') : undefined);
+    }
   }
 }

@@ -15,7 +15,7 @@ export function recordNames(r: RecordConfig, families: readonly Family[]): Array
   switch (r.provider) {
     case 'duckdns': return r.domains.map((d) => ({ name: `${d}.duckdns.org`, families: fams }));
     case 'cloudflare': return [{ name: r.name, families: fams }];
-    default: return [{ name: r.hostname, families: fams }];
+    default: return [{ name: 'hostname' in r ? r.hostname : r.name, families: fams }];
   }
 }
 
