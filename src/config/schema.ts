@@ -201,7 +201,7 @@ const rfc2136Record = z.strictObject({
   keySecret: base64Secret.optional(),
   keySecretFile: secretFile.optional(),
   ttl: z.number().int().min(1).max(86400).default(60),
-  families: families.optional(),
+  ...recordCommon,
 });
 const customRecord = z.strictObject({
   provider: z.literal('custom'),

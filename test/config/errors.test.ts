@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig } from '../../src/config/load.js';
 import { ConfigError } from '../../src/config/errors.js';
+import { PROVIDERS } from '../../src/config/schema.js';
 
 const secretFile = join(mkdtempSync(join(tmpdir(), 'ddns-sec-')), 'unreadable');
 writeFileSync(secretFile, 'x');
@@ -32,7 +33,7 @@ const cases: { name: string; config: unknown; env?: NodeJS.ProcessEnv; expect: s
   { name: 'family twice', config: { ip: { families: [4, 4] } }, expect: ['ip.families: lists a family twice, got [4,4]'] },
   { name: 'unknown top-level key', config: { recrods: [] }, expect: ['recrods: unknown key — did you mean "records"? Valid keys here: $schema, ip, records, forwards, lan, probe, daemon, tunnels, state'] },
   { name: 'unknown key in a record', config: { records: [{ ...noip, hostnme: 'x' }] }, expect: ['records[0].hostnme: unknown key — did you mean "hostname"? Valid keys here: provider, hostname, username, password, passwordFile, server, families, ipv6Host, allowInsecure, target'] },
-  { name: 'unknown provider', config: { records: [{ provider: 'namecheap', hostname: 'x' }] }, expect: ['records[0].provider: "namecheap" is not a known provider — valid: noip, dyndns2, duckdns, cloudflare'] },
+  { name: 'unknown provider', config: { records: [{ provider: 'nosuchdns', hostname: 'x' }] }, expect: [`records[0].provider: "nosuchdns" is not a known provider — valid: ${PROVIDERS.join(', ')}`] },
   { name: 'external port 0', config: { forwards: [{ internalPort: 22, externalPort: 0 }] }, expect: ['forwards[0].externalPort: must be at least 1, got 0'] },
   { name: 'internal port 70000', config: { forwards: [{ internalPort: 70000 }] }, expect: ['forwards[0].internalPort: must be at most 65535, got 70000'] },
   { name: 'protocol sctp', config: { forwards: [{ internalPort: 22, protocol: 'sctp' }] }, expect: ['forwards[0].protocol: "sctp" is not valid — one of: "tcp", "udp"'] },

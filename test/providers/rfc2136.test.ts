@@ -32,7 +32,7 @@ describe('rfc2136 provider against a loopback primary', () => {
 
   const rec = (extra: Partial<Rfc2136RecordConfig> = {}): Rfc2136RecordConfig => ({
     provider: 'rfc2136', server: `127.0.0.1:${primary.port}`, port: 53, zone: 'example.test', name: 'home.example.test',
-    keyName: 'ddns-key', keyAlgorithm: 'hmac-sha256', keySecret: SECRET256, ttl: 60, ...extra,
+    keyName: 'ddns-key', keyAlgorithm: 'hmac-sha256', keySecret: SECRET256, ttl: 60, allowInsecure: false, ...extra,
   });
   const item = (record: Rfc2136RecordConfig, send: Record<number, string>): UpdateItem<Rfc2136RecordConfig> => ({ key: record.name, record, send });
   const provider = createRfc2136Provider(() => clock * 1000);
