@@ -8,6 +8,7 @@
 //
 // Exports `build({ outdir, minify })` for the test that proves the bundle complete.
 import * as esbuild from 'esbuild';
+import { spawnSync } from 'node:child_process';
 import { isBuiltin, createRequire } from 'node:module';
 import { chmodSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
@@ -146,6 +147,11 @@ export async function build(opts = {}) {
   chmodSync(entry, 0o755);
   // The bundle is plain ESM regardless of the package.json next to it.
   writeFileSync(join(outdir, 'package.json'), `${JSON.stringify({ type: 'module' })}\n`);
+  // The configuration's JSON Schema ships beside the bin (npm package: ddns/dist/config.schema.json), made
+  // by the bundle itself so it is the schema of exactly this build.
+  const schema = spawnSync(process.execPath, [entry, 'config', 'schema'], { encoding: 'utf8', env: { PATH: process.env.PATH ?? '' } });
+  if (schema.status !== 0) throw new Error(`build: ddns config schema failed: ${schema.stderr}`);
+  writeFileSync(join(outdir, 'config.schema.json'), schema.stdout);
   return { ...result, entry, outdir };
 }
 
@@ -158,5 +164,6 @@ if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
   const outputs = Object.entries(r.metafile.outputs);
   const total = outputs.reduce((n, [, o]) => n + o.bytes, 0);
   const entryBytes = r.metafile.outputs[Object.keys(r.metafile.outputs).find((k) => k.endsWith('ddns.mjs')) ?? '']?.bytes ?? 0;
-  process.stdout.write(`built ${r.entry}: entry ${(entryBytes / 1024).toFixed(0)} KiB, ${outputs.length} files, ${(total / 1024).toFixed(0)} KiB in all\n`);
+  // stderr: `npm pack --silent` prints only the tarball name on stdout (prepack runs this).
+  process.stderr.write(`built ${r.entry}: entry ${(entryBytes / 1024).toFixed(0)} KiB, ${outputs.length} files, ${(total / 1024).toFixed(0)} KiB in all\n`);
 }

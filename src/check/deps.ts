@@ -7,7 +7,7 @@
  * a network condition (failures are values), never changes the router or the records.
  */
 import type { Family } from '../net/address.js';
-import type { LanFacts, RouterFacts, PublicFacts } from './facts.js';
+import type { HopsFacts, LanFacts, RouterFacts, PublicFacts } from './facts.js';
 import type { ProbeConfig } from '../config/schema.js';
 import type { ReachOutcome, ReachRequest } from '../reach/types.js';
 
@@ -46,8 +46,8 @@ export interface CheckDeps {
   lan(o: { interface?: string } & Signal): Promise<LanResult>;
   router(lan: LanFacts, o: Signal): Promise<RouterFacts>;
   publicIp(families: Family[], o: Signal): Promise<PublicFacts>;
-  /** Addresses of the hops past the gateway toward the internet, nearest first ([] when unseen). */
-  hops(o: { gateway: string } & Signal): Promise<string[]>;
+  /** Addresses of the hops past the gateway toward the internet, nearest first ([] when unseen; `missing` when the tracer is not installed). */
+  hops(o: { gateway: string } & Signal): Promise<HopsFacts>;
   /** Earlier LAN observations (state file), oldest first; `record` adds this run's. Both never throw. */
   lanHistory: { read(): Promise<LanSighting[]>; record(s: LanSighting): Promise<void> };
   dns: DnsLookup;

@@ -18,6 +18,8 @@ export interface LanFacts {
   dynamic?: boolean;
   /** The interface's MAC address (what a static lease is reserved for). */
   mac?: string;
+  /** `ip` (iproute2) is not installed: `dynamic` could not be read. */
+  missing?: MissingProgram;
 }
 
 /** One port-mapping protocol's answer at the gateway. */
@@ -66,8 +68,11 @@ export interface FamilyConsensus {
 
 export interface PublicFacts { 4?: FamilyConsensus; 6?: FamilyConsensus }
 
+/** A program ddns runs that is not installed here, and the Debian/Ubuntu package that has it. */
+export interface MissingProgram { program: string; debianPackage: string }
+
 /** First hops past the gateway (tracepath), used when the router hides its WAN address. */
-export interface HopsFacts { hops: string[] }
+export interface HopsFacts { hops: string[]; missing?: MissingProgram }
 
 /** Every fact a step may read. Present once the step that writes it has finished (if it observed). */
 export interface Facts {

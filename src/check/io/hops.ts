@@ -5,6 +5,10 @@
  */
 import { spawn } from 'node:child_process';
 import { isIP } from 'node:net';
+import type { HopsFacts } from '../facts.js';
+
+/** What to install when tracepath is missing (Debian/Ubuntu; `iputils` elsewhere). */
+export const TRACEPATH = { program: 'tracepath', debianPackage: 'iputils-tracepath' } as const;
 
 /** Parses tracepath output: hop addresses in order (hop number ≥ 1), without duplicates or `no reply`. */
 export function parseTracepath(text: string): string[] {
@@ -19,21 +23,23 @@ export function parseTracepath(text: string): string[] {
   return out;
 }
 
-export function tracepathHops(o: { target: string; gateway: string; maxHops?: number; signal: AbortSignal }): Promise<string[]> {
+/** `program`: the tracer to run (tests point it at a name that does not exist). */
+export function tracepathHops(o: { target: string; gateway: string; maxHops?: number; signal: AbortSignal; program?: string }): Promise<HopsFacts> {
   return new Promise((resolve) => {
     let text = '';
     let settled = false;
-    const finish = () => {
+    const finish = (err?: unknown) => {
       if (settled) return;
       settled = true;
       o.signal.removeEventListener('abort', onAbort);
-      resolve(parseTracepath(text).filter((a) => a !== o.gateway));
+      const notInstalled = (err as { code?: unknown } | undefined)?.code === 'ENOENT';
+      resolve(notInstalled ? { hops: [], missing: { ...TRACEPATH } } : { hops: parseTracepath(text).filter((a) => a !== o.gateway) });
     };
     let child: ReturnType<typeof spawn>;
     try {
-      child = spawn('tracepath', ['-4', '-n', '-m', String(o.maxHops ?? 3), o.target], { stdio: ['ignore', 'pipe', 'ignore'] });
-    } catch {
-      resolve([]);
+      child = spawn(o.program ?? TRACEPATH.program, ['-4', '-n', '-m', String(o.maxHops ?? 3), o.target], { stdio: ['ignore', 'pipe', 'ignore'] });
+    } catch (err) {
+      finish(err);
       return;
     }
     const onAbort = () => { try { child.kill('SIGKILL'); } catch { /* gone */ } finish(); };
@@ -46,6 +52,6 @@ export function tracepathHops(o: { target: string; gateway: string; maxHops?: nu
       // Two hops past the gateway are all the verdict needs.
       if (parseTracepath(text).filter((a) => a !== o.gateway).length >= 2) onAbort();
     });
-    child.on('close', finish);
+    child.on('close', () => finish());
   });
 }

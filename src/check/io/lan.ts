@@ -28,10 +28,15 @@ export function parseDynamic(json: string, address: string): boolean | undefined
   return undefined;
 }
 
-function ipAddrJson(iface: string, signal: AbortSignal): Promise<string | undefined> {
+/** What to install when `ip` is missing. */
+export const IP = { program: 'ip', debianPackage: 'iproute2' } as const;
+
+/** `ip -j addr` output, undefined when it failed, or 'missing' when `ip` is not installed. */
+function ipAddrJson(iface: string, signal: AbortSignal): Promise<string | undefined | 'missing'> {
   return new Promise((resolve) => {
     try {
-      execFile('ip', ['-j', '-4', 'addr', 'show', 'dev', iface], { timeout: 1000, signal, maxBuffer: 256 * 1024 }, (err, stdout) => resolve(err ? undefined : stdout));
+      execFile(IP.program, ['-j', '-4', 'addr', 'show', 'dev', iface], { timeout: 1000, signal, maxBuffer: 256 * 1024 },
+        (err, stdout) => resolve(err ? ((err as { code?: unknown }).code === 'ENOENT' ? 'missing' : undefined) : stdout));
     } catch {
       resolve(undefined);
     }
@@ -56,7 +61,8 @@ export async function observeLan(o: { interface?: string; signal: AbortSignal })
   };
   if (facing) {
     const json = await ipAddrJson(iface, o.signal);
-    const dynamic = json === undefined ? undefined : parseDynamic(json, facing.address);
+    if (json === 'missing') lan.missing = { ...IP };
+    const dynamic = json === undefined || json === 'missing' ? undefined : parseDynamic(json, facing.address);
     if (dynamic !== undefined) lan.dynamic = dynamic;
   }
   return { ok: true, lan };

@@ -42,7 +42,8 @@ export function evaluateDhcp(i: DhcpInput): StepOutcome {
   if (!here) return { status: 'skip', summary: 'no IPv4 address on the LAN (see the lan step)' };
   const how = i.lan.dynamic === true ? 'DHCP-assigned (the address carries a lease lifetime)'
     : i.lan.dynamic === false ? 'no lease lifetime on the address: configured statically, or by a DHCP client that sets none'
-      : 'how it was assigned is unknown';
+      : i.lan.missing ? `how it was assigned is unknown: ${i.lan.missing.program} is not installed (apt-get install ${i.lan.missing.debianPackage})`
+        : 'how it was assigned is unknown';
   const details = [`${here} on ${i.lan.interface} (${how})`];
   if (i.mappings) {
     for (const p of portPairs(i.forwards)) {

@@ -1,6 +1,6 @@
 /** `nat`: none / single / double / cgnat / unknown, with advice for the two that block inbound IPv4. */
 import { cgnatAdvice, doubleNatAdvice, portPairs } from '../advice.js';
-import type { Facts } from '../facts.js';
+import type { Facts, MissingProgram } from '../facts.js';
 import { natVerdict, type NatEvidence, type NatVerdict } from '../verdict/nat.js';
 import type { ForwardConfig } from '../../config/schema.js';
 import type { Step, StepOutcome } from '../step.js';
@@ -56,6 +56,16 @@ export function evaluateNat(v: NatVerdict, o: { forwards: readonly ForwardConfig
   }
 }
 
+/** An unknown verdict because the tracer is not installed says so, and what to install. */
+export function withMissingTracer(out: StepOutcome, missing: MissingProgram): StepOutcome {
+  return {
+    ...out,
+    summary: `${out.summary}; ${missing.program} is not installed, so the hops past the router were not traced`,
+    advice: `Install ${missing.program} (Debian/Ubuntu: apt-get install ${missing.debianPackage}; elsewhere the iputils package) and run ddns check again: the hops past the router tell carrier-grade NAT from double NAT.`,
+    details: [...(out.details ?? []), `${missing.program}: not found on PATH`],
+  };
+}
+
 export const natStep: Step = {
   id: 'nat',
   title: 'NAT topology',
@@ -63,9 +73,11 @@ export const natStep: Step = {
   timeoutMs: 4_000,
   async run(ctx) {
     let e = natEvidence(ctx.facts, ctx.facts.hops?.hops);
-    if (needsHops(e) && ctx.facts.lan) {
-      const hops = await ctx.deps.hops({ gateway: ctx.facts.lan.gateway, signal: ctx.signal });
-      e = natEvidence(ctx.facts, hops);
+    let missing = ctx.facts.hops?.missing;
+    if (needsHops(e) && ctx.facts.lan && !missing) {
+      const traced = await ctx.deps.hops({ gateway: ctx.facts.lan.gateway, signal: ctx.signal });
+      e = natEvidence(ctx.facts, traced.hops);
+      missing = traced.missing;
     }
     const v = natVerdict(e);
     const out = evaluateNat(v, {
@@ -73,6 +85,7 @@ export const natStep: Step = {
       ...(ctx.facts.lan?.address6 ? { address6: ctx.facts.lan.address6 } : {}),
       ...(ctx.facts.lan?.address4 ? { lanAddress: ctx.facts.lan.address4 } : {}),
     });
+    if (v.nat === 'unknown' && missing) return withMissingTracer(out, missing);
     return e.hops ? { ...out, details: [...(out.details ?? []), `hops past the gateway: ${e.hops.join(' → ') || 'none seen'}`] } : out;
   },
 };

@@ -1,6 +1,6 @@
 /** `router`: which of UPnP IGD, NAT-PMP and PCP answer at the gateway, and the external address each reports. */
 import { noPortmapAdvice, portPairs } from '../advice.js';
-import type { ProtocolProbe, RouterFacts } from '../facts.js';
+import type { HopsFacts, ProtocolProbe, RouterFacts } from '../facts.js';
 import type { Step, StepOutcome } from '../step.js';
 
 const NAMES = { upnp: 'UPnP', natpmp: 'NAT-PMP', pcp: 'PCP' } as const;
@@ -50,11 +50,11 @@ export const routerStep: Step = {
     // The hops past the gateway are traced meanwhile, for the nat step; they get 150 ms more once the router
     // has answered and are cut off then (an ICMP rate limit must not hold the check — nat asks again if it must).
     const stopHops = new AbortController();
-    const hops = ctx.deps.hops({ gateway: lan.gateway, signal: AbortSignal.any([ctx.signal, stopHops.signal]) }).catch(() => [] as string[]);
+    const hops = ctx.deps.hops({ gateway: lan.gateway, signal: AbortSignal.any([ctx.signal, stopHops.signal]) }).catch((): HopsFacts => ({ hops: [] }));
     const router = await ctx.deps.router(lan, { signal: ctx.signal });
     const timer = setTimeout(() => stopHops.abort(), 150);
     const seen = await hops;
     clearTimeout(timer);
-    return { ...evaluateRouter(router, { forwards: ctx.config.forwards, ...(lan.address4 ? { lanAddress: lan.address4 } : {}) }), facts: { router, hops: { hops: seen } } };
+    return { ...evaluateRouter(router, { forwards: ctx.config.forwards, ...(lan.address4 ? { lanAddress: lan.address4 } : {}) }), facts: { router, hops: seen } };
   },
 };
