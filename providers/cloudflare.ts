@@ -16,6 +16,7 @@ import { describeError } from '../src/net/abort.js';
 import type { Logger } from '../src/log.js';
 import { parseRetryAfter } from './http.js';
 import { type LiveRead, type Outcome, type Provider, type ProviderContext, type UpdateItem, mapLimit, outcome } from './provider.js';
+import { printable } from '../src/net/text.js';
 
 type Sdk = typeof import('cloudflare');
 type EditParams = Parameters<CloudflareClient['dns']['records']['edit']>[1];
@@ -73,7 +74,7 @@ export function errorOutcome(mod: Pick<Sdk, 'APIError' | 'APIConnectionError' | 
     const status = err.status ?? 0;
     const errors = Array.isArray(err.errors) ? err.errors : [];
     const codes = errors.map((e) => e.code);
-    const text = errors.map((e) => `${e.code}: ${e.message}`).join('; ') || `HTTP ${status}`;
+    const text = printable(errors.map((e) => `${e.code}: ${e.message}`).join('; '), 300) || `HTTP ${status}`;
     if (status === 429) {
       return outcome.retryAfter(parseRetryAfter(err.headers?.get('retry-after'), now) ?? 60, `Cloudflare rate limit (429: ${text})`);
     }

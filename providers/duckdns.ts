@@ -11,6 +11,7 @@ import type { DuckdnsRecordConfig } from '../src/config/schema.js';
 import { canonicalAddress } from '../src/net/address.js';
 import { httpGet, parseRetryAfter, safeUrl } from './http.js';
 import { type Addresses, type Outcome, type Provider, type ProviderContext, type UpdateItem, mapLimit, outcome } from './provider.js';
+import { printable } from '../src/net/text.js';
 
 export const DUCKDNS_SUFFIX = 'duckdns.org';
 const MAX_DOMAINS = 50;
@@ -32,7 +33,7 @@ export function parseDuckdns(status: number, body: string, sent: Addresses, doma
       'copy the token from duckdns.org and list only sub-names of that account (e.g. myhome, without .duckdns.org)',
     );
   }
-  if (status !== 200 || head !== 'OK') return outcome.failed(`unexpected DuckDNS answer (HTTP ${status}): ${JSON.stringify(body.slice(0, 80))}`);
+  if (status !== 200 || head !== 'OK') return outcome.failed(`unexpected DuckDNS answer (HTTP ${status}): ${JSON.stringify(printable(body, 80))}`);
   const [, v4 = '', v6 = '', state = ''] = lines;
   const wrong: string[] = [];
   if (sent[4] && v4 !== sent[4]) wrong.push(`IPv4 "${v4}"`);
@@ -42,7 +43,7 @@ export function parseDuckdns(status: number, body: string, sent: Addresses, doma
   }
   if (state === 'UPDATED') return outcome.updated(sent);
   if (state === 'NOCHANGE') return outcome.unchanged(sent);
-  return outcome.failed(`unexpected DuckDNS answer: ${JSON.stringify(body.slice(0, 80))}`);
+  return outcome.failed(`unexpected DuckDNS answer: ${JSON.stringify(printable(body, 80))}`);
 }
 
 export function updateUrl(server: string, domains: readonly string[], token: string, send: Addresses): URL {

@@ -10,6 +10,7 @@ import type { Dyndns2PresetRecordConfig, Dyndns2RecordConfig, NoipRecordConfig }
 import { canonicalAddress, type Family, familyOf } from '../src/net/address.js';
 import { httpGet, parseRetryAfter, safeUrl } from './http.js';
 import { type Addresses, type Outcome, type Provider, type ProviderContext, type ProviderName, type UpdateItem, mapLimit, outcome } from './provider.js';
+import { printable } from '../src/net/text.js';
 
 export type Dyndns2Like = NoipRecordConfig | Dyndns2RecordConfig | Dyndns2PresetRecordConfig;
 
@@ -53,7 +54,7 @@ export function parseDyndns2(status: number, body: string, hostnames: readonly s
   if ((status === 401 || status === 403) && !known) return all(lineOutcome('badauth', hostnames[0] ?? '', sent));
   if (lines.length === 1 && ONCE.has(first)) return all(lineOutcome(lines[0] as string, hostnames[0] ?? '', sent));
   if (lines.length !== hostnames.length) {
-    const shown = JSON.stringify(body.slice(0, 80));
+    const shown = JSON.stringify(printable(body, 80));
     return all(outcome.failed(status >= 500
       ? `the server failed (HTTP ${status})`
       : `unexpected answer (HTTP ${status}, ${lines.length} lines for ${hostnames.length} hostnames): ${shown}`));
@@ -77,7 +78,7 @@ function lineOutcome(line: string, host: string, sent: Addresses): Outcome {
     return outcome.held(h.why, h.fix);
   }
   if (RETRY.has(code)) return outcome.retryAfter(SERVER_FAULT_WAIT_SECONDS, `the server reported a fault (${code}); retrying no sooner than 30 minutes`);
-  return outcome.failed(`unexpected answer for ${host}: ${JSON.stringify(line.slice(0, 80))}`);
+  return outcome.failed(`unexpected answer for ${host}: ${JSON.stringify(printable(line, 80))}`);
 }
 
 /** The update URL: `<server>/nic/update` unless the server URL already has a path. */

@@ -1,6 +1,7 @@
 /**
  * Values shared by the port-mapping protocols and the mapper. Plain data, no behaviour.
  */
+import { printable } from '../net/text.js';
 
 export type Protocol = 'tcp' | 'udp';
 /** How a mapping is made. `auto` picks what the router speaks (see mapper.ts). */
@@ -56,7 +57,7 @@ export function parsePort(s: string | undefined): number | undefined {
 
 /** Description text safe to send: printable characters only (control, format and unassigned code points removed), at most 64. */
 export function cleanDescription(s: string): string {
-  return [...s.replace(/[\p{C}]/gu, '')].slice(0, 64).join('');
+  return [...printable(s, 64)].slice(0, 64).join('');
 }
 
 /** What the router holds on a port we wanted (for a conflict). */

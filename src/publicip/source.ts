@@ -15,6 +15,7 @@
  *   that family's path.
  */
 import type { Family } from '../net/address.js';
+import { printable } from '../net/text.js';
 
 export type SourceType = 'http' | 'dns' | 'stun' | 'upnp' | 'natpmp' | 'pcp' | 'interface' | 'static';
 
@@ -83,8 +84,7 @@ export function failure(family: Family, kind: FailureKind, message: string, ms: 
 
 /** Trims evidence to something printable and short (control characters become '·'). */
 export function evidenceOf(text: string, max = 200): string {
-  // eslint-disable-next-line no-control-regex
-  const clean = text.replace(/[\u0000-\u0008\u000b-\u001f\u007f]/g, '·');
+  const clean = printable(text, Number.MAX_SAFE_INTEGER, '·');
   return clean.length > max ? `${clean.slice(0, max)}…` : clean;
 }
 

@@ -16,6 +16,7 @@ import { tcpConnect } from './connect.js';
 import { requestJson } from './http.js';
 import { openNonceListener } from './nonce.js';
 import { parseEchoipResponse, parseProbeResponse, type ReachOutcome, type ReachRequest } from './types.js';
+import { printable } from '../net/text.js';
 
 export const DEFAULT_ECHOIP = 'https://ifconfig.co';
 
@@ -39,7 +40,7 @@ function elsewhere(seen: string, expected: string, who: string): string {
 async function localBanner(port: number, lanAddress: string | undefined, signal: AbortSignal): Promise<string | undefined> {
   for (const host of ['127.0.0.1', ...(lanAddress ? [lanAddress] : [])]) {
     const r = await tcpConnect(host, port, { signal: AbortSignal.any([signal, AbortSignal.timeout(1500)]), readLine: true, readMs: 1000 });
-    if (r.ok) return (r.firstLine ?? '').replace(/[\p{C}]/gu, '').slice(0, 256);
+    if (r.ok) return printable(r.firstLine ?? '', 256);
   }
   return undefined;
 }

@@ -6,13 +6,13 @@
 import { createSocket } from 'node:dgram';
 import { isIP } from 'node:net';
 import { tcpConnect } from './connect.js';
+import { printable } from '../net/text.js';
 
 export const NONCE_PREFIX = 'DDNS-NONCE';
 export const ACK_PREFIX = 'DDNS-ACK';
 
 export interface Exchange { reachable: boolean; echoed?: boolean; banner?: string; error?: string }
 
-const printable = (s: string) => s.replace(/[\p{C}]/gu, '').slice(0, 256);
 
 export async function tcpNonce(ip: string, port: number, nonce: string, o: { timeoutMs: number; readMs: number; signal?: AbortSignal }): Promise<Exchange> {
   const signal = o.signal ? AbortSignal.any([o.signal, AbortSignal.timeout(o.timeoutMs + o.readMs)]) : AbortSignal.timeout(o.timeoutMs + o.readMs);
@@ -25,7 +25,7 @@ export async function tcpBanner(ip: string, port: number, o: { timeoutMs: number
   const signal = o.signal ? AbortSignal.any([o.signal, AbortSignal.timeout(o.timeoutMs + o.readMs)]) : AbortSignal.timeout(o.timeoutMs + o.readMs);
   const r = await tcpConnect(ip, port, { signal, readLine: true, readMs: o.readMs });
   if (!r.ok) return { reachable: false, error: r.message };
-  return { reachable: true, banner: printable(r.firstLine ?? '') };
+  return { reachable: true, banner: printable(r.firstLine ?? '', 256) };
 }
 
 export async function tcpReachable(ip: string, port: number, o: { timeoutMs: number; signal?: AbortSignal }): Promise<boolean> {

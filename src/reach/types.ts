@@ -12,6 +12,7 @@
  */
 import type { ForwardConfig } from '../config/schema.js';
 import type { Family } from '../net/address.js';
+import { printable } from '../net/text.js';
 
 export type ProbeMode = 'nonce' | 'banner';
 
@@ -69,7 +70,7 @@ export function parseProbeRequest(v: unknown): { ok: true; req: ProbeRequest } |
   return { ok: true, req: { protocol, port, mode, ...(typeof nonce === 'string' ? { nonce } : {}), ...(typeof hostname === 'string' ? { hostname } : {}) } };
 }
 
-const clean = (s: string, max: number) => s.replace(/[\p{C}]/gu, '').slice(0, max);
+const clean = (s: string, max: number) => printable(s, max);
 
 export function parseProbeResponse(v: unknown): ProbeResponse | undefined {
   if (!isObj(v)) return undefined;

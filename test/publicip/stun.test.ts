@@ -114,6 +114,18 @@ test('stun source reports a STUN error response as a failure', async () => {
   } finally { await srv.close(); }
 });
 
+test('a STUN error reason never brings control characters to the terminal (escape sequences stripped)', async () => {
+  const reason = Buffer.from('Bad\x1b[2J\x1b]0;owned\x07\u009b31m\r\nx', 'utf8');
+  const srv = await udpServer((m) => message(0x0111, m.subarray(8, 20), [attr(0x0009, Buffer.concat([Buffer.from([0, 0, 4, 0]), reason, Buffer.alloc((4 - (reason.length % 4)) % 4, 0x20)]))]));
+  try {
+    const r = await within(2000, stunSource(srv.port).observe(4));
+    assert.ok(!r.ok);
+    assert.match(r.message, /STUN error 400 Bad/);
+    // eslint-disable-next-line no-control-regex
+    assert.doesNotMatch(r.message, /[\u0000-\u001f\u007f-\u009f]/u);
+  } finally { await srv.close(); }
+});
+
 test('stun source retransmits to a silent server and times out, bounded', async () => {
   const srv = await udpServer(() => undefined);
   try {

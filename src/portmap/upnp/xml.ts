@@ -7,6 +7,7 @@
  * at own properties only (no prototype lookups) and cap and clean every string they hand out.
  */
 import { XMLParser } from 'fast-xml-parser';
+import { printable } from '../../net/text.js';
 
 export type XmlResult = { ok: true; root: XmlNode } | { ok: false; reason: string };
 /** An element: its children by local name (namespace prefixes removed), or its text. */
@@ -91,8 +92,7 @@ export function text(node: XmlNode | undefined, max = 256): string | undefined {
 
 /** Removes control characters (C0, DEL, C1) and caps the length. */
 export function clean(s: string, max: number): string {
-  // eslint-disable-next-line no-control-regex
-  return s.replace(/[\u0000-\u001f\u007f-\u009f]/g, '').slice(0, max);
+  return printable(s, max);
 }
 
 /** Escapes text for an XML element's content or attribute value. */

@@ -7,6 +7,7 @@
  * well-formed attributes. The address comes from XOR-MAPPED-ADDRESS (0x0020; 0x8020 as sent by some old
  * servers), falling back to MAPPED-ADDRESS (0x0001).
  */
+import { printable } from '../../net/text.js';
 export const STUN_MAGIC = 0x2112a442;
 const BINDING_REQUEST = 0x0001;
 const BINDING_SUCCESS = 0x0101;
@@ -88,7 +89,7 @@ export function parseBindingReply(buf: Buffer, txid: Buffer): StunReply | undefi
       if (!m) return { kind: 'malformed', message: 'bad MAPPED-ADDRESS' };
       mapped ??= m;
     } else if (at === ATTR_ERROR_CODE && value.length >= 4) {
-      error = { code: (value.readUInt8(2) & 0x7) * 100 + value.readUInt8(3), reason: value.subarray(4).toString('utf8').slice(0, 100) };
+      error = { code: (value.readUInt8(2) & 0x7) * 100 + value.readUInt8(3), reason: printable(value.subarray(4).toString('utf8'), 100, ' ').trim() };
     }
     off = end + ((4 - (alen % 4)) % 4);
   }
