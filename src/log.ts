@@ -57,6 +57,11 @@ export interface LoggerOptions {
   destination?: NodeJS.WritableStream | { write(s: string): unknown };
 }
 
+/** The readable `msg` of an event that has none: its name in words (`daemon.started` → "daemon started"). */
+export function eventMessage(event: string): string {
+  return event.replace(/[._]+/g, ' ').replace(/([a-z0-9])([A-Z])/g, '$1 $2').toLowerCase().trim();
+}
+
 export function createLogger(opts: LoggerOptions = {}): Logger {
   const pretty = opts.pretty ?? process.stderr.isTTY === true;
   const options: pino.LoggerOptions = {
@@ -66,7 +71,13 @@ export function createLogger(opts: LoggerOptions = {}): Logger {
     formatters: { log: (obj) => scrubValue(obj) as Record<string, unknown> },
     hooks: {
       logMethod(args, method) {
-        method.apply(this, args.map((a) => (typeof a === 'string' ? scrubText(a) : a)) as Parameters<typeof method>);
+        const scrubbed = args.map((a) => (typeof a === 'string' ? scrubText(a) : a));
+        // An event logged without a message gets a readable one from its name: `record.updated` → "record updated".
+        const [first] = scrubbed;
+        if (scrubbed.length === 1 && first !== null && typeof first === 'object' && typeof (first as { event?: unknown }).event === 'string') {
+          scrubbed.push(eventMessage((first as { event: string }).event));
+        }
+        method.apply(this, scrubbed as Parameters<typeof method>);
       },
     },
     timestamp: pino.stdTimeFunctions.isoTime,

@@ -29,3 +29,13 @@ test('registered secret values are cut out of any string, wherever they appear',
   createLogger({ level: 'trace', destination }).trace({ event: 'odd', note: 'x very-secret-value-123 y' });
   assert.ok(!lines.join('').includes('very-secret-value-123'));
 });
+
+test('an event logged without a message gets a readable msg from its name; a given message is kept', () => {
+  const { lines, destination } = capture();
+  const log = createLogger({ level: 'info', destination });
+  log.info({ event: 'record.updated', name: 'home.example.net' });
+  log.info({ event: 'daemon.started' }, 'ddns is up');
+  log.info({ event: 'portmap.leaseRenewed' });
+  const msgs = lines.map((l) => (JSON.parse(l) as { msg?: string }).msg);
+  assert.deepEqual(msgs, ['record updated', 'ddns is up', 'portmap lease renewed']);
+});

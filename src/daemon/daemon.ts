@@ -16,6 +16,7 @@
  * our mappings are removed if `daemon.removeOnStop`, and the process is done within 5 s. On SIGHUP a new
  * configuration is loaded; a bad one is rejected with the reason and the old one stays in force.
  */
+import pkg from '../../package.json' with { type: 'json' };
 import type { Config } from '../config/schema.js';
 import type { Logger } from '../log.js';
 import type { UpdateContext, UpdateOptions, UpdateReport } from '../update/run.js';
@@ -187,7 +188,7 @@ export async function runDaemon(o: DaemonOptions): Promise<number> {
 
   // ---- go -----------------------------------------------------------------------------------------------
   const { records, forwards: fwds, daemon: { interval, notify } } = config;
-  log.info({ event: 'daemon.started', listen: `${server.address.host}:${server.address.port}`, records: records.length, forwards: fwds.length, interval, families: familiesOf(config), notify: notify.length });
+  log.info({ event: 'daemon.started', version: pkg.version, node: process.version, listen: `${server.address.host}:${server.address.port}`, records: records.length, forwards: fwds.length, interval, families: familiesOf(config), notify: notify.length });
   await eachService(services, log, 'start', (s) => s.start());
   if (!watcher.active) scheduler.start();
 

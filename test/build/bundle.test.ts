@@ -81,6 +81,8 @@ describe('the bundle (dist/ddns.mjs)', () => {
     assert.equal(r.status, 0, r.stderr);
     assert.match(r.stdout, /Usage: ddns/);
     assert.match(r.stdout, /\bconfig\b/);
+    assert.match(r.stdout, /Exit codes:\n {2}0 .*\n[\s\S]* {2}1 [\s\S]* {2}2 {2}usage or configuration error/);
+    assert.match(r.stdout, /Examples:\n {2}ddns check/);
   });
 
   test('config validate loads a YAML file through the bundled cosmiconfig and zod', () => {

@@ -3,6 +3,7 @@
  * upkeep) and real everything else: the HTTP server on loopback, prom-client, the state file, the
  * notifier against a loopback webhook. Signals come from an EventEmitter.
  */
+import pkg from '../../package.json' with { type: 'json' };
 import { afterEach, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { EventEmitter } from 'node:events';
@@ -27,6 +28,8 @@ import { ManualClock } from '../../src/state/clock.js';
 
 const dirs: string[] = [];
 afterEach(() => { for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true }); });
+
+const pkgVersion = pkg.version;
 
 function config(input: ConfigInput, dir: string): Config {
   return configSchema.parse({ state: join(dir, 'state.json'), ...input, daemon: { listen: '127.0.0.1:1', interval: 300, ...input.daemon } });
@@ -160,6 +163,10 @@ test('badauth: /readyz is 503 and says why, the webhook hears the hold once, and
     ? { ...duck('held'), provider: 'noip', label: 'noip home.example.net', names: ['home.example.net'], why: 'No-IP answered badauth', fix: 'check the username and password' }
     : { ...duck('current'), provider: 'noip', names: ['home.example.net'] }]);
   const base = await h.base;
+  await until('daemon.started', () => h.lines.some((l) => l.event === 'daemon.started'));
+  const started = h.lines.find((l) => l.event === 'daemon.started');
+  assert.equal(started?.version, pkgVersion, 'daemon.started names the version');
+  assert.equal(started?.msg, 'daemon started', 'a readable msg');
   await until('the watcher', () => h.watchers.length === 1);
   h.watchers[0]?.confirm('203.0.113.7');
   await until('a cycle', () => h.lines.some((l) => l.event === 'cycle.done'));

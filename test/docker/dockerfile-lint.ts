@@ -206,6 +206,10 @@ export function lintUnit(text: string): Finding[] {
   for (const [k, ok, what] of want) if (!ok(one(k))) findings.push({ rule: 'unit-hardening', line: 0, message: `missing ${what}` });
   if (one('DynamicUser') !== 'yes' && (!one('User') || one('User') === 'root')) findings.push({ rule: 'unit-user', line: 0, message: 'runs as root: set DynamicUser=yes or User=' });
   if (one('MemoryDenyWriteExecute') === 'yes') findings.push({ rule: 'unit-v8', line: 0, message: 'MemoryDenyWriteExecute=yes kills node (V8 JIT)' });
+  // Exit 2 (bad usage or config) is not retried forever.
+  if (!(keys.get('RestartPreventExitStatus') ?? []).some((v) => v.split(/\s+/).includes('2'))) findings.push({ rule: 'unit-restart', line: 0, message: 'missing RestartPreventExitStatus=2: a bad config would be retried forever' });
+  // A fixed node path (/usr/bin/node) is too old on some distributions (Debian 12: 18): find it through PATH.
+  if (/(^|\s|\/)node(\s|$)/.test(one('ExecStart') ?? '')) findings.push({ rule: 'unit-node', line: 0, message: `ExecStart runs a fixed node (${one('ExecStart') ?? ''}): run ddns through env and PATH` });
   if (one('PrivateNetwork') === 'yes') findings.push({ rule: 'unit-network', line: 0, message: 'PrivateNetwork=yes hides the LAN and the router' });
   for (const v of keys.get('Environment') ?? []) {
     const name = v.replace(/^"/, '').split('=')[0] ?? '';

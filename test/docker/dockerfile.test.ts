@@ -150,5 +150,12 @@ describe('contrib/ddns.service', () => {
     assert.deepEqual(rules(lintUnit(unit.replace('DynamicUser=yes', 'DynamicUser=no'))), ['unit-user']);
     assert.deepEqual(rules(lintUnit(`${unit}\nMemoryDenyWriteExecute=yes\n`)), ['unit-v8']);
     assert.deepEqual(rules(lintUnit(`${unit}\nEnvironment=DDNS_RECORDS_0_TOKEN=abc\n`)), ['unit-secrets']);
+    assert.deepEqual(rules(lintUnit(unit.replace('RestartPreventExitStatus=2', 'RestartPreventExitStatus=3'))), ['unit-restart']);
+    assert.deepEqual(rules(lintUnit(unit.replace(/^ExecStart=.*$/m, 'ExecStart=/usr/bin/node /opt/ddns/ddns.mjs run'))), ['unit-node']);
+  });
+  test('finds Node.js through PATH, /usr/local/bin first, and says how in its header', () => {
+    assert.match(unit, /^ExecStart=\/usr\/bin\/env ddns /m);
+    assert.match(unit, /^Environment=PATH=\/usr\/local\/bin:/m);
+    assert.match(unit, /How it finds Node\.js/);
   });
 });
