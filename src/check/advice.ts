@@ -33,13 +33,20 @@ export function cgnatAdvice(o: { ports: readonly PortPair[]; address6?: string }
       ? `  1. IPv6: this host has the global address ${o.address6}. Publish an AAAA record (ip.families: [4, 6]) and allow ${portList(o.ports)} inbound to it in the router's IPv6 firewall.`
       : '  1. IPv6: ask your ISP whether they offer IPv6; a global IPv6 address needs no port forwarding (only a firewall rule), and CGNAT does not touch it.',
     '  2. Ask your ISP for a public IPv4 address (often free on request or a small fee; ask to be taken off CGNAT).',
-    '  3. A reverse tunnel to a machine with a public address (a small VPS), which then accepts the connections for you:',
+    '  3. A reverse tunnel through a machine of yours with a public address (a small VPS): ddns keeps it up (`ddns run`, or `ddns tunnel`)',
+    '     and publishes the VPS\'s address for records with target: relay. Add to the configuration:',
   ];
   if (tcp.length > 0) {
-    if (o.ports.length === 0) lines.push('       (example ports; yours come from forwards in the configuration)');
-    const flags = tcp.map((p) => `-R 0.0.0.0:${p.externalPort}:localhost:${p.internalPort}`).join(' ');
-    lines.push(`       ssh -N ${flags} user@your-vps`);
-    lines.push(`       autossh -M 0 -N -o ServerAliveInterval=30 -o ExitOnForwardFailure=yes ${flags} user@your-vps   (keeps it up; the VPS's sshd needs GatewayPorts clientspecified)`);
+    if (o.ports.length === 0) lines.push('       # example ports; yours come from forwards in the configuration');
+    lines.push(
+      '       tunnels:',
+      '         - relay: "tunnel@your-vps:22"',
+      '           identityFile: /run/secrets/relay_key          # ssh-keygen -t ed25519 -N "" -f relay_key',
+      '           hostKey: "ssh-ed25519 AAAA…"                  # the VPS\'s /etc/ssh/ssh_host_ed25519_key.pub',
+      '           forwards:',
+      ...tcp.map((p) => `             - { remotePort: ${p.externalPort}, localPort: ${p.internalPort} }`),
+      `     On the VPS: a user "tunnel" with the key in authorized_keys, restricted to these ports — README "Behind CGNAT: a relay" (${tcp.map((p) => `permitlisten="0.0.0.0:${p.externalPort}"`).join(',')}), and GatewayPorts clientspecified.`,
+    );
   }
   if (udp.length > 0) {
     lines.push(`       UDP (${udp.map((p) => p.externalPort).join(', ')}) cannot ride an ssh tunnel: use WireGuard to the VPS and forward those ports there.`);

@@ -12,6 +12,8 @@ import type { ProbeConfig } from '../config/schema.js';
 import type { ReachOutcome, ReachRequest } from '../reach/types.js';
 
 export type { ReachOutcome, ReachRequest } from '../reach/types.js';
+export type { RelayProbeOutcome, RelayProbeRequest } from '../reach/relay.js';
+import type { RelayProbeOutcome, RelayProbeRequest } from '../reach/relay.js';
 
 export interface Signal { signal: AbortSignal }
 
@@ -55,5 +57,7 @@ export interface CheckDeps {
   reach(probe: ProbeConfig | undefined): Reachability;
   /** From this host to publicAddress:externalPort: does the router loop it back to internalPort here? */
   hairpin(publicAddress: string, externalPort: number, internalPort: number, o: Signal): Promise<{ ok: boolean; message: string }>;
+  /** From this host to relayHost:remotePort: does it come back through the tunnel to localPort here? */
+  relay(req: RelayProbeRequest, o: Signal): Promise<RelayProbeOutcome>;
   now(): Date;
 }

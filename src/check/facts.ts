@@ -83,4 +83,6 @@ export interface Facts {
   nat?: import('./verdict/nat.js').NatVerdict;
   /** Per forward (`tcp/2222`): did it answer from outside? */
   reach?: Record<string, boolean>;
+  /** Did every tunnel forward come back here through its relay? */
+  relay?: { ok: boolean };
 }

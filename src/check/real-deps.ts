@@ -32,6 +32,7 @@ export function realDeps(o: RealDepsOptions): CheckDeps {
     },
     reach: (probe) => reachability(probe),
     hairpin: async (address, ext, int, x) => (await import('../reach/hairpin.js')).hairpinTest(address, ext, int, x),
+    relay: async (req, x) => (await import('../reach/relay.js')).relayProbe(req, x),
     now: () => new Date(),
   };
 }

@@ -19,7 +19,7 @@ import type { Config } from '../config/schema.js';
 import type { Facts } from './facts.js';
 import type { CheckDeps } from './deps.js';
 
-export const STEP_IDS = ['lan', 'dhcp', 'router', 'nat', 'publicip', 'dns', 'reach', 'hairpin'] as const;
+export const STEP_IDS = ['lan', 'dhcp', 'router', 'nat', 'publicip', 'dns', 'reach', 'hairpin', 'relay'] as const;
 export type StepId = (typeof STEP_IDS)[number];
 export type StepStatus = 'pass' | 'warn' | 'fail' | 'skip';
 

@@ -313,6 +313,22 @@ const daemonSchema = z.strictObject({
 });
 
 // ---- tunnels ----------------------------------------------------------------------------------------
+/** `user@host[:port]` (host may be [IPv6]; port 22 by default), or undefined when it is not one. */
+export function relayParts(text: string): { user: string; host: string; port: number } | undefined {
+  const m = /^([a-z_][a-z0-9_.-]{0,31})@(?:\[([0-9a-f:.]+)\]|([^\s@:[\]]+))(?::(\d{1,5}))?$/i.exec(text.trim());
+  if (!m?.[1]) return undefined;
+  const host = m[2] ?? m[3];
+  const port = m[4] === undefined ? 22 : Number(m[4]);
+  if (!host || port < 1 || port > 65535) return undefined;
+  return { user: m[1], host, port };
+}
+
+/** The tunnel index a record publishes the relay address of (`relay` = 0, `relay:N`), or undefined for `public`. */
+export function relayTarget(r: { target?: string | undefined }): number | undefined {
+  const m = /^relay(?::(\d+))?$/.exec(r.target ?? 'public');
+  return m ? Number(m[1] ?? 0) : undefined;
+}
+
 const tunnelForwardSchema = z.strictObject({
   /** The port the relay listens on (reachable from the internet with `remoteBind: 0.0.0.0`). */
   remotePort: port,
@@ -325,9 +341,7 @@ const tunnelForwardSchema = z.strictObject({
 const tunnelSchema = z
   .strictObject({
     /** user@host[:port] of a stock OpenSSH server. */
-    relay: z.string().regex(/^[a-z_][a-z0-9_.-]{0,31}@(\[[0-9a-f:.]+\]|[^\s@:[\]]+)(:\d{1,5})?$/i, {
-      message: 'not user@host[:port] (e.g. tunnel@vps.example.org:22)',
-    }),
+    relay: z.string().refine((s) => relayParts(s) !== undefined, { message: 'not user@host[:port] (e.g. tunnel@vps.example.org:22)' }),
     /** The private key (OpenSSH or PEM format, unencrypted): a secret. */
     identity: secret.optional(),
     identityFile: secretFile.optional(),
@@ -376,10 +390,8 @@ export const SECRET_KEYS = ['password', 'token', 'apiToken', 'keySecret', 'url',
  */
 export const configSchema = configObject.superRefine((c, ctx) => {
   c.records.forEach((r, i) => {
-    const m = /^relay(?::(\d+))?$/.exec(r.target ?? 'public');
-    if (!m) return;
-    const n = Number(m[1] ?? 0);
-    if (n >= c.tunnels.length) {
+    const n = relayTarget(r);
+    if (n !== undefined && n >= c.tunnels.length) {
       ctx.addIssue({
         code: 'custom', path: ['records', i, 'target'], input: r.target,
         message: c.tunnels.length === 0 ? 'publishes a relay address, but no tunnels are configured' : `names tunnel ${n}, but only tunnels 0–${c.tunnels.length - 1} exist`,

@@ -6,7 +6,7 @@
  * key path and what was wrong — it never throws and never puts the private key into a message.
  */
 import { createHash } from 'node:crypto';
-import type { TunnelConfig } from '../config/schema.js';
+import { relayParts, type TunnelConfig } from '../config/schema.js';
 
 export interface TunnelForward {
   remoteBind: string;
@@ -71,14 +71,7 @@ export function parseHostKey(text: string): { ok: true; key: PinnedHostKey } | {
 }
 
 /** user@host[:port] (host may be [IPv6]); port 22 by default. */
-export function parseRelay(text: string): { user: string; host: string; port: number } | undefined {
-  const m = /^([a-z_][a-z0-9_.-]{0,31})@(?:\[([0-9a-f:.]+)\]|([^\s@:[\]]+))(?::(\d{1,5}))?$/i.exec(text.trim());
-  if (!m?.[1]) return undefined;
-  const host = m[2] ?? m[3];
-  const port = m[4] === undefined ? 22 : Number(m[4]);
-  if (!host || port < 1 || port > 65535) return undefined;
-  return { user: m[1], host, port };
-}
+export const parseRelay = relayParts;
 
 /** The spec of `tunnels[index]`; the identity must already be resolved from its file form. */
 export function tunnelSpec(t: TunnelConfig, index: number): SpecResult {

@@ -20,6 +20,8 @@ import { sleep as realSleep } from '../net/abort.js';
 import type { Family } from '../net/address.js';
 import { applyOutcome, decide, retryAt, type Decision, type LiveFamily, type LiveView } from './decide.js';
 import { configHashOf, recordAddress, recordFamilies, recordKey, recordLabel } from './records.js';
+import { relayAddresses, type ResolveHost } from './relay-target.js';
+import { relayTarget } from '../config/schema.js';
 
 export interface WantedFamily {
   address: string | null;
@@ -49,6 +51,8 @@ export interface UpdateOptions {
   /** Per provider request (default 15 s). */
   timeoutMs?: number;
   state?: StateStore;
+  /** Resolves the relay's host for records with target: relay (default: the system resolver). */
+  resolveRelay?: ResolveHost;
   /** Provider lookup (default: providers/registry). */
   loadProvider?: (name: ProviderName) => Promise<Provider>;
 }
@@ -182,7 +186,7 @@ export async function runUpdate(ctx: UpdateContext, opts: UpdateOptions = {}): P
 
   // 1. Wanted addresses: --ip for its families, detection for the other families any record needs.
   const needed = new Set<Family>();
-  for (const r of config.records) for (const f of recordFamilies(r, config)) needed.add(f);
+  for (const r of config.records) if (relayTarget(r) === undefined) for (const f of recordFamilies(r, config)) needed.add(f);
   const wanted: UpdateReport['addresses'] = { '4': null, '6': null };
   for (const ip of opts.ips ?? []) {
     const f: Family = ip.includes(':') ? 6 : 4;
@@ -200,6 +204,12 @@ export async function runUpdate(ctx: UpdateContext, opts: UpdateOptions = {}): P
     }
   }
 
+  // Records that publish a relay's address: the relay's host, resolved once for this pass.
+  const relays = await relayAddresses(config, (r) => recordFamilies(r, config), opts.resolveRelay);
+  for (const [n, per] of relays) {
+    for (const [f, w] of Object.entries(per)) log.info({ event: 'relay.resolved', tunnel: n, family: Number(f), address: w.address, message: w.message });
+  }
+
   // 2. Entries, persisted state and decisions (live values read only where they can matter).
   const entries: Entry[] = [];
   for (const record of config.records) {
@@ -211,8 +221,11 @@ export async function runUpdate(ctx: UpdateContext, opts: UpdateOptions = {}): P
       configHash: configHashOf(record, state.salt),
     });
   }
-  const wantedOf = (record: RecordConfig, fams: Family[]): Partial<Record<Family, string | null>> =>
-    Object.fromEntries(fams.map((f) => [f, recordAddress(record, f, wanted[famKey(f)]?.address ?? null)]));
+  const wantedOf = (record: RecordConfig, fams: Family[]): Partial<Record<Family, string | null>> => {
+    const n = relayTarget(record);
+    if (n !== undefined) return Object.fromEntries(fams.map((f) => [f, relays.get(n)?.[f]?.address ?? null]));
+    return Object.fromEntries(fams.map((f) => [f, recordAddress(record, f, wanted[famKey(f)]?.address ?? null)]));
+  };
 
   await mapLimit(entries, 8, async (e) => {
     const base = { families: e.families, wanted: wantedOf(e.record, e.families), configHash: e.configHash, persisted: state.records[e.key], now: now(), force: opts.force === true };

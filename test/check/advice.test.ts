@@ -4,10 +4,13 @@ import { cgnatAdvice, doubleNatAdvice, hairpinAdvice, noPortmapAdvice, portPairs
 
 const ssh = portPairs([{ internalPort: 22, externalPort: 2222, protocol: 'tcp', description: 'ssh', lease: 7200, via: 'auto' }]);
 
-test('CGNAT advice fills the user\'s ports into ssh -R and autossh', () => {
+test('CGNAT advice shows the tunnels configuration with the user\'s ports, and the relay\'s permitlisten', () => {
   const a = cgnatAdvice({ ports: ssh });
-  assert.match(a, /ssh -N -R 0\.0\.0\.0:2222:localhost:22 user@your-vps/);
-  assert.match(a, /autossh .*-R 0\.0\.0\.0:2222:localhost:22/);
+  assert.match(a, /\n {7}tunnels:\n {9}- relay: "tunnel@your-vps:22"\n/);
+  assert.match(a, /hostKey: "ssh-ed25519 /);
+  assert.match(a, /- \{ remotePort: 2222, localPort: 22 \}/);
+  assert.match(a, /permitlisten="0\.0\.0\.0:2222"/);
+  assert.match(a, /GatewayPorts clientspecified/);
   assert.match(a, /IPv6/);
   assert.match(a, /public IPv4/);
   assert.doesNotMatch(a, /example ports/);
@@ -24,7 +27,7 @@ test('CGNAT advice without forwards says its ports are examples', () => {
 test('CGNAT advice sends UDP forwards to WireGuard, not ssh', () => {
   const a = cgnatAdvice({ ports: [{ protocol: 'udp', internalPort: 51820, externalPort: 51820 }] });
   assert.match(a, /UDP \(51820\)/);
-  assert.doesNotMatch(a, /ssh -N/);
+  assert.doesNotMatch(a, /tunnels:/);
 });
 
 test('double NAT advice names the router WAN address and the ports', () => {

@@ -302,3 +302,28 @@ describe('ipv6Host: another LAN host\'s AAAA', () => {
     assert.equal(configSchema.safeParse({ records: [{ provider: 'duckdns', domains: ['x'], token: 'a7c4f1e2-duck-token-5b9d', ipv6Host: '::211:32ff:fe12:3456' }] }).success, true);
   });
 });
+
+describe('target: relay — the relay\'s public address', () => {
+  test('a record with target relay publishes the relay host\'s address (resolved once per pass); others keep the home\'s; a non-public relay address is never published', async () => {
+    const h = await harness({ cloudflare: { tokens: { [CF_TOKEN]: {} }, zones: { 'example.com': { id: ZONE_ID } } } });
+    try {
+      const cf = (name: string, extra: object = {}) => ({ provider: 'cloudflare' as const, zone: 'example.com', name, apiToken: CF_TOKEN, create: true, baseUrl: h.internet.cloudflareBaseUrl, ...extra });
+      const tunnel = { relay: 'tunnel@vps.example.org:22', identity: 'k', hostKey: 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIA', forwards: [{ remotePort: 2222, localPort: 22 }] };
+      const config = h.config([cf('home.example.com'), cf('ssh.example.com', { target: 'relay' })], { ip: { families: [4] }, tunnels: [tunnel] });
+      let asked = 0;
+      let relayAddress = '44.0.0.10';
+      const resolveRelay = (host: string) => { asked++; assert.equal(host, 'vps.example.org'); return Promise.resolve([relayAddress]); };
+      const r = await runUpdate({ config, log: h.log }, { dns: h.dns, ips: [V4], resolveRelay });
+      assert.deepEqual(r.records.map((x) => x.status), ['updated', 'updated'], JSON.stringify(r.records));
+      assert.equal(asked, 1);
+      assert.deepEqual(h.internet.records({ name: 'ssh.example.com', type: 'A' }).map((x) => x.content), ['44.0.0.10']);
+      assert.deepEqual(h.internet.records({ name: 'home.example.com', type: 'A' }).map((x) => x.content), [V4]);
+      relayAddress = '10.0.0.5';
+      const r2 = await runUpdate({ config, log: h.log }, { dns: h.dns, ips: [V4], resolveRelay });
+      assert.notEqual(r2.records[1]?.status, 'updated');
+      assert.deepEqual(h.internet.records({ name: 'ssh.example.com', type: 'A' }).map((x) => x.content), ['44.0.0.10']);
+    } finally {
+      await h.close();
+    }
+  });
+});

@@ -8,5 +8,6 @@ import { publicIpStep } from './publicip.js';
 import { dnsStep } from './dns.js';
 import { reachStep } from './reach.js';
 import { hairpinStep } from './hairpin.js';
+import { relayStep } from './relay.js';
 
-export const allSteps: readonly Step[] = [lanStep, dhcpStep, routerStep, natStep, publicIpStep, dnsStep, reachStep, hairpinStep];
+export const allSteps: readonly Step[] = [lanStep, dhcpStep, routerStep, natStep, publicIpStep, dnsStep, reachStep, hairpinStep, relayStep];

@@ -66,10 +66,23 @@ export function withMissingTracer(out: StepOutcome, missing: MissingProgram): St
   };
 }
 
+/** Behind a NAT that blocks inbound IPv4, a working relay tunnel carries the traffic instead: warn, not fail. */
+export function withRelay(out: StepOutcome, relayOk: boolean): StepOutcome {
+  const nat = out.facts?.nat?.nat;
+  if (!relayOk || (nat !== 'cgnat' && nat !== 'double')) return out;
+  return {
+    ...out,
+    status: 'warn',
+    summary: `${out.summary} — the relay carries the traffic`,
+    advice: 'Nothing to forward: inbound connections arrive through the tunnel to your relay (see the relay step). Publish the relay\'s address for them (target: relay on the record).',
+  };
+}
+
 export const natStep: Step = {
   id: 'nat',
   title: 'NAT topology',
   needs: ['lan', 'router', 'publicip'],
+  after: ['relay'],
   timeoutMs: 4_000,
   async run(ctx) {
     let e = natEvidence(ctx.facts, ctx.facts.hops?.hops);
@@ -86,6 +99,11 @@ export const natStep: Step = {
       ...(ctx.facts.lan?.address4 ? { lanAddress: ctx.facts.lan.address4 } : {}),
     });
     if (v.nat === 'unknown' && missing) return withMissingTracer(out, missing);
-    return e.hops ? { ...out, details: [...(out.details ?? []), `hops past the gateway: ${e.hops.join(' → ') || 'none seen'}`] } : out;
+    let result = e.hops ? { ...out, details: [...(out.details ?? []), `hops past the gateway: ${e.hops.join(' → ') || 'none seen'}`] } : out;
+    if (ctx.config.tunnels.length > 0 && (v.nat === 'cgnat' || v.nat === 'double')) {
+      await ctx.settled('relay');
+      result = withRelay(result, ctx.facts.relay?.ok === true);
+    }
+    return result;
   },
 };
