@@ -41,7 +41,7 @@ export async function relayAddresses(
       let addrs: string[];
       if (isIP(host) !== 0) addrs = isIP(host) === f ? [host] : [];
       else {
-        try { addrs = await resolve(host, f); } catch (err) { addrs = []; per[f] = { address: null, source: 'relay', message: `cannot resolve the relay ${host}: ${(err as NodeJS.ErrnoException).code ?? String(err)}` }; continue; }
+        try { addrs = await resolve(host, f); } catch (err) { per[f] = { address: null, source: 'relay', message: `cannot resolve the relay ${host}: ${(err as NodeJS.ErrnoException).code ?? String(err)}` }; continue; }
       }
       const good = addrs.find((a) => isGlobalUnicast(a));
       per[f] = good
