@@ -12,8 +12,8 @@ export function register(program: Command): void {
     .description('keep the configured relay tunnels up in the foreground (reverse SSH tunnels, like autossh)')
     .action(action(async (_opts: object, cmd: Command) => {
       const ctx = await loadContext(cmd);
-      const [{ tunnelSpecs, startTunnels }, { ssh2Dial, privateKeyProblem }, { tunnelLogLine }] = await Promise.all([
-        import('../tunnel/tunnels.js'), import('../tunnel/ssh2.js'), import('../tunnel/events.js'),
+      const [{ tunnelSpecs, startTunnels }, { ssh2Dial, privateKeyProblem }, { tunnelLogLine }, { realClock }] = await Promise.all([
+        import('../tunnel/tunnels.js'), import('../tunnel/ssh2.js'), import('../tunnel/events.js'), import('../state/clock.js'),
       ]);
       if (ctx.config.tunnels.length === 0) throw new CliError('no tunnels configured — add a tunnels: list (see the README, "Behind CGNAT: a relay")', EXIT.usage);
       const { specs, problems } = tunnelSpecs(ctx.config);
@@ -23,12 +23,14 @@ export function register(program: Command): void {
       }
       if (problems.length > 0) throw new CliError(problems.join('\n'), EXIT.usage);
 
+      // realClock's timers are unref'd: in the foreground something must hold the process while a tunnel waits out a backoff.
+      const hold = setInterval(() => {}, 1 << 30);
       let failed: string | undefined;
       let finish!: () => void;
       const done = new Promise<void>((r) => { finish = r; });
       const tunnels = startTunnels(specs, {
         dial: ssh2Dial(),
-        clock: { now: () => Date.now(), setTimer: (fn, ms) => { const t = setTimeout(fn, ms); return { cancel: () => clearTimeout(t) }; } },
+        clock: realClock,
         onEvent: (e, st) => {
           const { level, fields } = tunnelLogLine(e, st);
           ctx.log[level](fields);
@@ -42,6 +44,7 @@ export function register(program: Command): void {
       process.off('SIGTERM', stop);
       process.off('SIGINT', stop);
       await tunnels.stop();
+      clearInterval(hold);
       if (failed) throw new CliError(`a tunnel cannot be made: ${failed}`, EXIT.failed);
       return EXIT.ok;
     }));

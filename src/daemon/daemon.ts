@@ -36,6 +36,8 @@ import { eachService, type DaemonService, type ServiceContext } from './service.
 import { onSignals, type SignalSource, type StopSignal } from './signals.js';
 import { openStateStore, serializedStore, type StateStore } from './state.js';
 import { WatchService, type WatchServiceOptions } from './watch-service.js';
+import { TunnelService } from './tunnel-service.js';
+import type { Dial } from '../tunnel/link.js';
 
 export type { WatcherLike, WatcherFactoryOptions } from './watch-service.js';
 
@@ -44,6 +46,8 @@ export interface DaemonDeps extends Pick<WatchServiceOptions, 'createWatcher' | 
   reloadConfig(): Promise<Config>;
   runUpdate(ctx: UpdateContext, opts: UpdateOptions): Promise<UpdateReport>;
   forwards: ForwardsDeps;
+  /** The SSH implementation for tunnels (loaded only when tunnels are configured). */
+  tunnelDial?(): Promise<Dial>;
   /** The raw announcement listener (shared through a hub). */
   listenAnnouncements: ListenFn;
   createMetrics(): DaemonMetrics;
@@ -100,9 +104,11 @@ export async function runDaemon(o: DaemonOptions): Promise<number> {
   const watcher = new WatchService(ctx, {
     createWatcher: deps.createWatcher, detect: deps.detect, sources: deps.sources, lanContext: deps.forwards.lanContext,
     onConfirmed: (trigger) => scheduler.trigger(trigger),
+    onAddressChanged: () => tunnels.wanChanged(),
   });
+  const tunnels = new TunnelService(ctx, { dial: deps.tunnelDial ?? (async () => (await import('../tunnel/ssh2.js')).ssh2Dial()) });
   // Order matters for start and reload: forwards first (the watcher listens through the same hub).
-  const services: DaemonService[] = [forwards, watcher];
+  const services: DaemonService[] = [forwards, watcher, tunnels];
 
   // ---- the cycle ------------------------------------------------------------------------------------
   const cycle = async (reasons: CycleReason[], signal: AbortSignal): Promise<{ ok: boolean }> => {

@@ -23,6 +23,8 @@
  *   ddns_check_last_timestamp_seconds               when the last path check finished (unix time)
  *   ddns_check_duration_seconds                     how long the last path check took
  *   ddns_checks_total{result}                       path checks by result: ok|failed
+ *   ddns_tunnel_up{tunnel}                          1 while the relay tunnel is up (tunnels[N])
+ *   ddns_tunnel_reconnects_total{tunnel}            times it came back after having been up
  *   process_* and nodejs_*                          prom-client's default process metrics
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
@@ -39,6 +41,8 @@ export interface DaemonMetrics {
   ready(ready: boolean): void;
   /** A finished path check. */
   pathCheck(report: CheckReport, finishedAt: number): void;
+  /** A tunnel's state changed; `reconnected` when it came back after having been up. */
+  tunnel(name: string, up: boolean, reconnected: boolean): void;
   text(): Promise<{ contentType: string; body: string }>;
 }
 
@@ -74,6 +78,8 @@ export function createMetrics(o: MetricsOptions = {}): DaemonMetrics {
   const checkMs = new Gauge({ name: 'ddns_check_duration_seconds', help: 'How long the last path check took.', registers });
   const checks = new Counter({ name: 'ddns_checks_total', help: 'Path checks by result.', labelNames: ['result'], registers });
   const STEP_VALUE = { pass: 2, warn: 1, fail: 0, skip: -1 } as const;
+  const tunnelUp = new Gauge({ name: 'ddns_tunnel_up', help: '1 while the relay tunnel is up, 0 when not.', labelNames: ['tunnel'], registers });
+  const tunnelReconnects = new Counter({ name: 'ddns_tunnel_reconnects_total', help: 'Times a relay tunnel came back after having been up.', labelNames: ['tunnel'], registers });
   const heldProviders = new Set<string>();
   const shown = new Map<string, string>();
 
@@ -122,6 +128,11 @@ export function createMetrics(o: MetricsOptions = {}): DaemonMetrics {
       checkAt.set(Math.floor(finishedAt / 1000));
       checkMs.set(report.ms / 1000);
       checks.inc({ result: report.ok ? 'ok' : 'failed' });
+    },
+    tunnel(name, up, reconnected) {
+      tunnelUp.set({ tunnel: name }, up ? 1 : 0);
+      if (reconnected) tunnelReconnects.inc({ tunnel: name });
+      else tunnelReconnects.inc({ tunnel: name }, 0);
     },
     async text() {
       return { contentType: registry.contentType, body: await registry.metrics() };

@@ -131,6 +131,11 @@ export class Reporter {
     this.o.metrics.ready(this.health.readiness().ready);
   }
 
+  /** A notification from a long-lived service (a tunnel down for a while, and back). */
+  notice(event: 'failure' | 'recovery', message: string, data?: Record<string, unknown>): void {
+    this.notifier.event({ event, at: this.o.now(), message, ...(data ? { data } : {}) });
+  }
+
   /** The watcher heard a local signal (announcement, router poll). */
   watcherSignal(e: { trigger: string; detail: string }): void {
     this.o.log.info({ event: 'ip.signal', trigger: e.trigger, detail: e.detail });

@@ -47,6 +47,8 @@ export interface WatchServiceOptions {
   sources(config: Config): readonly Source[] | Promise<readonly Source[]>;
   /** Where this host sits on the LAN (to listen for the gateway's announcements). */
   lanContext: ForwardsDeps['lanContext'];
+  /** The watcher saw the public address change from one address to another (tunnels reconnect). */
+  onAddressChanged?(e: { family: Family; from: string | null; to: string }): void;
   /** A confirmation arrived: run a cycle. */
   onConfirmed(trigger: 'start' | 'interval' | 'change'): void;
 }
@@ -122,7 +124,10 @@ export class WatchService implements DaemonService {
       d.forceFull();
       reporter.watcherSignal(e);
     });
-    w.on('change', (e) => reporter.addressChanged(e));
+    w.on('change', (e) => {
+      reporter.addressChanged(e);
+      if (e.from !== null) this.o.onAddressChanged?.(e);
+    });
     w.on('confirmed', (e) => {
       if (w !== this.watcher) return;
       reporter.confirmed(e);

@@ -14,11 +14,10 @@
  * Every transition is reported once through `onEvent`, with the status after it; reasons are values.
  */
 import { backoffDelay } from '../state/backoff.js';
+import type { Clock } from '../state/clock.js';
 import { isPermanent, type Dial, type FailureKind, type LinkFailure, type Session } from './link.js';
 import type { TunnelForward, TunnelSpec } from './spec.js';
 
-export interface TimerHandle { cancel(): void }
-export interface Clock { now(): number; setTimer(fn: () => void, ms: number): TimerHandle }
 
 export type TunnelState = 'connecting' | 'up' | 'backoff' | 'failed' | 'stopped';
 

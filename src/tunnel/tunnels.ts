@@ -9,7 +9,8 @@
 import type { Config } from '../config/schema.js';
 import type { Dial } from './link.js';
 import { tunnelSpec, type TunnelSpec } from './spec.js';
-import { TunnelSupervisor, type Clock, type TunnelEvent, type TunnelStatus } from './supervisor.js';
+import type { Clock } from '../state/clock.js';
+import { TunnelSupervisor, type TunnelEvent, type TunnelStatus } from './supervisor.js';
 
 export function tunnelSpecs(config: Pick<Config, 'tunnels'>): { specs: TunnelSpec[]; problems: string[] } {
   const specs: TunnelSpec[] = [];
