@@ -137,7 +137,7 @@ export function lintDockerfile(text: string): Finding[] {
   else {
     const cmd = /\bCMD\s+(.*)$/s.exec(hc.args)?.[1] ?? '';
     if (!isExecForm(cmd)) add('healthcheck', hc.line, 'HEALTHCHECK CMD must be exec form (no shell in the way)');
-    if (!/"health"/.test(cmd)) add('healthcheck', hc.line, 'HEALTHCHECK must run `ddns health`');
+    if (!/"health"|"\/app\/healthcheck"/.test(cmd)) add('healthcheck', hc.line, 'HEALTHCHECK must run `ddns health` or /app/healthcheck');
     if (!/--timeout=\d+s/.test(hc.args)) add('healthcheck', hc.line, 'HEALTHCHECK without --timeout');
   }
   for (const op of ['ENTRYPOINT', 'CMD']) {

@@ -72,13 +72,28 @@ describe('Dockerfile', () => {
     const runtime = stages.at(-1);
     assert.ok(runtime);
     const copies = runtime.instructions.filter((i) => i.op === 'COPY').map((i) => i.args);
-    assert.deepEqual(copies, ['--from=build --chown=root:root /src/dist/ /app/']);
+    assert.deepEqual(copies, ['--from=build --chown=root:root /src/dist/ /app/', '--chown=root:root docker/healthcheck.sh /app/healthcheck']);
+  });
+
+  test('the runtime stage re-declares the ARGs its base.name label uses, and installs the programs ddns runs', () => {
+    const { stages } = stagesOf(parseDockerfile(dockerfile));
+    const rt = stages.at(-1)?.instructions ?? [];
+    const args = rt.filter((i) => i.op === 'ARG').map((i) => i.args.split('=')[0]);
+    for (const a of ['NODE_VERSION', 'DEBIAN_RELEASE']) assert.ok(args.includes(a), `ARG ${a} in the runtime stage`);
+    assert.match(dockerfile, /apt-get install[^\n]*iputils-tracepath[^\n]*iproute2/);
+  });
+
+  test('the image runs the Node.js version CI tests (the last of scripts/node-versions.txt)', () => {
+    const { args } = stagesOf(parseDockerfile(dockerfile));
+    const tested = read('scripts/node-versions.txt').trim().split('\n').at(-1);
+    assert.equal(args.get('NODE_VERSION'), tested);
   });
 
   test('HEALTHCHECK and ENTRYPOINT call the bundle the build writes (dist/ddns.mjs → /app/ddns.mjs)', () => {
     const build = read('scripts/build.mjs');
     assert.match(build, /entryPoints: \{ ddns:/);
-    assert.match(dockerfile, /CMD \["node", "\/app\/ddns\.mjs", "health"\]/);
+    assert.match(dockerfile, /CMD \["\/app\/healthcheck"\]/);
+    assert.match(read('docker/healthcheck.sh'), /exec node \/app\/ddns\.mjs health/);
     assert.match(dockerfile, /ENTRYPOINT \["node", "\/app\/ddns\.mjs"\]/);
   });
 
