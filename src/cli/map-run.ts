@@ -54,6 +54,15 @@ void preloadHttp().catch(() => undefined);
 export async function runMapAdd(internal: string, opts: Record<string, unknown>, g: GlobalOptions): Promise<number> {
   const internalPort = port('INTERNAL_PORT', internal);
   const externalPort = opts.external === undefined ? undefined : port('--external', opts.external);
+  if (opts.family === '6') {
+    if (externalPort !== undefined && externalPort !== internalPort) throw new CliError('--external: an IPv6 pinhole translates nothing — the port from outside is the port of this host', EXIT.usage);
+    const { runPinholeAdd } = await import('./map-pinhole.js');
+    try {
+      return await runPinholeAdd({ protocol: opts.protocol as Protocol, internalPort, leaseSeconds: Math.min(lease(opts.lease), 86400) }, { keep: opts.keep === true, via: String(opts.via) }, g);
+    } finally {
+      await closeHttp();
+    }
+  }
   const request: MappingRequest = {
     protocol: opts.protocol as Protocol, internalPort, ...(externalPort !== undefined ? { externalPort } : {}),
     leaseSeconds: lease(opts.lease), description: cleanDescription(String(opts.description ?? 'ddns')) || 'ddns',
@@ -134,6 +143,10 @@ export async function runMapList(opts: Record<string, unknown>, g: GlobalOptions
         }));
       if (via !== 'auto') notes.push(`${via} cannot list the router's mappings: this shows what ddns itself mapped (its ledger)`);
     }
+    if (via === 'auto' || via === 'upnp') {
+      const { listPinholes } = await import('./map-pinhole.js');
+      mappings = [...mappings, ...(await listPinholes(all, notes))];
+    }
   } finally {
     await closeHttp();
   }
@@ -144,6 +157,14 @@ export async function runMapList(opts: Record<string, unknown>, g: GlobalOptions
 export async function runMapRemove(external: string, opts: Record<string, unknown>, g: GlobalOptions): Promise<number> {
   const externalPort = port('EXTERNAL_PORT', external);
   const protocol = opts.protocol as Protocol;
+  if (opts.family === '6') {
+    const { runPinholeRemove } = await import('./map-pinhole.js');
+    try {
+      return await runPinholeRemove({ protocol, internalPort: externalPort }, g);
+    } finally {
+      await closeHttp();
+    }
+  }
   const l = await lan();
   const path = ledgerPath();
   const known = (await readLedger(path)).find((e) => e.gateway === l.gateway && e.protocol === protocol && e.externalPort === externalPort);

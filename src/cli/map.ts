@@ -3,6 +3,7 @@ import { Option, type Command } from 'commander';
 import { action, globalOptions } from './context.js';
 
 const via = () => new Option('--via <protocol>', 'how to talk to the router').choices(['auto', 'upnp', 'natpmp', 'pcp']).default('auto');
+const family = () => new Option('--family <family>', '4: a port mapping (NAT); 6: an inbound IPv6 pinhole to this host\'s stable address (UPnP WANIPv6FirewallControl)').choices(['4', '6']).default('4');
 const protocol = () => new Option('--protocol <protocol>', 'transport protocol').choices(['tcp', 'udp']).default('tcp');
 
 export function register(program: Command): void {
@@ -17,6 +18,7 @@ export function register(program: Command): void {
     .option('--lease <seconds>', 'lease in seconds', '7200')
     .option('--description <text>', 'description shown by the router', 'ddns')
     .addOption(via())
+    .addOption(family())
     .option('--keep', 'stay running: renew the lease, re-create it after a router reboot, remove it on exit')
     .action(action(async (internalPort: string, opts: Record<string, unknown>, cmd: Command) => {
       const { runMapAdd } = await import('./map-run.js');
@@ -36,9 +38,10 @@ export function register(program: Command): void {
   map
     .command('remove')
     .description('remove a mapping of this host from the router')
-    .argument('<external-port>', 'external port on the router')
+    .argument('<external-port>', 'external port on the router (with --family 6: the port of this host)')
     .addOption(protocol())
     .addOption(via())
+    .addOption(family())
     .action(action(async (externalPort: string, opts: Record<string, unknown>, cmd: Command) => {
       const { runMapRemove } = await import('./map-run.js');
       return runMapRemove(externalPort, opts, globalOptions(cmd));

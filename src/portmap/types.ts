@@ -93,4 +93,8 @@ export interface ListedMapping extends Mapping {
   ours: boolean;
   /** Enabled on the router (UPnP NewEnabled). */
   enabled: boolean;
+  /** 6: an inbound IPv6 pinhole (no translation: externalPort = internalPort); absent: an IPv4 mapping. */
+  family?: 6;
+  /** The router's UniqueID of a pinhole. */
+  pinholeId?: number;
 }

@@ -48,8 +48,10 @@ export interface StartOptions {
    * while mappings it makes are still unreachable from outside: the router that lies. Needs fixtures.
    */
   routerStun?: boolean;
-  /** IPv6 on the LAN (default: healthy only). */
+  /** IPv6 on the LAN (default: healthy and cgnat-v6). */
   ipv6?: boolean;
+  /** A temporary privacy address on the LAN host (default: cgnat-v6 only); see `lab.temp6()`. */
+  privacy6?: boolean;
   /** Keep the run directory after down() (default: env DDNS_LAB_KEEP=1). */
   keep?: boolean;
   /** Extra hostnames the LAN host resolves to the internet host. */
@@ -130,6 +132,8 @@ export interface Lab {
    * It echoes what it receives, or with `reply: 'peer'` answers the caller's address (as seen there).
    */
   listen(host: HostKey, port: number, o?: ListenOptions): Promise<{ close(): Promise<void> }>;
+  /** The LAN host's temporary IPv6 privacy addresses (with `privacy6`), from the kernel's table, newest last. */
+  temp6(): Promise<string[]>;
   /** Lets inbound IPv6 to the LAN host's `port` through the router's firewall; returns the undo. */
   openInbound6(port: number, proto?: 'tcp' | 'udp'): Promise<() => Promise<void>>;
   down(): Promise<void>;
@@ -171,7 +175,7 @@ export async function withLab<T>(scenario: ScenarioName, fn: (lab: Lab) => Promi
 export async function startLab(scenario: ScenarioName, opts: StartOptions = {}): Promise<Lab> {
   ensureLabPackages();
   if (!isRoot()) throw new Error('lab: network namespaces need root: run it as root');
-  const plan = planFor(scenario, opts.ipv6 === undefined ? {} : { ipv6: opts.ipv6 });
+  const plan = planFor(scenario, { ...(opts.ipv6 === undefined ? {} : { ipv6: opts.ipv6 }), ...(opts.privacy6 === undefined ? {} : { privacy6: opts.privacy6 }) });
   await sweepStale(RUNS_DIR);
   const lab = new LabImpl(plan, opts);
   try {
@@ -257,7 +261,7 @@ class LabImpl implements Lab {
     for (const l of plan.links) {
       for (const end of [l.a, l.b]) {
         if (end.mac) add(end.host, `link set ${end.ifname} address ${end.mac}`);
-        for (const cidr of end.addrs) add(end.host, `addr add ${cidr} dev ${end.ifname}${cidr.includes(':') ? ' nodad' : ''}`);
+        for (const cidr of end.addrs) add(end.host, `addr add ${cidr} dev ${end.ifname}${cidr.includes(':') ? ` nodad${end.mngtmpaddr ? ' mngtmpaddr' : ''}` : ''}`);
         add(end.host, `link set ${end.ifname} up`);
       }
     }
@@ -575,6 +579,12 @@ class LabImpl implements Lab {
       return r.stdout.trim().split('\n').length >= 2 ? true : undefined;
     });
     return { close: async () => { await Promise.all(children.map((c) => stopChild(c))); } };
+  }
+
+  async temp6(): Promise<string[]> {
+    const out = await this.must('lan', ['ip', '-6', '-j', 'addr', 'show', 'dev', this.lanIf, 'temporary']);
+    const parsed = JSON.parse(out || '[]') as Array<{ addr_info?: Array<{ local?: string }> }>;
+    return parsed.flatMap((l) => (l.addr_info ?? []).map((a) => a.local ?? '')).filter((a) => a !== '').reverse();
   }
 
   async openInbound6(port: number, proto: 'tcp' | 'udp' = 'tcp'): Promise<() => Promise<void>> {

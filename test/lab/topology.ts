@@ -9,10 +9,15 @@
  * each other and never to the root namespace, so no packet to them can leave the machine.
  */
 
-export type ScenarioName = 'healthy' | 'upnp-only' | 'natpmp-only' | 'no-portmap' | 'cgnat' | 'double-nat' | 'no-static-lease';
+export type ScenarioName = 'healthy' | 'upnp-only' | 'natpmp-only' | 'no-portmap' | 'cgnat' | 'cgnat-v6' | 'double-nat' | 'no-static-lease';
 
+/**
+ * `cgnat-v6`: IPv4 behind the ISP's CGNAT as in `cgnat`, and native IPv6 routed by the same ISP box to
+ * the home (2a0d:dd00:64::/64 between ISP and router, the LAN's /64 routed to the router) — the common
+ * home where IPv4 cannot be forwarded and IPv6 needs only a pinhole.
+ */
 export const scenarioNames: readonly ScenarioName[] = [
-  'healthy', 'upnp-only', 'natpmp-only', 'no-portmap', 'cgnat', 'double-nat', 'no-static-lease',
+  'healthy', 'upnp-only', 'natpmp-only', 'no-portmap', 'cgnat', 'cgnat-v6', 'double-nat', 'no-static-lease',
 ];
 
 /** The hosts a lab can have. `isp` exists only where an upstream NAT sits between router and internet. */
@@ -23,6 +28,8 @@ export interface LinkEnd {
   ifname: string; // inside its namespace, so short fixed names never collide between runs
   mac?: string;
   addrs: string[]; // CIDR; IPv6 ones are added `nodad`
+  /** IPv6 addresses also `mngtmpaddr`: with use_tempaddr=2 the kernel adds a temporary privacy address. */
+  mngtmpaddr?: boolean;
 }
 
 export interface Link { a: LinkEnd; b: LinkEnd }
@@ -71,12 +78,18 @@ export interface Plan {
   upstream?: UpstreamPlan;
   addr: AddressPlan;
   ipv6: boolean;
+  privacy6: boolean;
   lanMac: string;
 }
 
 export interface PlanOptions {
-  /** IPv6 on the LAN, routed without NAT. Default: only in `healthy`. Not available behind an upstream NAT. */
+  /** IPv6 on the LAN, routed without NAT. Default: only in `healthy` and `cgnat-v6`. Not available behind an upstream NAT. */
   ipv6?: boolean;
+  /**
+   * A temporary privacy address on the LAN host next to its stable `::50` (use_tempaddr=2, mngtmpaddr):
+   * outgoing IPv6 leaves from it, as on any desktop. Default: only in `cgnat-v6`.
+   */
+  privacy6?: boolean;
 }
 
 const LAN_MAC = '02:00:00:00:00:50';
@@ -84,15 +97,18 @@ const INTERNET4 = '44.0.0.10';
 const INTERNET6 = '2a0d:dd00:44::10';
 const ROUTER_WAN6 = '2a0d:dd00:44::2';
 const LAN_PREFIX6 = '2a0d:dd00:77::';
+const ISP_LINK6 = '2a0d:dd00:64::';
+const ISP_WAN6 = '2a0d:dd00:44::3';
 
 export function isScenario(s: string): s is ScenarioName {
   return (scenarioNames as readonly string[]).includes(s);
 }
 
 export function planFor(scenario: ScenarioName, o: PlanOptions = {}): Plan {
-  const upstreamKind = scenario === 'cgnat' ? 'cgnat' : scenario === 'double-nat' ? 'home' : undefined;
-  const ipv6 = o.ipv6 ?? scenario === 'healthy';
-  if (ipv6 && upstreamKind) throw new Error(`lab: IPv6 is not available in the ${scenario} scenario`);
+  const upstreamKind = scenario === 'cgnat' || scenario === 'cgnat-v6' ? 'cgnat' : scenario === 'double-nat' ? 'home' : undefined;
+  const ipv6 = o.ipv6 ?? (scenario === 'healthy' || scenario === 'cgnat-v6');
+  const privacy6 = ipv6 && (o.privacy6 ?? scenario === 'cgnat-v6');
+  if (ipv6 && upstreamKind && scenario !== 'cgnat-v6') throw new Error(`lab: IPv6 is not available in the ${scenario} scenario`);
 
   const router: RouterPlan = {
     miniupnpd: scenario !== 'no-portmap',
@@ -107,7 +123,7 @@ export function planFor(scenario: ScenarioName, o: PlanOptions = {}): Plan {
   };
 
   const lanLink: Link = {
-    a: { host: 'lan', ifname: 'l0', mac: LAN_MAC, addrs: ipv6 ? [`${LAN_PREFIX6}50/64`] : [] },
+    a: { host: 'lan', ifname: 'l0', mac: LAN_MAC, addrs: ipv6 ? [`${LAN_PREFIX6}50/64`] : [], ...(privacy6 ? { mngtmpaddr: true } : {}) },
     b: { host: 'rtr', ifname: 'r-lan', addrs: ['192.168.77.1/24', ...(ipv6 ? [`${LAN_PREFIX6}1/64`] : [])] },
   };
   // The internet is dual-stack in every scenario; only the home may lack IPv6 (as many do).
@@ -136,7 +152,10 @@ export function planFor(scenario: ScenarioName, o: PlanOptions = {}): Plan {
   const sysctls: Plan['sysctls'] = [
     { host: 'rtr', settings: ['net.ipv4.ip_forward=1', ...(ipv6 ? ['net.ipv6.conf.all.forwarding=1'] : []), ...noDad] },
     // The LAN host configures IPv6 statically: no router advertisements, no SLAAC surprises.
-    { host: 'lan', settings: ['net.ipv6.conf.all.accept_ra=0', 'net.ipv6.conf.default.accept_ra=0', ...noDad] },
+    {
+      host: 'lan',
+      settings: ['net.ipv6.conf.all.accept_ra=0', 'net.ipv6.conf.default.accept_ra=0', ...noDad, ...(privacy6 ? ['net.ipv6.conf.default.use_tempaddr=2'] : [])],
+    },
     { host: 'wan', settings: noDad },
   ];
   let upstream: UpstreamPlan | undefined;
@@ -155,16 +174,26 @@ export function planFor(scenario: ScenarioName, o: PlanOptions = {}): Plan {
     const inside = upstreamKind === 'cgnat' ? { gw: '100.64.7.1', rtr: '100.64.7.2' } : { gw: '192.168.1.1', rtr: '192.168.1.2' };
     const outside = upstreamKind === 'cgnat' ? '44.0.0.3' : '44.0.0.4';
     upstream = { insideIf: 'i-in', outsideIf: 'i-out' };
-    links.push({ a: { host: 'isp', ifname: 'i-in', addrs: [`${inside.gw}/24`] }, b: { host: 'rtr', ifname: 'r-wan', addrs: [`${inside.rtr}/24`] } });
-    links.push({ a: wanEnd, b: { host: 'isp', ifname: 'i-out', addrs: [`${outside}/24`] } });
+    // cgnat-v6: the ISP routes IPv6 natively — 2a0d:dd00:64::/64 to the router, the LAN's /64 behind it.
+    const v6 = ipv6 ? { isp: `${ISP_LINK6}1`, rtr: `${ISP_LINK6}2`, out: ISP_WAN6 } : undefined;
+    links.push({ a: { host: 'isp', ifname: 'i-in', addrs: [`${inside.gw}/24`, ...(v6 ? [`${v6.isp}/64`] : [])] }, b: { host: 'rtr', ifname: 'r-wan', addrs: [`${inside.rtr}/24`, ...(v6 ? [`${v6.rtr}/64`] : [])] } });
+    links.push({ a: wanEnd, b: { host: 'isp', ifname: 'i-out', addrs: [`${outside}/24`, ...(v6 ? [`${v6.out}/64`] : [])] } });
     routes.push({ host: 'rtr', args: ['default', 'via', inside.gw] });
     routes.push({ host: 'isp', args: ['default', 'via', INTERNET4] });
-    sysctls.push({ host: 'isp', settings: ['net.ipv4.ip_forward=1', ...noDad] });
+    if (v6) {
+      routes.push({ host: 'rtr', args: ['-6', 'default', 'via', v6.isp] });
+      routes.push({ host: 'lan', args: ['-6', 'default', 'via', `${LAN_PREFIX6}1`] });
+      routes.push({ host: 'isp', args: ['-6', 'default', 'via', INTERNET6] });
+      routes.push({ host: 'isp', args: ['-6', `${LAN_PREFIX6}/64`, 'via', v6.rtr] });
+      routes.push({ host: 'wan', args: ['-6', `${LAN_PREFIX6}/64`, 'via', v6.out] });
+      routes.push({ host: 'wan', args: ['-6', `${ISP_LINK6}/64`, 'via', v6.out] });
+    }
+    sysctls.push({ host: 'isp', settings: ['net.ipv4.ip_forward=1', ...(v6 ? ['net.ipv6.conf.all.forwarding=1'] : []), ...noDad] });
     addr.routerWan4 = inside.rtr;
     addr.routerWanGw4 = inside.gw;
     addr.public4 = outside;
   }
 
   const hosts: HostKey[] = upstreamKind ? ['lan', 'rtr', 'isp', 'wan'] : ['lan', 'rtr', 'wan'];
-  return { scenario, hosts, links, routes, sysctls, router, ...(upstream ? { upstream } : {}), addr, ipv6, lanMac: LAN_MAC };
+  return { scenario, hosts, links, routes, sysctls, router, ...(upstream ? { upstream } : {}), addr, ipv6, privacy6, lanMac: LAN_MAC };
 }

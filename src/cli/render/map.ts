@@ -1,13 +1,43 @@
 /** Renders `ddns map` results: human tables and lines, or the `--json` documents of the CLI contract. */
 import { paint, printJson, table } from '../output.js';
 import type { ListedMapping, MapOutcome, RemoveOutcome } from '../../portmap/types.js';
+import type { PinholeOutcome, PinholeRemoveOutcome } from '../../portmap/pinholes.js';
 
-/** `map list --json`: array of { protocol, externalPort, internalAddress, internalPort, description, leaseSeconds, via, ours }. */
+/**
+ * `map list --json`: array of { protocol, externalPort, internalAddress, internalPort, description,
+ * leaseSeconds, via, ours }; an IPv6 pinhole's row adds `family: 6` and its `pinholeId`.
+ */
 export function listJson(mappings: readonly ListedMapping[]): unknown[] {
   return mappings.map((m) => ({
     protocol: m.protocol, externalPort: m.externalPort, internalAddress: m.internalAddress, internalPort: m.internalPort,
     description: m.description, leaseSeconds: m.leaseSeconds, via: m.via, ours: m.ours,
+    ...(m.family === 6 ? { family: 6, ...(m.pinholeId !== undefined ? { pinholeId: m.pinholeId } : {}) } : {}),
   }));
+}
+
+export function renderPinholeAdd(out: PinholeOutcome, o: { json: boolean; color: boolean }): void {
+  if (o.json) {
+    if (out.kind === 'opened') {
+      const h = out.pinhole;
+      return printJson({ opened: true, family: 6, protocol: h.protocol, internalAddress: h.internalAddress, internalPort: h.internalPort, leaseSeconds: h.leaseSeconds, via: h.via, pinholeId: h.id });
+    }
+    return printJson({ opened: false, family: 6, kind: out.kind, ...('reason' in out ? { reason: out.reason } : {}), message: out.message });
+  }
+  const p = paint(o.color);
+  if (out.kind === 'opened') {
+    const h = out.pinhole;
+    process.stdout.write(`${p.green('opened')} IPv6 pinhole ${h.protocol} [${h.internalAddress}]:${h.internalPort} via ${h.via} (id ${h.id}), lease ${h.leaseSeconds} s\n`);
+    return;
+  }
+  process.stdout.write(`${p.red(out.kind === 'refused' ? `refused (${out.reason})` : out.kind)}: ${out.message}\n`);
+}
+
+export function renderPinholeRemove(out: PinholeRemoveOutcome, what: { protocol: string; internalPort: number }, o: { json: boolean; color: boolean }): void {
+  if (o.json) return printJson({ removed: out.kind === 'removed', family: 6, kind: out.kind, protocol: what.protocol, internalPort: what.internalPort, ...('message' in out ? { message: out.message } : {}) });
+  const p = paint(o.color);
+  if (out.kind === 'removed') process.stdout.write(`${p.green('removed')} IPv6 pinhole ${what.protocol} ${what.internalPort}\n`);
+  else if (out.kind === 'not-found') process.stdout.write(`${p.yellow('no such pinhole')}: ${what.protocol} ${what.internalPort} (none that ddns opened)\n`);
+  else process.stdout.write(`${p.red('failed')}: ${out.message}\n`);
 }
 
 export function renderList(mappings: readonly ListedMapping[], o: { json: boolean; color: boolean; all: boolean; notes: string[] }): void {
@@ -20,7 +50,7 @@ export function renderList(mappings: readonly ListedMapping[], o: { json: boolea
   }
   const head = ['PROTO', 'EXTERNAL', 'INTERNAL', 'LEASE', 'VIA', ...(o.all ? ['OWNER'] : []), 'DESCRIPTION'];
   const rows = mappings.map((m) => [
-    m.protocol, String(m.externalPort), `${m.internalAddress}:${m.internalPort}`,
+    m.protocol, m.family === 6 ? 'pinhole' : String(m.externalPort), m.family === 6 ? `[${m.internalAddress}]:${m.internalPort}` : `${m.internalAddress}:${m.internalPort}`,
     m.leaseSeconds === 0 ? 'permanent' : `${m.leaseSeconds}s`, m.via,
     ...(o.all ? [m.ours ? p.green('ours') : p.yellow('other host')] : []),
     JSON.stringify(m.description),

@@ -1,0 +1,281 @@
+/**
+ * Inbound IPv6 pinholes for this host: where to ask (the router's WANIPv6FirewallControl, reached over
+ * IPv6 from this host's stable address), opening, renewing, checking, removing, remembering, and keeping
+ * them through lease ends and router reboots.
+ *
+ * Contract:
+ * - Only this host's own stable global IPv6 address is ever opened (never a temporary privacy address,
+ *   which rotates — src/net/if-inet6), and requests leave from it: the router checks the sender.
+ * - Expected failures are values (`PinholeOutcome`); nothing here throws; every wait is bounded.
+ * - `keepPinholes` runs until its signal aborts: renews at half the lease (UpdatePinhole), checks every
+ *   `checkIntervalMs` that the router still holds each pinhole (GetPinholePackets), and re-opens one the
+ *   router lost (a reboot) at once; failures retry with a doubling, capped delay.
+ */
+import { readFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { isIP } from 'node:net';
+import { classifyAddress, sameSubnet } from '../net/address.js';
+import { readIfInet6, isStable, type Inet6Address } from '../net/if-inet6.js';
+import { defaultRoute, type RouteDeps } from '../net/route.js';
+import { writeJsonAtomic } from '../state/atomic.js';
+import { sleep } from '../net/abort.js';
+import { findGateway, type FindOptions } from './upnp/gateway.js';
+import { describeUpnpFailure, type UpnpFailure } from './upnp/errors.js';
+import { FirewallClient, clampLease } from './upnp/firewall6.js';
+import { isPort, type LanContext, type Protocol } from './types.js';
+
+/** Where this host stands for IPv6: the router's IPv6 address and this host's stable address. */
+export interface Lan6 { gateway: string; address: string; interface: string }
+
+export type Lan6Result = { ok: true; lan: Lan6 } | { ok: false; message: string };
+
+/** The stable global address on `ifname`, preferring the gateway's /64. Pure. */
+export function stableAddressOn(table: readonly Inet6Address[], ifname: string, gateway: string): string | undefined {
+  const usable = table.filter((a) => a.ifname === ifname && isStable(a) && classifyAddress(a.address) === 'global');
+  return (usable.find((a) => sameSubnet(a.address, gateway, 64)) ?? usable[0])?.address;
+}
+
+export async function lanContext6(deps: RouteDeps & { inet6?: () => Promise<Inet6Address[]> } = {}): Promise<Lan6Result> {
+  const r = await defaultRoute(6, deps);
+  if (!r) return { ok: false, message: 'no IPv6 default route: this host has no IPv6 to open to the internet' };
+  const address = stableAddressOn(await (deps.inet6 ?? (() => readIfInet6()))(), r.interface, r.gateway);
+  if (!address) return { ok: false, message: `no stable global IPv6 address on ${r.interface} (only temporary, deprecated or tentative ones, or none)` };
+  if (classifyAddress(r.gateway) === 'link-local') {
+    return { ok: false, message: `the IPv6 default gateway is link-local (${r.gateway}); ddns reaches the router's firewall control only at a global or ULA address` };
+  }
+  return { ok: true, lan: { gateway: r.gateway, address, interface: r.interface } };
+}
+
+export interface Pinhole {
+  via: 'upnp';
+  protocol: Protocol;
+  internalAddress: string;
+  internalPort: number;
+  /** The router's id for it (UniqueID). */
+  id: number;
+  leaseSeconds: number;
+}
+
+export type PinholeOutcome =
+  | { kind: 'opened'; pinhole: Pinhole }
+  | { kind: 'refused'; reason: 'not-authorized' | 'firewall-disabled' | 'inbound-not-allowed'; message: string }
+  | { kind: 'unsupported'; message: string }
+  | { kind: 'failed'; message: string };
+
+export type PinholeRemoveOutcome = { kind: 'removed' } | { kind: 'not-found' } | { kind: 'failed'; message: string };
+
+/** WANIPv6FirewallControl error codes (docs/ipv6.md). */
+function fromFailure(f: UpnpFailure): Exclude<PinholeOutcome, { kind: 'opened' }> {
+  const msg = describeUpnpFailure(f);
+  if (f.kind !== 'upnp') return { kind: 'failed', message: msg };
+  if (f.code === 606) return { kind: 'refused', reason: 'not-authorized', message: `${msg} (the router opens only the address a request comes from, and ports from 1024)` };
+  if (f.code === 702) return { kind: 'refused', reason: 'firewall-disabled', message: `${msg}: the router's IPv6 firewall is off (inbound IPv6 needs no pinhole)` };
+  if (f.code === 703) return { kind: 'refused', reason: 'inbound-not-allowed', message: `${msg}: the router does not let clients open inbound pinholes` };
+  if (f.code === 401) return { kind: 'unsupported', message: msg };
+  return { kind: 'failed', message: msg };
+}
+
+/**
+ * The router does not hold the pinhole: 704 NoSuchEntry per the spec; miniupnpd 2.3.1 answers 402 Invalid
+ * Args for an id it does not hold (it cannot look the entry up) — our ids and leases are always valid
+ * arguments, so for them 402 means the same.
+ */
+const isGone = (f: UpnpFailure) => f.kind === 'upnp' && (f.code === 704 || f.code === 714 || f.code === 402);
+
+export interface Firewall6 {
+  lan: Lan6;
+  open(req: { protocol: Protocol; internalPort: number; leaseSeconds: number }, o?: { signal?: AbortSignal }): Promise<PinholeOutcome>;
+  /** Extends the lease; `gone` when the router no longer holds it. */
+  renew(p: Pinhole, leaseSeconds: number, o?: { signal?: AbortSignal }): Promise<{ kind: 'renewed' } | { kind: 'gone' } | { kind: 'failed'; message: string }>;
+  /** Does the router still hold it? undefined when it could not be asked. */
+  holds(p: Pinhole, o?: { signal?: AbortSignal }): Promise<boolean | undefined>;
+  /** The router's own view (CheckPinholeWorking): traffic arrived through it. */
+  working(p: Pinhole, o?: { signal?: AbortSignal }): Promise<boolean | undefined>;
+  remove(p: Pick<Pinhole, 'id'>, o?: { signal?: AbortSignal }): Promise<PinholeRemoveOutcome>;
+}
+
+export class UpnpFirewall6 implements Firewall6 {
+  constructor(readonly lan: Lan6, readonly client: FirewallClient) {}
+
+  async open(req: { protocol: Protocol; internalPort: number; leaseSeconds: number }, o: { signal?: AbortSignal } = {}): Promise<PinholeOutcome> {
+    const leaseSeconds = clampLease(req.leaseSeconds);
+    const r = await this.client.add({ internalClient: this.lan.address, internalPort: req.internalPort, protocol: req.protocol, leaseSeconds }, o);
+    if (!r.ok) return fromFailure(r.failure);
+    return { kind: 'opened', pinhole: { via: 'upnp', protocol: req.protocol, internalAddress: this.lan.address, internalPort: req.internalPort, id: r.value, leaseSeconds } };
+  }
+
+  async renew(p: Pinhole, leaseSeconds: number, o: { signal?: AbortSignal } = {}): Promise<{ kind: 'renewed' } | { kind: 'gone' } | { kind: 'failed'; message: string }> {
+    const r = await this.client.update(p.id, leaseSeconds, o);
+    if (r.ok) return { kind: 'renewed' };
+    return isGone(r.failure) ? { kind: 'gone' } : { kind: 'failed', message: describeUpnpFailure(r.failure) };
+  }
+
+  async holds(p: Pinhole, o: { signal?: AbortSignal } = {}): Promise<boolean | undefined> {
+    const r = await this.client.packets(p.id, o);
+    if (r.ok) return true;
+    return isGone(r.failure) ? false : undefined;
+  }
+
+  async working(p: Pinhole, o: { signal?: AbortSignal } = {}): Promise<boolean | undefined> {
+    const r = await this.client.checkWorking(p.id, o);
+    if (r.ok) return r.value;
+    if (r.failure.kind === 'upnp' && r.failure.code === 709) return false; // NoPacketSent
+    return undefined;
+  }
+
+  async remove(p: Pick<Pinhole, 'id'>, o: { signal?: AbortSignal } = {}): Promise<PinholeRemoveOutcome> {
+    const r = await this.client.delete(p.id, o);
+    if (r.ok) return { kind: 'removed' };
+    return isGone(r.failure) ? { kind: 'not-found' } : { kind: 'failed', message: describeUpnpFailure(r.failure) };
+  }
+}
+
+export type OpenFirewallResult = { ok: true; firewall: UpnpFirewall6 } | { ok: false; kind: 'unsupported' | 'failed'; message: string };
+
+/**
+ * The router's WANIPv6FirewallControl, reached over IPv6. The IGD is found as for port mappings (SSDP
+ * from the IPv4 side, `lan4`); its description is then fetched again at the router's IPv6 address on
+ * the same port — a dual-stack IGD serves both — so that every request leaves from this host's IPv6
+ * address, the one the router lets us open.
+ */
+export async function openFirewall6(lan4: LanContext, lan6: Lan6, o: { signal?: AbortSignal; upnp?: Omit<FindOptions, 'signal'>; timeoutMs?: number } = {}): Promise<OpenFirewallResult> {
+  const sig = o.signal ? { signal: o.signal } : {};
+  const g4 = await findGateway(lan4, { ...o.upnp, ...sig });
+  if (!g4.ok) return { ok: false, kind: g4.kind === 'no-answer' ? 'unsupported' : 'failed', message: g4.message };
+  if (!g4.gateway.description.services.some((s) => s.kind === 'WANIPv6FirewallControl')) {
+    return { ok: false, kind: 'unsupported', message: 'the router\'s UPnP IGD offers no WANIPv6FirewallControl (IGD:2 with IPv6): it cannot open IPv6 pinholes' };
+  }
+  const loc = new URL(g4.gateway.hit.location.href);
+  loc.hostname = `[${lan6.gateway}]`;
+  const g6 = await findGateway({ gateway: lan6.gateway, address: lan6.address, interface: lan6.interface, prefixLength: 64 }, {
+    location: loc, allowResponder: (h) => h === lan6.gateway, ...(o.timeoutMs ? { timeoutMs: o.timeoutMs } : {}), ...sig,
+  });
+  if (!g6.ok) return { ok: false, kind: 'failed', message: `the router's IGD did not answer at its IPv6 address: ${g6.message}` };
+  const svc = g6.gateway.description.services.find((s) => s.kind === 'WANIPv6FirewallControl');
+  if (!svc) return { ok: false, kind: 'unsupported', message: 'at its IPv6 address the router offers no WANIPv6FirewallControl' };
+  return { ok: true, firewall: new UpnpFirewall6(lan6, new FirewallClient(svc, { localAddress: lan6.address, ...(o.timeoutMs ? { timeoutMs: o.timeoutMs } : {}) })) };
+}
+
+// ---- memory: pinholes have no listing action, so what we opened is remembered next to the ledger ----
+
+export interface PinholeEntry extends Pinhole {
+  /** The router's IPv6 address. */
+  gateway: string;
+  /** ms since epoch. */
+  expiresAt: number;
+}
+
+export function pinholeLedgerPath(ledgerPath: string): string {
+  return join(dirname(ledgerPath), 'pinholes.json');
+}
+
+function validEntry(e: unknown): e is PinholeEntry {
+  if (e === null || typeof e !== 'object') return false;
+  const x = e as Record<string, unknown>;
+  return x.via === 'upnp' && (x.protocol === 'tcp' || x.protocol === 'udp') && typeof x.internalAddress === 'string' && isIP(x.internalAddress) === 6
+    && isPort(x.internalPort) && typeof x.id === 'number' && Number.isInteger(x.id) && x.id >= 0 && x.id <= 0xffff
+    && typeof x.leaseSeconds === 'number' && typeof x.gateway === 'string' && isIP(x.gateway) === 6 && typeof x.expiresAt === 'number';
+}
+
+/** Never throws: a missing or corrupt file is empty; expired entries are dropped. */
+export async function readPinholes(path: string, now = Date.now()): Promise<PinholeEntry[]> {
+  try {
+    const data: unknown = JSON.parse(await readFile(path, 'utf8'));
+    return (Array.isArray(data) ? data : []).filter(validEntry).filter((e) => e.expiresAt > now);
+  } catch {
+    return [];
+  }
+}
+
+const sameHole = (a: Pick<PinholeEntry, 'gateway' | 'protocol' | 'internalPort' | 'internalAddress'>, b: typeof a) =>
+  a.gateway === b.gateway && a.protocol === b.protocol && a.internalPort === b.internalPort && a.internalAddress === b.internalAddress;
+
+export async function rememberPinhole(path: string, e: PinholeEntry): Promise<void> {
+  await writeJsonAtomic(path, [...(await readPinholes(path)).filter((x) => !sameHole(x, e)), e]);
+}
+
+export async function forgetPinhole(path: string, key: Pick<PinholeEntry, 'gateway' | 'protocol' | 'internalPort' | 'internalAddress'>): Promise<void> {
+  const list = await readPinholes(path);
+  const kept = list.filter((x) => !sameHole(x, key));
+  if (kept.length !== list.length) await writeJsonAtomic(path, kept);
+}
+
+// ---- upkeep -------------------------------------------------------------------------------------------
+
+export type PinholeEvent =
+  | { event: 'pinhole.opened' | 'pinhole.renewed'; pinhole: Pinhole }
+  | { event: 'pinhole.gone'; pinhole: Pinhole }
+  | { event: 'pinhole.failed'; protocol: Protocol; internalPort: number; message: string; retryInMs: number }
+  | { event: 'pinhole.removed'; pinhole: Pinhole; ok: boolean };
+
+export interface KeepPinholesOptions {
+  signal: AbortSignal;
+  onEvent?: (e: PinholeEvent) => void;
+  /** How often to ask whether the router still holds each pinhole (ms); default 60 s. */
+  checkIntervalMs?: number;
+  retryMs?: number;
+  maxRetryMs?: number;
+  removeOnStop?: boolean;
+  /** Leases shorter than this are planned as this long (s); default 4. */
+  minLeaseSeconds?: number;
+  now?: () => number;
+  /** A pinhole already opened for this request (its lease counted from now). */
+  initial?: Pinhole;
+  /** Waits `ms` or until the signal aborts (default: a timer). */
+  wait?: (ms: number, signal: AbortSignal) => Promise<void>;
+}
+
+/** One pinhole kept open until `o.signal` aborts. Resolves after the stop (and removal, if asked). Never throws. */
+export async function keepPinhole(fw: Firewall6, req: { protocol: Protocol; internalPort: number; leaseSeconds: number }, o: KeepPinholesOptions): Promise<void> {
+  const emit = (e: PinholeEvent) => { try { o.onEvent?.(e); } catch { /* a listener's problem */ } };
+  const now = o.now ?? Date.now;
+  const wait = o.wait ?? ((ms: number, signal: AbortSignal) => sleep(ms, signal).catch(() => undefined));
+  const checkMs = o.checkIntervalMs ?? 60_000;
+  const firstRetry = o.retryMs ?? 15_000;
+  const maxRetry = o.maxRetryMs ?? 600_000;
+  const sig = { signal: o.signal };
+  let hole: Pinhole | undefined;
+  let renewAt = 0;
+  let retry = firstRetry;
+  const lease = () => Math.max(clampLease(req.leaseSeconds), o.minLeaseSeconds ?? 4);
+  const opened = (p: Pinhole, event: 'pinhole.opened' | 'pinhole.renewed') => {
+    hole = p;
+    renewAt = now() + (lease() * 1000) / 2;
+    retry = firstRetry;
+    emit({ event, pinhole: p });
+  };
+  if (o.initial) { hole = o.initial; renewAt = now() + (lease() * 1000) / 2; }
+  const failed = async (message: string) => {
+    emit({ event: 'pinhole.failed', protocol: req.protocol, internalPort: req.internalPort, message, retryInMs: retry });
+    await wait(retry, o.signal);
+    retry = Math.min(retry * 2, maxRetry);
+  };
+  while (!o.signal.aborted) {
+    if (!hole) {
+      const r = await fw.open(req, sig);
+      if (o.signal.aborted) { if (r.kind === 'opened') hole = r.pinhole; break; }
+      if (r.kind === 'opened') opened(r.pinhole, 'pinhole.opened');
+      else { await failed(r.message); continue; }
+    }
+    const current: Pinhole = hole as Pinhole;
+    const due = renewAt - now();
+    if (due <= 0) {
+      const r = await fw.renew(current, lease(), sig);
+      if (o.signal.aborted) break;
+      if (r.kind === 'renewed') opened({ ...current, leaseSeconds: lease() }, 'pinhole.renewed');
+      else if (r.kind === 'gone') { emit({ event: 'pinhole.gone', pinhole: current }); hole = undefined; }
+      else await failed(r.message);
+      continue;
+    }
+    await wait(Math.min(due, checkMs), o.signal);
+    if (o.signal.aborted) break;
+    if (renewAt - now() > 0) {
+      const held = await fw.holds(current, sig);
+      if (held === false && !o.signal.aborted) { emit({ event: 'pinhole.gone', pinhole: current }); hole = undefined; }
+    }
+  }
+  if (o.removeOnStop && hole) {
+    const r = await fw.remove(hole, { signal: AbortSignal.timeout(5_000) });
+    emit({ event: 'pinhole.removed', pinhole: hole, ok: r.kind !== 'failed' });
+  }
+}

@@ -1,0 +1,131 @@
+/**
+ * IPv6 first-class, in the `cgnat-v6` lab (IPv4 behind the ISP's CGNAT, native IPv6 routed to the home,
+ * a temporary privacy address on the LAN host next to its stable ::50) and with the real miniupnpd's
+ * WANIPv6FirewallControl:
+ * - `ddns ip --family 6` publishes the stable address although every echo source sees the temporary one;
+ * - `ddns map add --family 6` opens a pinhole a real inbound IPv6 connection arrives through (refused
+ *   before and after), `map list --all` shows it;
+ * - `map add --family 6 --keep` has the pinhole back after a router reboot (events, not timing).
+ */
+import assert from 'node:assert/strict';
+import { createInterface } from 'node:readline';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { labSkip } from './gate.js';
+import { startLab, type Lab } from './lab.js';
+import type { PublicIpReport } from '../../src/publicip/detect.js';
+import { ip6Groups } from '../../src/net/address.js';
+
+const skip = labSkip();
+
+describe('IPv6 in the cgnat-v6 lab', { skip }, () => {
+  let lab: Lab;
+  const env = () => ({ DDNS_PORTMAP_LEDGER: join(lab.dir, 'portmap-ledger.json') });
+  before(async () => { lab = await startLab('cgnat-v6'); });
+  after(async () => { await lab?.down(); });
+
+  test('the LAN host has a temporary address, and outgoing IPv6 leaves from it', async () => {
+    const temps = await lab.temp6();
+    assert.equal(temps.length, 1, 'one temporary privacy address');
+    const echo = await lab.listen('wan', 3131, { reply: 'peer' });
+    try {
+      const seen = await lab.connect('lan', lab.addr.internet6, 3131, { send: 'who am i' });
+      assert.equal(seen.ok, true, seen.error);
+      assert.equal(seen.data.trim().replace(/^\[|\]$/g, '').replace(/:0+(?=[0-9a-f])/g, ':'), temps[0]?.replace(/:0+(?=[0-9a-f])/g, ':'));
+    } finally {
+      await echo.close();
+    }
+  });
+
+  test('ddns ip --family 6 publishes the stable address, shows the temporary one the outside sees and why', async () => {
+    const [temp] = await lab.temp6();
+    assert.ok(temp);
+    const r = await lab.ddns(['--json', 'ip', '--family', '6'], { timeoutMs: 30_000 });
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    const report = JSON.parse(r.stdout) as PublicIpReport;
+    assert.equal(report['6']?.address, lab.addr.lan6, JSON.stringify(report['6'], null, 1));
+    assert.equal(report['6']?.stable?.observed, temp);
+    assert.equal(report['6']?.stable?.kind, 'replaced');
+    assert.ok((report['6']?.sources ?? []).filter((s) => s.address !== null).every((s) => s.address === temp), 'every echo source saw the temporary address');
+    const human = await lab.ddns(['ip', '--family', '6'], { timeoutMs: 30_000 });
+    assert.equal(human.code, 0, human.stderr);
+    assert.match(human.stdout, new RegExp(`IPv6\\s+${lab.addr.lan6 ?? ''}`));
+    assert.match(human.stdout, new RegExp(`seen from outside: ${temp} \\(temporary: published ${lab.addr.lan6 ?? ''} instead\\)`));
+  });
+
+  test('map add --family 6: an inbound IPv6 connection arrives through the pinhole, refused before and after; list --all shows it', async () => {
+    const lan6 = lab.addr.lan6 ?? '';
+    const echo = await lab.listen('lan', 2727);
+    try {
+      assert.equal((await lab.connectFromInternet(lan6, 2727, { send: 'before', timeoutMs: 800 })).ok, false, 'closed before');
+      const add = await lab.ddns(['--json', 'map', 'add', '2727', '--family', '6', '--lease', '600'], { env: env() });
+      assert.equal(add.code, 0, add.stdout + add.stderr);
+      const opened = JSON.parse(add.stdout) as { opened: boolean; internalAddress: string; internalPort: number; pinholeId: number };
+      assert.deepEqual([opened.opened, opened.internalAddress, opened.internalPort], [true, lan6, 2727]);
+      assert.deepEqual(await lab.connectFromInternet(lan6, 2727, { send: 'through the pinhole' }), { ok: true, data: 'through the pinhole' });
+      // miniupnpd-nftables put it into its chain (the destination as a raw 128-bit match at offset 192).
+      const nft = await lab.exec('rtr', ['nft', 'list', 'chain', 'inet', 'filter', 'miniupnpd']);
+      const hex = (ip6Groups(lan6) ?? []).map((g) => g.toString(16).padStart(4, '0')).join('');
+      assert.match(nft.stdout, new RegExp(`dport 2727 @nh,192,128 0x${hex} `), nft.stdout);
+
+      const list = await lab.ddns(['--json', 'map', 'list', '--all'], { env: env() });
+      assert.equal(list.code, 0, list.stderr);
+      const rows = JSON.parse(list.stdout) as Array<{ family: number; internalAddress: string; internalPort: number; pinholeId?: number; ours: boolean }>;
+      assert.ok(rows.some((m) => m.family === 6 && m.internalAddress === lan6 && m.internalPort === 2727 && m.pinholeId === opened.pinholeId && m.ours), list.stdout);
+
+      const rm = await lab.ddns(['map', 'remove', '2727', '--family', '6'], { env: env() });
+      assert.equal(rm.code, 0, rm.stdout + rm.stderr);
+      assert.equal((await lab.connectFromInternet(lan6, 2727, { send: 'after', timeoutMs: 800 })).ok, false, 'closed after remove');
+      const list2 = JSON.parse((await lab.ddns(['--json', 'map', 'list'], { env: env() })).stdout) as Array<{ family: number }>;
+      assert.equal(list2.some((m) => m.family === 6), false);
+    } finally {
+      await echo.close();
+    }
+  });
+
+  test('a temporary address is never opened: the router refuses a pinhole for another address than the sender', async () => {
+    // ddns always sends from and for the stable address; upnpc -6 from the default (temporary) source
+    // shows what the router checks.
+    const [temp] = await lab.temp6();
+    const r = await lab.exec('lan', ['upnpc', '-6', '-m', lab.lanIf, '-A', '', '0', lab.addr.lan6 ?? '', '2828', 'TCP', '600'], { timeoutMs: 20_000 });
+    assert.ok(temp);
+    assert.doesNotMatch(r.stdout, /Pinhole ID = \d+/, 'from the temporary source, the router refuses the stable address');
+  });
+
+  test('map add --family 6 --keep: after a router reboot the pinhole is back and a connection arrives', { timeout: 90_000 }, async () => {
+    const lan6 = lab.addr.lan6 ?? '';
+    const echo = await lab.listen('lan', 2929);
+    const child = lab.spawn('lan', lab.ddnsArgv(['map', 'add', '2929', '--family', '6', '--lease', '600', '--keep']), { env: { ...env(), DDNS_MAP_CHECK_MS: '300' } });
+    const events: Array<{ event: string }> = [];
+    const waiters: Array<{ name: string; from: number; resolve: () => void }> = [];
+    const lines = createInterface({ input: child.stderr! });
+    lines.on('line', (l) => {
+      try { events.push(JSON.parse(l) as { event: string }); } catch { return; }
+      for (const w of [...waiters]) if (events.slice(w.from).some((e) => e.event === w.name)) { waiters.splice(waiters.indexOf(w), 1); w.resolve(); }
+    });
+    const next = (name: string, from: number) => new Promise<void>((resolve, reject) => {
+      if (events.slice(from).some((e) => e.event === name)) return resolve();
+      waiters.push({ name, from, resolve });
+      child.once('exit', (code) => reject(new Error(`map add --keep exited (${code}) before ${name}: ${JSON.stringify(events)}`)));
+    });
+    try {
+      const out = await new Promise<string>((resolve) => child.stdout!.once('data', (d: Buffer) => resolve(d.toString())));
+      assert.match(out, /opened IPv6 pinhole tcp \[2a0d:dd00:77::50\]:2929/);
+      assert.deepEqual(await lab.connectFromInternet(lan6, 2929, { send: 'one' }), { ok: true, data: 'one' });
+      const mark = events.length;
+      await lab.rebootRouter();
+      assert.equal((await lab.connectFromInternet(lan6, 2929, { send: 'gone', timeoutMs: 800 })).ok, false, 'the reboot closed it');
+      await next('pinhole.gone', mark);
+      await next('pinhole.opened', mark);
+      assert.deepEqual(await lab.connectFromInternet(lan6, 2929, { send: 'back' }), { ok: true, data: 'back' });
+      const exited = new Promise((r) => child.once('exit', r));
+      child.kill('SIGTERM');
+      await exited;
+      assert.ok(events.some((e) => e.event === 'pinhole.removed'), JSON.stringify(events));
+      assert.equal((await lab.connectFromInternet(lan6, 2929, { send: 'stopped', timeoutMs: 800 })).ok, false, 'removed on stop');
+    } finally {
+      if (child.exitCode === null) child.kill('SIGKILL');
+      await echo.close();
+    }
+  });
+});
