@@ -64,6 +64,11 @@ export interface FamilyConsensus {
   seen: string[];
   /** The consensus's own one-line explanation. */
   message?: string;
+  /**
+   * IPv6: `address` is this host's own stable address (published instead of the temporary one the
+   * outside saw); tests from outside must see this host leave from it.
+   */
+  local?: boolean;
 }
 
 export interface PublicFacts { 4?: FamilyConsensus; 6?: FamilyConsensus }

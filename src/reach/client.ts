@@ -56,7 +56,7 @@ export async function checkReach(probe: ProbeConfig | undefined, req: ReachReque
     if (f.protocol === 'udp') return fail(`UDP ${external} not tested: echoip (ifconfig.co) tests TCP only`, t0, { inconclusive: true });
     const listener = await openNonceListener('tcp', f.internalPort, nonce, { acceptAny: true });
     try {
-      const r = await requestJson(new URL(`/port/${external}`, DEFAULT_ECHOIP), { method: 'GET', family: req.family, signal: o.signal });
+      const r = await requestJson(new URL(`/port/${external}`, DEFAULT_ECHOIP), { method: 'GET', family: req.family, signal: o.signal, ...(req.source ? { localAddress: req.source } : {}) });
       if (!r.ok) return fail(`not tested: could not ask ifconfig.co (${r.message})`, t0, { inconclusive: true });
       if (r.status !== 200) return fail(httpProblem(r.status, r.body, 'ifconfig.co'), t0);
       const e = parseEchoipResponse(r.body);
@@ -81,7 +81,7 @@ export async function checkReach(probe: ProbeConfig | undefined, req: ReachReque
     if (!listener.ok && f.protocol === 'udp') return fail(`UDP ${external} not tested: ${listener.message}, so the probe's datagram cannot be caught here`, t0, { inconclusive: true });
     const local = mode === 'banner' ? await localBanner(f.internalPort, req.lanAddress, o.signal) : undefined;
     const r = await requestJson(url, {
-      method: 'POST', family: req.family, signal: o.signal, headers,
+      method: 'POST', family: req.family, signal: o.signal, headers, ...(req.source ? { localAddress: req.source } : {}),
       body: { protocol: f.protocol, port: external, mode, ...(mode === 'nonce' ? { nonce } : {}), ...(req.hostname ? { hostname: req.hostname } : {}) },
     });
     if (!r.ok) return fail(`not tested: could not ask the probe at ${probe.url} (${r.message})`, t0, { inconclusive: true });

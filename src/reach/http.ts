@@ -10,7 +10,7 @@ export type JsonResult = { ok: true; status: number; body: unknown; headers: Inc
 
 const MAX = 64 * 1024;
 
-export function requestJson(url: URL, o: { method: 'GET' | 'POST'; family: 4 | 6; signal: AbortSignal; headers?: Record<string, string>; body?: unknown }): Promise<JsonResult> {
+export function requestJson(url: URL, o: { method: 'GET' | 'POST'; family: 4 | 6; signal: AbortSignal; headers?: Record<string, string>; body?: unknown; localAddress?: string }): Promise<JsonResult> {
   return new Promise((resolve) => {
     const payload = o.body === undefined ? undefined : Buffer.from(JSON.stringify(o.body));
     const fn = url.protocol === 'https:' ? httpsRequest : httpRequest;
@@ -20,6 +20,7 @@ export function requestJson(url: URL, o: { method: 'GET' | 'POST'; family: 4 | 6
       const req = fn(url, {
         method: o.method,
         family: o.family,
+        ...(o.localAddress ? { localAddress: o.localAddress } : {}),
         signal: o.signal,
         headers: {
           accept: 'application/json',

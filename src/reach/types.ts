@@ -108,6 +108,12 @@ export interface ReachRequest {
   hostname?: string;
   /** This host's LAN address (to read the local service's first line when loopback does not answer). */
   lanAddress?: string;
+  /**
+   * Leave from this address (IPv6: this host's stable address). The probe tests the address it sees the
+   * caller at; without this, outgoing IPv6 leaves from a temporary privacy address — not the one
+   * published, nor the one a pinhole opens.
+   */
+  source?: string;
 }
 
 /**

@@ -110,3 +110,16 @@ test('publicip: a family asked only for information never fails the step', () =>
   assert.match(r.summary, /IPv6: no source answered \(not configured: shown for information\)/);
   assert.equal(evaluatePublicIp({ 4: v4, 6: v6none }, [4, 6]).status, 'fail', 'a configured family must agree');
 });
+
+test('reach behind CGNAT with IPv6 through: IPv4 cannot be forwarded, IPv6 works — a warning that says so, not a failure', () => {
+  const fwd = ssh;
+  const v4 = { forward: fwd, family: 4 as const, address: '44.0.0.3', outcome: { ok: false, proof: 'none' as const, message: 'TCP 8022 at 44.0.0.3 is closed from outside', ms: 3 } };
+  const v6ok = { forward: fwd, family: 6 as const, address: '2a0d:dd00:77::50', outcome: { ok: true, proof: 'nonce' as const, message: 'IPv6: the probe\'s nonce reached this host', ms: 3 } };
+  const r = evaluateReach([v4, v6ok], { mode: 'probe', nat: 'cgnat', publishes6: true });
+  assert.equal(r.status, 'warn');
+  assert.match(r.summary, /^IPv4 cannot be forwarded; IPv6 works: publish AAAA — done — and use the relay for v4-only clients/);
+  assert.match(evaluateReach([v4, v6ok], { mode: 'probe', nat: 'cgnat', publishes6: false }).advice ?? '', /publish AAAA \(ip\.families: \[4, 6\]\)/);
+  // IPv6 failing too, or not behind CGNAT: the usual failure.
+  assert.equal(evaluateReach([v4, { ...v6ok, outcome: { ...v6ok.outcome, ok: false } }], { mode: 'probe', nat: 'cgnat', publishes6: true }).status, 'fail');
+  assert.equal(evaluateReach([v4, v6ok], { mode: 'probe', nat: 'single', publishes6: true }).status, 'fail');
+});

@@ -2,11 +2,11 @@
 import type { Config } from '../../config/schema.js';
 import type { Family } from '../../net/address.js';
 import type { FamilyConsensus, PublicFacts } from '../facts.js';
-import type { FamilyReport } from '../../publicip/consensus.js';
+import type { FamilyResult } from '../../publicip/detect.js';
 import { describeError } from '../../net/abort.js';
 
 /** One family's consensus report, flattened to the facts the steps read. Pure. */
-export function familyConsensus(r: FamilyReport): FamilyConsensus {
+export function familyConsensus(r: FamilyResult): FamilyConsensus {
   const asked = r.sources.filter((s) => s.status !== 'skipped');
   const seen = [...new Set(asked.map((s) => s.address).filter((a): a is string => a !== null))];
   return {
@@ -17,6 +17,7 @@ export function familyConsensus(r: FamilyReport): FamilyConsensus {
     sources: asked.map((s) => ({ id: s.id, address: s.address, error: s.status === 'cancelled' ? 'cancelled (quorum reached)' : s.error, ms: Math.round(s.ms ?? 0) })),
     seen,
     message: r.message,
+    ...(r.stable?.address ? { local: true } : {}),
   };
 }
 

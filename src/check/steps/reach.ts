@@ -12,12 +12,28 @@ import { recordNames } from './dns.js';
 /** One test: a forward over one family (IPv6: no NAT, so the probe aims at the internal port). */
 export interface ForwardReach { forward: ForwardConfig; family?: 4 | 6; address?: string; outcome: ReachOutcome }
 
-export function evaluateReach(list: ForwardReach[], o: { mode: 'probe' | 'echoip'; nat: string; lanAddress?: string }): StepOutcome {
+/**
+ * Behind CGNAT with IPv6 through: the one-line verdict (IPv4 cannot be forwarded; IPv6 works), or
+ * undefined when that is not the situation.
+ */
+export function cgnatV6Verdict(list: readonly ForwardReach[], o: { nat: string; publishes6?: boolean }): string | undefined {
+  if (o.nat !== 'cgnat') return undefined;
+  const v6 = list.filter((x) => x.family === 6);
+  if (v6.length === 0 || !v6.every((x) => x.outcome.ok)) return undefined;
+  return `IPv4 cannot be forwarded; IPv6 works: publish AAAA${o.publishes6 ? ' — done —' : ' (ip.families: [4, 6]) —'} and use the relay for v4-only clients`;
+}
+
+export function evaluateReach(list: ForwardReach[], o: { mode: 'probe' | 'echoip'; nat: string; lanAddress?: string; publishes6?: boolean }): StepOutcome {
   const key = (f: ForwardConfig) => `${f.protocol}/${f.externalPort ?? f.internalPort}`;
   const reach = Object.fromEntries(list.filter((x) => (x.family ?? 4) === 4).map((x) => [key(x.forward), x.outcome.ok]));
   const failed = list.filter((x) => !x.outcome.ok && !x.outcome.inconclusive);
   const untested = list.filter((x) => x.outcome.inconclusive);
   const details = [...(o.mode === 'echoip' ? [ECHOIP_CAVEAT] : []), ...list.map((x) => `${x.family === 6 ? 'IPv6 ' : ''}${x.forward.protocol.toUpperCase()} ${x.forward.externalPort ?? x.forward.internalPort} (${x.forward.description}): ${x.outcome.ok ? 'ok' : x.outcome.inconclusive ? 'not tested' : 'FAILED'} — ${x.outcome.message} [${x.outcome.proof}, ${x.outcome.ms} ms]`)];
+  const v6Works = cgnatV6Verdict(list, o);
+  if (v6Works && failed.every((x) => (x.family ?? 4) === 4)) {
+    // CGNAT: IPv4 inbound is impossible, not misconfigured; IPv6 carries the service.
+    return { status: 'warn', summary: `${v6Works}. ${list.filter((x) => x.family === 6).map((x) => x.outcome.message).join('; ')}`, advice: v6Works, details, facts: { reach } };
+  }
   if (failed.length > 0) {
     const advice = failed.map((x) => unreachableAdvice({
       pair: portPairs([x.forward])[0]!, nat: o.nat, ...(o.lanAddress ? { lanAddress: o.lanAddress } : {}),
@@ -90,13 +106,15 @@ export const reachStep: Step = {
       const out: ForwardReach[] = [];
       for (const j of group) {
         const hostname = hostnameFor(j.family);
-        const outcome = await reach.check({ forward: j.forward, address: j.address, family: j.family, ...(hostname ? { hostname } : {}), ...(lanAddress ? { lanAddress } : {}) }, { signal: ctx.signal });
+        const source = j.family === 6 && ctx.facts.publicip?.[6]?.local ? j.address : undefined;
+        const outcome = await reach.check({ forward: j.forward, address: j.address, family: j.family, ...(hostname ? { hostname } : {}), ...(lanAddress ? { lanAddress } : {}), ...(source ? { source } : {}) }, { signal: ctx.signal });
         out.push({ ...j, outcome: j.family === 6 ? { ...outcome, message: `IPv6: ${outcome.message}` } : outcome });
       }
       return out;
     });
     const list = lists.flat();
     await ctx.settled('nat');
-    return evaluateReach(list, { mode: reach.mode, nat: ctx.facts.nat?.nat ?? 'unknown', ...(lanAddress ? { lanAddress } : {}) });
+    const publishes6 = ctx.config.records.some((r) => (r.families ?? ctx.config.ip.families).includes(6));
+    return evaluateReach(list, { mode: reach.mode, nat: ctx.facts.nat?.nat ?? 'unknown', publishes6, ...(lanAddress ? { lanAddress } : {}) });
   },
 };
