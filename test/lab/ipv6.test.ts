@@ -83,6 +83,25 @@ describe('IPv6 in the cgnat-v6 lab', { skip }, () => {
     }
   });
 
+  test('ddns check: reach over IPv6 through a pinhole ddns opened; the CGNAT verdict says IPv6 works', { timeout: 120_000 }, async () => {
+    const add = await lab.ddns(['map', 'add', '8022', '--family', '6', '--lease', '600'], { env: env() });
+    assert.equal(add.code, 0, add.stdout + add.stderr);
+    try {
+      const config = { ip: { families: [4, 6] }, forwards: [{ internalPort: 8022, externalPort: 2222 }], records: [] };
+      const r = await lab.ddns(['check', '--json'], { config, timeoutMs: 60_000 });
+      const report = JSON.parse(r.stdout) as { nat: string; publicAddress: Record<string, string | null>; steps: Array<{ id: string; status: string; summary: string; advice?: string }> };
+      const show = report.steps.map((x) => `${x.status} ${x.id}: ${x.summary}`).join('\n');
+      assert.equal(report.nat, 'cgnat', show);
+      assert.equal(report.publicAddress['6'], lab.addr.lan6, 'the stable address, not the temporary one');
+      const reach = report.steps.find((x) => x.id === 'reach');
+      assert.equal(reach?.status, 'warn', show);
+      assert.match(reach?.summary ?? '', /^IPv4 cannot be forwarded; IPv6 works: publish AAAA .*and use the relay for v4-only clients/, show);
+      assert.match(reach?.summary ?? '', /IPv6: TCP 8022 at 2a0d:dd00:77::50 answers from outside/, show);
+    } finally {
+      await lab.ddns(['map', 'remove', '8022', '--family', '6'], { env: env() });
+    }
+  });
+
   test('a temporary address is never opened: the router refuses a pinhole for another address than the sender', async () => {
     // ddns always sends from and for the stable address; upnpc -6 from the default (temporary) source
     // shows what the router checks.
