@@ -300,6 +300,12 @@ const notifySchema = z.strictObject({
   urlFile: secretFile.optional(),
   /** Which events to send (default: all). */
   events: z.array(z.enum(['change', 'hold', 'recovery', 'failure', 'path'])).min(1).optional(),
+  /** Allow a plain http:// URL to a host that is not loopback (the URL is a secret). */
+  allowInsecure: z.boolean().optional(),
+}).superRefine((n, ctx) => {
+  if (n.url !== undefined && insecureUrl(n.url, n.allowInsecure === true)) {
+    ctx.addIssue({ code: 'custom', path: ['url'], message: 'would send the notification URL (a secret) over plain http — use https://, or set allowInsecure: true on this notifier' });
+  }
 });
 
 const daemonSchema = z.strictObject({
@@ -308,6 +314,8 @@ const daemonSchema = z.strictObject({
   /** Seconds between the daemon's own full path checks (`ddns check`); one also runs soon after each change. */
   checkInterval: z.number().int().min(60).max(604800).default(1800),
   listen: hostPort.default('127.0.0.1:9876'),
+  /** Host names the listener answers besides IP literals and `localhost` (e.g. a container name a scraper uses). */
+  allowHosts: z.array(hostname).default([]),
   removeOnStop: z.boolean().default(false),
   notify: z.array(notifySchema).default([]),
 });

@@ -89,7 +89,7 @@ export async function runDaemon(o: DaemonOptions): Promise<number> {
     log.error({ event: 'daemon.listen.invalid', listen: config.daemon.listen });
     return 2;
   }
-  const started = await startServer({ listen, readiness: () => reporter.health.readiness(), metrics: () => reporter.metrics.text(), now: () => clock.now() });
+  const started = await startServer({ listen, readiness: () => reporter.health.readiness(), metrics: () => reporter.metrics.text(), now: () => clock.now(), allowHosts: config.daemon.allowHosts });
   if (!started.ok) {
     log.error({ event: 'daemon.listen.failed', message: started.message });
     return 1;

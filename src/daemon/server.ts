@@ -6,6 +6,11 @@
  *   GET /         the status page (page.ts), GET /page.js its script, GET /status.json the status
  *                 document (status.ts) — when `status` is given
  *
+ * Only requests whose Host is an IP literal, `localhost`, or a name in `allowHosts` (`daemon.allowHosts`)
+ * are answered; any other Host gets 421. A web page cannot use DNS rebinding (its own name pointed at
+ * 127.0.0.1) to read /metrics or the status from a browser on this host. A request without Host
+ * (HTTP/1.0, no browser sends one) is answered.
+ *
  * Every answer says `cache-control: no-store` and `x-content-type-options: nosniff`; the page also sends
  * its Content-Security-Policy, `x-frame-options: DENY` and `referrer-policy: no-referrer`.
  *
@@ -14,7 +19,7 @@
  * requests are ignored. `close()` ends open connections and resolves.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { isIP, type AddressInfo } from 'node:net';
 import type { Readiness } from './health.js';
 import type { ListenAddress } from './listen.js';
 import { PAGE_SCRIPT, pageCsp, renderPage } from './page.js';
@@ -27,6 +32,8 @@ export interface ServerOptions {
   /** What /status.json and the page at / show. */
   status?(): StatusDocument;
   now?: () => number;
+  /** Host names answered besides IP literals and `localhost` (`daemon.allowHosts`). */
+  allowHosts?: readonly string[];
 }
 
 export interface HealthServer {
@@ -46,10 +53,30 @@ const PAGE_HEADERS = { 'content-security-policy': pageCsp(true), 'x-frame-option
 const json = (v: unknown) => `${JSON.stringify(v)}\n`;
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 
+/** The Host header's name: port and IPv6 brackets off, lower case, no trailing dot; undefined when absent. */
+function hostName(host: string | undefined): string | undefined {
+  if (host === undefined) return undefined;
+  const t = host.trim().toLowerCase();
+  const v6 = /^\[([^\]]+)\](?::\d+)?$/.exec(t);
+  const name = v6 ? v6[1]! : t.replace(/:\d+$/, '');
+  return name.replace(/\.$/, '');
+}
+
+/** May a request with this Host header be answered? (see the module comment) */
+export function hostAllowed(host: string | undefined, allowHosts: readonly string[] = []): boolean {
+  const name = hostName(host);
+  if (name === undefined) return true;
+  if (isIP(name) !== 0 || name === 'localhost') return true;
+  return allowHosts.some((a) => a.toLowerCase().replace(/\.$/, '') === name);
+}
+
 export async function startServer(o: ServerOptions): Promise<StartResult> {
   const now = o.now ?? Date.now;
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const head = req.method === 'HEAD';
+    if (!hostAllowed(req.headers.host, o.allowHosts)) {
+      return send(res, 421, 'text/plain; charset=utf-8', 'misdirected request: this Host is not served here — add it to daemon.allowHosts\n', head);
+    }
     if (req.method !== 'GET' && !head) {
       res.setHeader('allow', 'GET, HEAD');
       return send(res, 405, 'text/plain; charset=utf-8', 'method not allowed\n', head);

@@ -96,3 +96,26 @@ test('listen addresses parse, and wildcard binds are reached through loopback', 
   assert.equal(baseUrl(connectAddress({ host: '0.0.0.0', port: 1 })), 'http://127.0.0.1:1');
   assert.equal(baseUrl(connectAddress({ host: '::', port: 2 })), 'http://[::1]:2');
 });
+
+function getWithHost(port: number, path: string, host: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const req = request({ host: '127.0.0.1', port, path, headers: { host }, timeout: 3000 }, (res) => { res.resume(); res.on('end', () => resolve(res.statusCode ?? 0)); });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+test('only IP-literal, localhost and daemon.allowHosts Host headers are answered (no DNS rebinding onto /metrics)', async () => {
+  const metrics = async () => ({ contentType: 'text/plain', body: 'ddns_up 1\n' });
+  const r = await startServer({ listen: { host: '127.0.0.1', port: 0 }, readiness: () => new Health(0).readiness(), metrics, allowHosts: ['ddns.internal'] });
+  assert.ok(r.ok);
+  const port = r.server.address.port;
+  try {
+    for (const host of [`127.0.0.1:${port}`, '127.0.0.1', `[::1]:${port}`, `localhost:${port}`, 'LOCALHOST', 'ddns.internal:9876', 'DDNS.internal.', '10.0.0.5:9876']) {
+      assert.equal(await getWithHost(port, '/metrics', host), 200, host);
+    }
+    for (const host of ['evil.example', `attacker.example:${port}`, 'ddns.internal.evil.example', 'localhost.evil.example', '127.0.0.1.nip.io']) {
+      assert.equal(await getWithHost(port, '/metrics', host), 421, host);
+    }
+  } finally { await r.server.close(); }
+});
