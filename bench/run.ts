@@ -21,6 +21,7 @@ const benches: Bench[] = [
   { name: 'map (portmap)', run: async () => (await import('./portmap.js')).benchPortmap({ runs: 5 }) },
   { name: 'quorum (ip)', run: async () => (await import('./quorum.js')).benchQuorum() },
   { name: 'check', run: async () => (await import('./check.js')).benchCheck() },
+  { name: 'probe (under attack)', run: async () => (await import('./probe.js')).benchProbe() },
   // The harness idles the daemon 30 s per phase (standalone, `tsx bench/daemon.ts` idles 60 s) so that
   // the whole run stays under 10 minutes with the peers' randomly phased WAN changes below.
   { name: 'daemon (idle run)', run: async () => (await import('./daemon.js')).benchDaemon({ idleSeconds: 30 }) },
