@@ -292,19 +292,41 @@ const probeSchema = z
     }
   });
 
-export const NOTIFY_TYPES = ['webhook', 'healthchecks', 'uptimekuma'] as const;
+export const NOTIFY_TYPES = ['webhook', 'healthchecks', 'uptimekuma', 'ntfy', 'discord', 'slack', 'telegram', 'gotify'] as const;
 const notifySchema = z.strictObject({
   type: z.enum(NOTIFY_TYPES),
-  /** A secret: whoever has the URL can post to it. */
+  /** A secret: whoever has the URL can post to it. (ntfy: the topic URL; gotify: the server.) */
   url: httpUrl.optional(),
   urlFile: secretFile.optional(),
+  /** ntfy (optional access token), gotify (application token). */
+  token: secret.optional(),
+  tokenFile: secretFile.optional(),
+  /** telegram: the bot's token (from @BotFather) and the chat to write to. */
+  botToken: secret.optional(),
+  botTokenFile: secretFile.optional(),
+  chatId: z.union([z.string().min(1), z.number().int()]).transform(String).optional(),
+  /** telegram: the Bot API server (default https://api.telegram.org; a self-hosted one, or tests). */
+  apiUrl: httpUrl.optional(),
+  /** Permit a secret over plain http to a non-loopback host (not recommended). */
+  allowInsecure: z.boolean().optional(),
   /** Which events to send (default: all). */
   events: z.array(z.enum(['change', 'hold', 'recovery', 'failure', 'path'])).min(1).optional(),
-  /** Allow a plain http:// URL to a host that is not loopback (the URL is a secret). */
-  allowInsecure: z.boolean().optional(),
 }).superRefine((n, ctx) => {
   if (n.url !== undefined && insecureUrl(n.url, n.allowInsecure === true)) {
     ctx.addIssue({ code: 'custom', path: ['url'], message: 'would send the notification URL (a secret) over plain http — use https://, or set allowInsecure: true on this notifier' });
+  }
+  const need = (key: string, why: string): void => {
+    if (n[key as keyof typeof n] === undefined && (n as Record<string, unknown>)[`${key}File`] === undefined) {
+      ctx.addIssue({ code: 'custom', path: [key], input: undefined, message: `is required for notify type ${n.type} — ${why}` });
+    }
+  };
+  if (n.type === 'telegram') {
+    need('botToken', 'the token @BotFather gave the bot');
+    if (n.chatId === undefined) ctx.addIssue({ code: 'custom', path: ['chatId'], input: undefined, message: 'is required for notify type telegram — the chat id the bot writes to' });
+  } else need('url', n.type === 'gotify' ? 'the Gotify server, e.g. https://gotify.example.net' : 'the URL to post to');
+  if (n.type === 'gotify') need('token', 'an application token of the Gotify server');
+  if (n.type === 'telegram' && n.apiUrl !== undefined && insecureUrl(n.apiUrl, n.allowInsecure === true)) {
+    ctx.addIssue({ code: 'custom', path: ['apiUrl'], input: n.apiUrl, message: 'would send the bot token over plain http — use https://' });
   }
 });
 

@@ -17,6 +17,8 @@ export const SECRET_FIELDS: readonly (readonly [string, string])[] = [
   ['records.*', 'url'],
   ['probe', 'token'],
   ['daemon.notify.*', 'url'],
+  ['daemon.notify.*', 'token'],
+  ['daemon.notify.*', 'botToken'],
   ['tunnels.*', 'identity'],
 ];
 

@@ -18,6 +18,9 @@
 import type { NotifyConfig } from '../config/schema.js';
 import type { Logger } from '../log.js';
 import { describeError, withTimeout } from '../net/abort.js';
+import { PUSH_TYPES, type PushType, pushRequest, TELEGRAM_API } from './push.js';
+
+const isPush = (t: NotifyConfig): t is NotifyConfig & { type: PushType } => (PUSH_TYPES as readonly string[]).includes(t.type);
 
 export type NotifyEventKind = 'change' | 'hold' | 'recovery' | 'failure' | 'path';
 
@@ -61,6 +64,10 @@ export interface NotifierOptions {
 
 /** The request one target receives for an event or a heartbeat; undefined when it does not want it. Pure. */
 export function requestFor(target: NotifyConfig, what: { event: Notification } | { heartbeat: Heartbeat }): OutgoingRequest | undefined {
+  if (isPush(target)) {
+    if (!('event' in what) || (target.events && !target.events.includes(what.event.event))) return undefined;
+    return pushRequest(target, what.event);
+  }
   if (!target.url) return undefined;
   const url = new URL(target.url);
   if (target.type === 'webhook') {
@@ -97,7 +104,7 @@ export function requestFor(target: NotifyConfig, what: { event: Notification } |
 /** A target's name for logs: its index, type and host — never the secret path or query. */
 export function targetLabel(target: NotifyConfig, index: number): string {
   let host = '?';
-  try { host = target.url ? new URL(target.url).host : '?'; } catch { /* the schema validated it */ }
+  try { host = new URL(target.type === 'telegram' ? target.apiUrl ?? TELEGRAM_API : target.url ?? '').host; } catch { /* the schema validated it */ }
   return `notify[${index}] ${target.type} ${host}`;
 }
 
