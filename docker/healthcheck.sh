@@ -7,7 +7,7 @@
 addr="${DDNS_DAEMON_LISTEN:-127.0.0.1:9876}"
 host="${addr%:*}" port="${addr##*:}"
 host="${host#[}" host="${host%]}"
-if exec 3<>"/dev/tcp/${host}/${port}" 2>/dev/null; then
+if { exec 3<>"/dev/tcp/${host}/${port}"; } 2>/dev/null; then
   printf 'GET /readyz HTTP/1.0\r\nHost: %s\r\n\r\n' "$addr" >&3
   IFS=' ' read -r -t 5 _ code _ <&3 || exit 1
   while IFS= read -r -t 1 _ <&3; do :; done   # the rest of the answer, so the daemon sees a clean close
