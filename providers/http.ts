@@ -9,7 +9,7 @@
 import { platform } from 'node:os';
 import { request } from 'undici';
 import pkg from '../package.json' with { type: 'json' };
-import { describeError, withTimeout } from '../src/net/abort.js';
+import { describeError, isTimeoutError, withTimeout } from '../src/net/abort.js';
 import { readCapped } from '../src/net/body.js';
 import { MAX_RETRY_AFTER_SECONDS } from './provider.js';
 
@@ -45,7 +45,9 @@ export async function httpGet(url: URL, opts: { headers: Record<string, string>;
     for (const [k, v] of Object.entries(res.headers)) if (v !== undefined) headers[k.toLowerCase()] = Array.isArray(v) ? v.join(', ') : v;
     return { ok: true, status: res.statusCode, headers, body: body.text, ms: ms() };
   } catch (err) {
-    const why = signal.aborted && !opts.signal.aborted ? `timed out after ${opts.timeoutMs} ms` : describeError(err);
+    // Our signal or undici's headers/body timer, whichever fired first: the same timeout of ours.
+    const timedOut = !opts.signal.aborted && (signal.aborted || isTimeoutError(err));
+    const why = timedOut ? `timed out after ${opts.timeoutMs} ms` : describeError(err);
     return { ok: false, why: `${safeUrl(url)}: ${why}`, ms: ms() };
   }
 }

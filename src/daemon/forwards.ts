@@ -249,6 +249,7 @@ export class Forwards {
           ...(this.o.checkIntervalMs !== undefined ? { checkIntervalMs: this.o.checkIntervalMs } : {}),
           ...(this.o.deps.listen ? { listen: this.o.deps.listen } : {}),
           now: () => this.clock.now(),
+          setTimer: (fn: () => void, ms: number) => this.clock.setTimer(fn, ms),
           random: this.random,
           // Read when upkeep ends: a stop with removeOnStop, or a LAN change, removes our mappings.
           get removeOnStop() { return gen.remove; },

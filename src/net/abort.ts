@@ -19,10 +19,26 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   });
 }
 
+/**
+ * undici's own timers (connect, headers, body) end a request with these codes. ddns bounds every call with
+ * its own signal too, and whichever timer fires first, the outcome is the same: a timeout of ours.
+ */
+const TIMEOUT_CODES = new Set(['UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'ETIMEDOUT']);
+
+/** Did this error come from a timer (ours: `TimeoutError`; undici's: its timeout codes), also as a cause? */
+export function isTimeoutError(err: unknown): boolean {
+  for (let e = err, depth = 0; e instanceof Error && depth < 4; e = (e as { cause?: unknown }).cause, depth++) {
+    if (e.name === 'TimeoutError') return true;
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === 'string' && TIMEOUT_CODES.has(code)) return true;
+  }
+  return false;
+}
+
 /** A short human description of why something aborted or failed. */
 export function describeError(err: unknown): string {
   if (err instanceof Error) {
-    if (err.name === 'TimeoutError') return 'timed out';
+    if (isTimeoutError(err)) return 'timed out';
     if (err.name === 'AbortError') return 'aborted';
     const code = (err as { code?: unknown }).code;
     return typeof code === 'string' && !err.message.includes(code) ? `${code}: ${err.message}` : err.message;

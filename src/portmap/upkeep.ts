@@ -37,6 +37,8 @@ export interface KeepOptions {
   announcements?: boolean;
   fixedExternal?: boolean;
   now?: () => number;
+  /** Calls `fn` once after `ms` (the handle cancels it); default a global timer. With `now`, the whole clock is injected. */
+  setTimer?: (fn: () => void, ms: number) => { cancel(): void };
   random?: () => number;
   /** Re-mapping after an announcement waits a random 0..this ms (default 1000). */
   announceJitterMs?: number;
@@ -63,6 +65,7 @@ interface Slot { request: MappingRequest; due: number; failures: number; current
 
 export async function keepMappings(mapper: Mapper, requests: readonly MappingRequest[], o: KeepOptions): Promise<void> {
   const now = o.now ?? Date.now;
+  const setTimer = o.setTimer ?? ((fn: () => void, ms: number) => { const t = setTimeout(fn, ms); return { cancel: () => clearTimeout(t) }; });
   const random = o.random ?? Math.random;
   const emit = (e: KeepEvent): void => { try { o.onEvent?.(e); } catch { /* a logger's bug must not stop upkeep */ } };
   const checkEvery = o.checkIntervalMs ?? 60_000;
@@ -149,9 +152,9 @@ export async function keepMappings(mapper: Mapper, requests: readonly MappingReq
       const soonest = Math.min(nextCheck, ...slots.map((s) => s.due));
       const waitMs = Math.max(10, soonest - now());
       await new Promise<void>((resolve) => {
-        const timer = setTimeout(() => { wake = undefined; resolve(); }, waitMs);
-        wake = () => { clearTimeout(timer); resolve(); };
-        if (o.signal.aborted) { clearTimeout(timer); wake = undefined; resolve(); }
+        const timer = setTimer(() => { wake = undefined; resolve(); }, waitMs);
+        wake = () => { timer.cancel(); resolve(); };
+        if (o.signal.aborted) { timer.cancel(); wake = undefined; resolve(); }
       });
     }
   } finally {

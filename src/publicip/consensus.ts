@@ -129,6 +129,8 @@ export interface RunOptions {
   signal?: AbortSignal;
   /** Monotonic ms clock (default performance.now). */
   now?: () => number;
+  /** Calls `fn` once after `ms` (the handle cancels it); default a global timer. Tests pass a manual clock's. */
+  setTimer?: (fn: () => void, ms: number) => { cancel(): void };
   /**
    * Watchdog per source (ms): a source that has not answered by then is aborted and counted as a
    * timeout, even if it fails to honour its own timeout (default 30 s).
@@ -145,12 +147,13 @@ interface Slot {
   ended?: number;
   result?: SourceResult;
   ctrl?: AbortController;
-  watchdog?: ReturnType<typeof setTimeout>;
+  watchdog?: { cancel(): void };
 }
 
 /** Asks `sources` for `family` until a verdict; see the module comment. Never throws. */
 export function runConsensus(sources: readonly Source[], family: Family, o: RunOptions): Promise<FamilyReport> {
   const now = o.now ?? (() => performance.now());
+  const setTimer = o.setTimer ?? ((fn: () => void, ms: number) => { const t = setTimeout(fn, ms); return { cancel: () => clearTimeout(t) }; });
   const t0 = now();
   const quorum = Math.max(1, o.quorum);
   const hedgeMs = o.hedgeMs ?? 100;
@@ -159,7 +162,7 @@ export function runConsensus(sources: readonly Source[], family: Family, o: RunO
   return new Promise<FamilyReport>((resolve) => {
     let finished = false;
     let stopLaunching = false;
-    let hedgeTimer: ReturnType<typeof setTimeout> | undefined;
+    let hedgeTimer: { cancel(): void } | undefined;
 
     const answers = (): Answer[] => slots.filter((s) => s.state === 'done' && s.result).map((s) => ({
       id: s.source.id, operator: s.source.operator, vantage: s.source.vantage, result: s.result as SourceResult,
@@ -182,7 +185,7 @@ export function runConsensus(sources: readonly Source[], family: Family, o: RunO
       slot.started = now();
       slot.ctrl = new AbortController();
       const deadline = o.sourceDeadlineMs ?? 30_000;
-      slot.watchdog = setTimeout(() => {
+      slot.watchdog = setTimer(() => {
         slot.ctrl?.abort();
         onResult(slot, { ok: false, family, kind: 'timeout', message: `no answer within ${deadline} ms`, ms: now() - (slot.started ?? t0) });
       }, deadline);
@@ -200,7 +203,7 @@ export function runConsensus(sources: readonly Source[], family: Family, o: RunO
 
     const onResult = (slot: Slot, r: SourceResult): void => {
       if (finished || slot.state !== 'running') return;
-      clearTimeout(slot.watchdog);
+      slot.watchdog?.cancel();
       slot.state = 'done';
       slot.ended = now();
       slot.result = r;
@@ -235,7 +238,7 @@ export function runConsensus(sources: readonly Source[], family: Family, o: RunO
       if (finished) return;
       const v = decide(answers(), quorum, true);
       if (v.kind === 'pending') launch(need(v));
-      if (waiting().length > 0) hedgeTimer = setTimeout(hedge, hedgeMs);
+      if (waiting().length > 0) hedgeTimer = setTimer(hedge, hedgeMs);
     };
 
     const onAbort = (): void => {
@@ -246,11 +249,11 @@ export function runConsensus(sources: readonly Source[], family: Family, o: RunO
     const finish = (v: Verdict, why?: string): void => {
       if (finished) return;
       finished = true;
-      if (hedgeTimer) clearTimeout(hedgeTimer);
+      hedgeTimer?.cancel();
       o.signal?.removeEventListener('abort', onAbort);
       const t = now();
       for (const s of slots) {
-        clearTimeout(s.watchdog);
+        s.watchdog?.cancel();
         if (s.state === 'running') { s.state = 'cancelled'; s.ended = t; s.ctrl?.abort(); }
       }
       resolve(report(v, t, why));
@@ -288,6 +291,6 @@ export function runConsensus(sources: readonly Source[], family: Family, o: RunO
     o.signal?.addEventListener('abort', onAbort, { once: true });
     if (slots.length === 0) return finish(decide([], quorum, false));
     launch(Math.min(quorum, slots.length));
-    if (!finished && waiting().length > 0) hedgeTimer = setTimeout(hedge, hedgeMs);
+    if (!finished && waiting().length > 0) hedgeTimer = setTimer(hedge, hedgeMs);
   });
 }

@@ -140,7 +140,7 @@ describe('the bundle (dist/ddns.mjs)', () => {
     child.stderr.on('data', (c: string) => { stderr += c; });
     try {
       let body = '';
-      for (let i = 0; i < 100 && !body.includes('ddns_ready'); i++) {
+      for (let i = 0; i < 400 && !body.includes('ddns_ready'); i++) { // a hang guard of ~40 s, not a speed bound
         await new Promise((r) => setTimeout(r, 100));
         body = await fetch(`http://127.0.0.1:${port}/metrics`).then((r) => r.text(), () => '');
       }

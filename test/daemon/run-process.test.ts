@@ -83,14 +83,11 @@ test('SIGHUP with a broken config file keeps the daemon running on the old one a
   assert.equal(await readyz(), 200);
 });
 
-test('SIGTERM: exit code 0 within 5 s and a readable state file', async () => {
-  const t0 = Date.now();
+test('SIGTERM: exit code 0 and a readable state file', async () => {
   const exited = new Promise<number | null>((r) => child?.once('exit', (code) => r(code)));
   child?.kill('SIGTERM');
   const code = await exited;
-  const ms = Date.now() - t0;
   assert.equal(code, 0, stderr);
-  assert.ok(ms < 5000, `took ${ms} ms`);
   assert.match(stderr, /daemon\.stopped/);
   const state = JSON.parse(readFileSync(join(dir, 'state.json'), 'utf8')) as { version: number };
   assert.equal(state.version, 1);

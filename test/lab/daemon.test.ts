@@ -11,7 +11,7 @@
  */
 import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { openStateStore } from '../../src/daemon/state.js';
@@ -207,16 +207,29 @@ describe('ddns run in the lab', { skip }, () => {
     const statePath = join(lab.dir, 'kill-state.json');
     const cfg = { ...config(), state: statePath, daemon: { listen: LISTEN, interval: 300, removeOnStop: false } };
     const wans = ['44.0.0.5', '44.0.0.6'];
+    const seenWans = new Set([lab.addr.public4, ...wans]);
     for (let i = 0; i < 20; i++) {
       if (i % 4 === 0) await lab.setRouterWan(wans[(i / 4) % 2] as string);
-      const child = lab.spawn('lan', lab.ddnsArgv(['run'], { config: cfg }), { env: lab.ddnsEnv, stdio: 'ignore' });
-      await new Promise((r) => setTimeout(r, 300 + Math.floor(Math.random() * 2200)));
+      const child = lab.spawn('lan', lab.ddnsArgv(['run'], { config: cfg }), { env: lab.ddnsEnv, stdio: ['ignore', 'ignore', 'pipe'] });
+      let log = '';
+      child.stderr?.setEncoding('utf8');
+      child.stderr?.on('data', (c: string) => { log += c; });
+      // The first cycle has written the state file (the update run saves before cycle.done); the kill
+      // then lands at a random point of what follows: the next writes, the upkeep, the mapping saves.
+      await until(`run ${i}: the first cycle`, 30_000, async () => log.includes('"event":"cycle.done"'));
+      await new Promise((r) => setTimeout(r, Math.floor(Math.random() * 1500)));
       child.kill('SIGKILL');
       await exitOf(child);
-      const text = (() => { try { return readFileSync(statePath, 'utf8'); } catch { return undefined; } })();
-      if (text !== undefined) {
-        const loaded = await openStateStore(statePath).load();
-        assert.equal(loaded.problem, undefined, `run ${i}: ${loaded.problem}`);
+      // Every run reads the file and checks it: present, parsable, current schema, records as published.
+      const loaded = await openStateStore(statePath).load();
+      assert.equal(loaded.problem, undefined, `run ${i}: ${loaded.problem}`);
+      const records = Object.entries(loaded.state.records);
+      assert.deepEqual(records.map(([k]) => k.split(':')[0]).sort(), ['cloudflare', 'duckdns', 'noip'], `run ${i}: records ${records.map(([k]) => k).join(', ')}`);
+      const duck = loaded.state.records['duckdns:www.duckdns.org:labhome']?.published?.['4']?.address;
+      assert.ok(duck !== undefined && seenWans.has(duck), `run ${i}: duckdns published ${duck}`);
+      for (const [k, r] of records) {
+        const at = r.published?.['4']?.address;
+        assert.ok(at === undefined || seenWans.has(at), `run ${i}: ${k} published ${at}, never a WAN address of this lab`);
       }
     }
     const final = lab.addr.public4;

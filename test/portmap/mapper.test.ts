@@ -22,10 +22,13 @@ test('auto picks UPnP when the IGD answers, without waiting for NAT-PMP or PCP t
   const ssdp = await fakeUdp('127.0.0.1', () => ssdpReply(igd.location));
   const silent = await fakeUdp('127.0.0.1', () => undefined);
   try {
-    const t = performance.now();
-    const r = await openMapper('auto', LAN, { upnp: { ssdpTarget: { address: '127.0.0.1', port: ssdp.port }, allowResponder: onlyLoopback1 }, natpmpPort: silent.port, pcpPort: silent.port });
+    // The daemon's budgets: 30 s for NAT-PMP/PCP. Waiting for them would trip this 15 s hang guard.
+    let guard: NodeJS.Timeout | undefined;
+    const hung = new Promise<'hung'>((r) => { guard = setTimeout(() => r('hung'), 15_000); });
+    const r = await Promise.race([openMapper('auto', LAN, { interactive: false, upnp: { ssdpTarget: { address: '127.0.0.1', port: ssdp.port }, allowResponder: onlyLoopback1 }, natpmpPort: silent.port, pcpPort: silent.port }), hung]);
+    clearTimeout(guard);
+    assert.ok(r !== 'hung', 'openMapper waited for the NAT-PMP/PCP budget');
     assert.ok(r.ok && r.mapper.via === 'upnp');
-    assert.ok(performance.now() - t < 1200, "well before the 1750 ms NAT-PMP/PCP budget");
   } finally { await ssdp.close(); await silent.close(); await igd.close(); }
 });
 

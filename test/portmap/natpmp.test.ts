@@ -67,7 +67,7 @@ test('NAT-PMP retransmits at 250 ms then 500 ms when the first request is lost',
     const ms = performance.now() - t;
     assert.ok(r.ok);
     assert.equal(gw.seen.length, 3);
-    assert.ok(ms >= 700 && ms < 2500, `${ms} ms`);
+    assert.ok(ms >= 700, `${ms} ms: the third request went out before 250 + 500 ms`);
   } finally { await gw.close(); }
 });
 
@@ -93,10 +93,9 @@ test('a gateway with nothing on the port ends the exchange at once (ICMP port un
   const gw = await fakeUdp('127.0.0.1', () => undefined);
   const port = gw.port;
   await gw.close();
-  const t = performance.now();
-  const r = await natpmpExternalAddress({ gateway: '127.0.0.1', port, budgetMs: 5000 });
+  // A ten-minute budget: only the refusal can have ended it.
+  const r = await natpmpExternalAddress({ gateway: '127.0.0.1', port, budgetMs: 600_000 });
   assert.ok(!r.ok && r.kind === 'refused', JSON.stringify(r));
-  assert.ok(performance.now() - t < 1000);
 });
 
 test('natpmpMap returns the granted port and lifetime; natpmpUnmap sends lifetime 0 with external port 0', async () => {
@@ -132,10 +131,13 @@ test('the announcement listener accepts only the gateway\'s port 5351 (here: a s
   assert.ok(l.ok, !l.ok ? l.message : '');
   const stranger = createSocket('udp4');
   try {
-    stranger.send(addrReply(0, 1), port, '127.0.0.1');
-    for (const junk of [Buffer.alloc(0), Buffer.alloc(3), Buffer.alloc(2000, 0xff)]) sender.send(junk, port, '127.0.0.1');
-    sender.send(addrReply(0, 42), port, '127.0.0.1');
-    await new Promise((r) => setTimeout(r, 100));
+    const send = (s: typeof sender, b: Buffer) => new Promise<void>((r, j) => s.send(b, port, '127.0.0.1', (err) => (err ? j(err) : r())));
+    // Each datagram is on loopback before the next goes out, so the good one is read after all the others.
+    await send(stranger, addrReply(0, 1));
+    for (const junk of [Buffer.alloc(0), Buffer.alloc(3), Buffer.alloc(2000, 0xff)]) await send(sender, junk);
+    await send(sender, addrReply(0, 42));
+    while (seen.length === 0) await new Promise((r) => setImmediate(r));
+    await new Promise((r) => setImmediate(r));
     assert.deepEqual(seen, [{ protocol: 'natpmp', epoch: 42, address: '44.0.0.2' }]);
   } finally { if (l.ok) l.close(); sender.close(); stranger.close(); }
 });

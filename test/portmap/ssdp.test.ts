@@ -60,12 +60,12 @@ for (const [loc, from, ok] of locations) {
 }
 
 test('discover returns as soon as the gateway answers, long before the window ends', async () => {
+  // A ten-minute window: returning at all (within the runner's timeout) proves it did not wait for it.
   const desc = await fakeHttp('127.0.0.1', (_r, res) => res.end(''));
   const responder = await fakeUdp('127.0.0.1', () => ssdpReply(`${desc.base}/rootDesc.xml`));
   try {
-    const r = await discover({ gateway: '127.0.0.1', bindAddress: '127.0.0.1', prefixLength: 8, target: { address: '127.0.0.1', port: responder.port }, allowResponder: onlyLoopback1, windowMs: 3000 });
+    const r = await discover({ gateway: '127.0.0.1', bindAddress: '127.0.0.1', prefixLength: 8, target: { address: '127.0.0.1', port: responder.port }, allowResponder: onlyLoopback1, windowMs: 600_000 });
     assert.equal(r.gateway?.location.href, `${desc.base}/rootDesc.xml`);
-    assert.ok(r.ms < 1500, `took ${r.ms} ms (the window was 3000)`);
     assert.match(responder.seen[0]!.msg.toString(), /^M-SEARCH \* HTTP\/1\.1\r\n/);
     assert.ok(responder.seen[0]!.from.port !== 1900, 'searches go out from an ephemeral port');
   } finally {
@@ -81,7 +81,7 @@ test('discover ignores a reply whose LOCATION names another host, and ends at th
     assert.equal(r.gateway, undefined);
     assert.equal(r.others.length, 0);
     assert.ok(r.rejected.some((x) => /differs from the responder/.test(x.reason)));
-    assert.ok(r.ms >= 290 && r.ms < 1000);
+    assert.ok(r.ms >= 290, `ended at ${r.ms} ms, before the 300 ms window`);
   } finally {
     await responder.close();
   }
@@ -101,7 +101,7 @@ test('discover keeps an acceptable non-gateway responder for the end of the wind
 test('discover honours an abort signal', async () => {
   const ac = new AbortController();
   setTimeout(() => ac.abort(), 50);
-  const r = await discover({ gateway: '127.0.0.1', bindAddress: '127.0.0.1', prefixLength: 8, target: { address: '127.0.0.1', port: 9 }, windowMs: 5000, signal: ac.signal });
+  // A ten-minute window: only the abort can have ended it.
+  const r = await discover({ gateway: '127.0.0.1', bindAddress: '127.0.0.1', prefixLength: 8, target: { address: '127.0.0.1', port: 9 }, windowMs: 600_000, signal: ac.signal });
   assert.equal(r.error, 'aborted');
-  assert.ok(r.ms < 1000);
 });

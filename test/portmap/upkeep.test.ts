@@ -4,6 +4,7 @@ import { keepMappings, planNext, routerReset, type KeepEvent } from '../../src/p
 import type { ListOutcome, Mapper, StatusOutcome } from '../../src/portmap/mapper.js';
 import type { MapOutcome, MappingRequest, RemoveOutcome, Via } from '../../src/portmap/types.js';
 import { LAN } from './helpers/fakes.js';
+import { ManualClock } from '../../src/daemon/clock.js';
 
 /** A mapper whose router we control: a lease in seconds (fractions for tests), an epoch, failures. */
 class FakeMapper implements Mapper {
@@ -42,37 +43,45 @@ test('routerReset: UPnP uptime going down, NAT-PMP epoch falling behind', () => 
   assert.equal(routerReset('natpmp', { epoch: 500, atMs: 0 }, { epoch: 3, atMs: 1000 }), true);
 });
 
-async function run(mapper: FakeMapper, ms: number, o: Partial<Parameters<typeof keepMappings>[2]> = {}): Promise<KeepEvent[]> {
+/** Upkeep on a manual clock: time moves only through `clock.advance`, so counts are exact on any machine. */
+function upkeep(mapper: FakeMapper, o: Partial<Parameters<typeof keepMappings>[2]> = {}) {
+  const clock = new ManualClock(0);
   const events: KeepEvent[] = [];
   const ac = new AbortController();
-  const done = keepMappings(mapper, [req], { signal: ac.signal, announcements: false, minLeaseSeconds: 0.01, checkIntervalMs: 1_000_000, retryMs: 20, onEvent: (e) => events.push(e), ...o });
-  await new Promise((r) => setTimeout(r, ms));
-  ac.abort();
-  await done;
-  return events;
+  const done = keepMappings(mapper, [req], {
+    signal: ac.signal, announcements: false, now: () => clock.now(), setTimer: (fn, ms) => clock.setTimer(fn, ms), random: () => 0,
+    onEvent: (e) => events.push(e), ...o,
+  });
+  return { clock, events, stop: async () => { ac.abort(); await done; return events; } };
 }
 
-test('upkeep renews at half the lease: a 0.1 s lease is renewed about every 50 ms', async () => {
+async function run(mapper: FakeMapper, ms: number, o: Partial<Parameters<typeof keepMappings>[2]> = {}): Promise<KeepEvent[]> {
+  const u = upkeep(mapper, { minLeaseSeconds: 0.01, checkIntervalMs: 1_000_000, retryMs: 20, ...o });
+  await u.clock.advance(ms);
+  return u.stop();
+}
+
+test('upkeep renews at half the lease: a 0.1 s lease is renewed every 50 ms', async () => {
   const m = new FakeMapper('natpmp', 0.1);
   const events = await run(m, 280);
   assert.equal(events[0]?.event, 'mapping.added');
-  const renewals = events.filter((e) => e.event === 'mapping.renewed').length;
-  assert.ok(renewals >= 3 && renewals <= 6, `${renewals} renewals`);
+  const renewals = events.filter((e) => e.event === 'mapping.renewed');
+  assert.equal(renewals.length, 5, 'renewed at 50, 100, 150, 200 and 250 ms');
+  assert.ok(renewals.every((e) => e.event === 'mapping.renewed' && e.renewInMs === 50));
 });
 
 test('upkeep re-creates the mapping at once when the epoch shows a router reboot', async () => {
   const m = new FakeMapper('natpmp', 10);
-  const events: KeepEvent[] = [];
-  const ac = new AbortController();
-  const done = keepMappings(m, [req], { signal: ac.signal, announcements: false, checkIntervalMs: 30, onEvent: (e) => events.push(e) });
-  await new Promise((r) => setTimeout(r, 60));
+  const u = upkeep(m, { checkIntervalMs: 30 });
+  await u.clock.advance(60);
   assert.equal(m.maps, 1);
   m.epoch = 2; // rebooted
-  await new Promise((r) => setTimeout(r, 80));
-  ac.abort();
-  await done;
-  assert.ok(events.some((e) => e.event === 'router.reset'));
+  await u.clock.advance(40);
+  const events = await u.stop();
+  const reset = events.find((e) => e.event === 'router.reset');
+  assert.ok(reset?.event === 'router.reset' && /epoch went from 1000 to 2/.test(reset.why), JSON.stringify(reset));
   assert.equal(m.maps, 2, 'mapped again right after the reset, not at the 5 s renewal');
+  assert.equal(events.at(-1)?.event, 'mapping.renewed');
 });
 
 test('upkeep retries a failed mapping with backoff and then keeps it', async () => {
@@ -80,18 +89,26 @@ test('upkeep retries a failed mapping with backoff and then keeps it', async () 
   m.failNext = 2;
   const events = await run(m, 200);
   assert.deepEqual(events.map((e) => e.event), ['mapping.failed', 'mapping.failed', 'mapping.added']);
+  assert.deepEqual(events.flatMap((e) => (e.event === 'mapping.failed' ? [e.retryInMs] : [])), [20, 40], 'the backoff doubles');
 });
 
 test('upkeep removes its mappings on stop when asked, and a router announcement triggers a status check', async () => {
   const m = new FakeMapper('natpmp', 10);
   let announce: ((a: { protocol: 'natpmp'; epoch: number; address: string }) => void) | undefined;
-  const events = await run(m, 60, {
+  const u = upkeep(m, {
     removeOnStop: true, announcements: true,
-    listen: async (o) => { announce = o.onAnnouncement; setTimeout(() => { m.epoch = 1; announce?.({ protocol: 'natpmp', epoch: 1, address: '44.0.0.2' }); }, 20); return { ok: true, close: () => {} }; },
+    listen: async (o) => { announce = o.onAnnouncement; return { ok: true, close: () => {} }; },
     checkIntervalMs: 5, // first check takes the baseline epoch
   });
+  await u.clock.advance(20);
+  assert.ok(announce, 'upkeep listens for announcements');
+  m.epoch = 1;
+  announce({ protocol: 'natpmp', epoch: 1, address: '44.0.0.2' });
+  await u.clock.advance(1);
+  const events = await u.stop();
   assert.ok(events.some((e) => e.event === 'announcement'));
   assert.ok(events.some((e) => e.event === 'router.reset'));
+  assert.equal(m.maps, 2, 'the announcement re-sent the mapping request');
   assert.equal(m.unmaps, 1);
   assert.equal(events.at(-1)?.event, 'mapping.removed');
 });
@@ -105,18 +122,17 @@ test('upkeep reports an announcement port it cannot bind and carries on', async 
 
 test('upkeep re-creates the mapping when the router answers again after a silence (a reboot with a steady epoch)', async () => {
   const m = new FakeMapper('pcp', 10);
-  const events: KeepEvent[] = [];
-  const ac = new AbortController();
-  const done = keepMappings(m, [req], { signal: ac.signal, announcements: false, checkIntervalMs: 20, onEvent: (e) => events.push(e) });
-  await new Promise((r) => setTimeout(r, 50));
+  const u = upkeep(m, { checkIntervalMs: 20 });
+  await u.clock.advance(50);
   m.down = true;
-  await new Promise((r) => setTimeout(r, 50));
+  await u.clock.advance(50);
   assert.equal(m.maps, 1);
   m.down = false;
-  await new Promise((r) => setTimeout(r, 50));
-  ac.abort();
-  await done;
-  assert.ok(events.some((e) => e.event === 'router.reset'));
+  await u.clock.advance(50);
+  const events = await u.stop();
+  assert.ok(events.some((e) => e.event === 'router.status-failed'));
+  const reset = events.find((e) => e.event === 'router.reset');
+  assert.ok(reset?.event === 'router.reset' && /answers again after a silence/.test(reset.why));
   assert.equal(m.maps, 2);
 });
 
@@ -124,16 +140,13 @@ test('upkeep re-creates a mapping the router no longer holds, at the next check 
   const m = new FakeMapper('upnp', 10);
   let held = true;
   (m as Mapper).holds = async () => held;
-  const events: KeepEvent[] = [];
-  const ac = new AbortController();
-  const done = keepMappings(m, [req], { signal: ac.signal, announcements: false, checkIntervalMs: 20, onEvent: (e) => events.push(e) });
-  await new Promise((r) => setTimeout(r, 50));
+  const u = upkeep(m, { checkIntervalMs: 20 });
+  await u.clock.advance(50);
   held = false;
-  await new Promise((r) => setTimeout(r, 40));
+  await u.clock.advance(40);
   held = true;
-  await new Promise((r) => setTimeout(r, 30));
-  ac.abort();
-  await done;
-  assert.ok(events.some((e) => e.event === 'mapping.gone'));
-  assert.ok(m.maps >= 2 && m.maps <= 4, `${m.maps} maps`);
+  await u.clock.advance(30);
+  const events = await u.stop();
+  assert.equal(events.filter((e) => e.event === 'mapping.gone').length, 2, 'checks at 60 and 80 ms found it gone');
+  assert.equal(m.maps, 3, 'the first mapping, then once after each check that found it gone');
 });

@@ -30,13 +30,12 @@ describe('provider HTTP', () => {
     assert.equal(followed, 0);
   });
 
-  test('a server that never answers ends in a failure after the timeout, without the query in the message', async () => {
-    const t0 = performance.now();
+  test('a server that never answers ends in our own timeout, without the query in the message', async () => {
+    // Two timers race here (our signal, undici's headers timer); either way the message is ddns's own.
     const r = await get('/hang?token=hush-hush', 300);
     assert.ok(!r.ok);
-    assert.match(r.why, /timed out/);
+    assert.match(r.why, /^http:\/\/127\.0\.0\.1:\d+\/hang: timed out after 300 ms$/);
     assert.ok(!r.why.includes('hush-hush'));
-    assert.ok(performance.now() - t0 < 2000);
   });
 
   test('a body over 64 KiB is refused', async () => {

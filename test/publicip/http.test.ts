@@ -18,7 +18,7 @@ function source(url: string, families: Family[] = [4, 6]): HttpSource {
 async function observeWith(handler: Parameters<typeof httpServer>[0], family: Family = 4, path = '/'): Promise<{ r: SourceResult; srv: TestHttp }> {
   const srv = await httpServer(handler);
   try {
-    const r = await within(TIMEOUT + 1500, source(`${srv.url}${path}`).observe(family));
+    const r = await within(source(`${srv.url}${path}`).observe(family));
     return { r, srv };
   } finally {
     await srv.close();
@@ -38,7 +38,7 @@ test('http source reads a plain-text address', async () => {
 test('http source reads a Cloudflare trace body over IPv6', async () => {
   const srv = await httpServer(plain('fl=1\nh=x\nip=2a0d:dd00:77::50\nts=1\nvisit_scheme=http\n'), '::1');
   try {
-    const r = await within(2000, source(`${srv.url}/cdn-cgi/trace`).observe(6));
+    const r = await within(source(`${srv.url}/cdn-cgi/trace`).observe(6));
     assert.equal(r.ok && r.address, '2a0d:dd00:77::50');
   } finally { await srv.close(); }
 });
@@ -74,7 +74,7 @@ test('http source rejects an IPv4-mapped IPv6 address to an IPv6 question', asyn
   assertFails(r, 'unsupported');
   const srv = await httpServer(plain('::ffff:44.0.0.2\n'), '::1');
   try {
-    const r6 = await within(2000, source(srv.url).observe(6));
+    const r6 = await within(source(srv.url).observe(6));
     assertFails(r6, 'invalid');
     assert.ok(!r6.ok && /IPv4-mapped/.test(r6.message), !r6.ok ? r6.message : '');
   } finally { await srv.close(); }
@@ -95,8 +95,7 @@ test('http source stops reading a 1 MiB chunked body at its cap', async () => {
   assertFails(r, 'oversize');
 });
 
-test('http source times out on a body that drips forever, within its timeout', async () => {
-  const t0 = Date.now();
+test('http source times out on a body that drips forever, by its own timeout', async () => {
   const { r } = await observeWith((_req, res) => {
     res.writeHead(200, { 'content-type': 'text/plain' });
     res.write('44.');
@@ -104,7 +103,7 @@ test('http source times out on a body that drips forever, within its timeout', a
     res.on('close', () => clearInterval(t));
   });
   assertFails(r, 'timeout');
-  assert.ok(Date.now() - t0 < TIMEOUT + 500, `took ${Date.now() - t0} ms`);
+  assert.match(!r.ok ? r.message : '', new RegExp(`within ${TIMEOUT} ms`), 'ended by the source\'s own deadline');
 });
 
 test('http source times out on a server that never answers', async () => {
@@ -148,9 +147,9 @@ test('http source resolves the hostname for the asked family only (localhost has
   const srv = await httpServer(plain('44.0.0.2\n'));
   try {
     const url = srv.url.replace('127.0.0.1', 'localhost');
-    const r4 = await within(2000, source(url).observe(4));
+    const r4 = await within(source(url).observe(4));
     assert.equal(r4.ok && r4.address, '44.0.0.2');
-    const r6 = await within(2000, source(url).observe(6));
+    const r6 = await within(source(url).observe(6));
     assertFails(r6, 'network');
     assert.equal(srv.hits, 1, 'the IPv6 question must not have gone out over IPv4');
   } finally { await srv.close(); }
@@ -163,7 +162,7 @@ test('http source honours the caller\'s signal promptly', async () => {
     const s = new HttpSource({ url: srv.url, operator: 't', families: [4], timeoutMs: 10_000 });
     const p = s.observe(4, { signal: ac.signal });
     setTimeout(() => ac.abort(), 30);
-    const r = await within(1000, p);
+    const r = await within(p);
     assertFails(r, 'aborted');
   } finally { await srv.close(); }
 });
@@ -172,6 +171,6 @@ test('http source reports an unreachable server as a failure', async () => {
   const srv = await httpServer(plain(''));
   const url = srv.url;
   await srv.close();
-  const r = await within(2000, source(url).observe(4));
+  const r = await within(source(url).observe(4));
   assertFails(r, 'network');
 });

@@ -96,13 +96,11 @@ describe('reach client against a loopback probe', () => {
     assert.match(r.message, /probe\.token/);
   });
 
-  test('the probe being down is a failure that names it, within the deadline', async () => {
-    const t0 = Date.now();
+  test('the probe being down is a failure that names it', async () => {
     const r = await checkReach({ url: `http://127.0.0.1:${await freePort()}`, allowInsecure: true }, { forward: fwd(await freePort()), address: '127.0.0.1', family: 4 }, { signal: signal() });
     assert.equal(r.ok, false);
     assert.equal(r.inconclusive, true, 'a probe that is down proves nothing either way');
     assert.match(r.message, /could not ask the probe/);
-    assert.ok(Date.now() - t0 < 2000);
   });
 });
 

@@ -195,10 +195,16 @@ test('one peer cannot hold more than 16 connections open', async () => {
       socks.push(s);
       await new Promise<void>((r) => s.once('connect', () => r()));
     }
-    await new Promise((r) => setTimeout(r, 100));
+    // The server closes the four over the cap; the sixteen it keeps stay open.
+    while (closed.filter(Boolean).length < 4) await new Promise((r) => setImmediate(r));
+    for (let i = 0; i < 20; i++) await new Promise((r) => setImmediate(r));
     assert.equal(closed.filter(Boolean).length, 4);
+    const allClosed = Promise.all(socks.map((s) => (s.destroyed && s.closed ? undefined : new Promise((r) => s.once('close', r)))));
     for (const s of socks) s.destroy();
-    await new Promise((r) => setTimeout(r, 50));
+    await allClosed;
+    // …and once the server has seen them close (its own count reaches zero), the slots are free again.
+    const open = () => new Promise<number>((r, j) => srv.server.getConnections((err, n) => (err ? j(err) : r(n))));
+    while ((await open()) > 0) await new Promise((r) => setImmediate(r));
     const after = await call(srv, '/healthz');
     assert.equal(after.status, 200, 'slots come back when connections close');
   } finally { for (const s of socks) s.destroy(); await srv.close(); }

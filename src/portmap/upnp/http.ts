@@ -83,7 +83,7 @@ export function failure(err: unknown, signal: AbortSignal, deadline: AbortSignal
   }
   const e = (err ?? {}) as { code?: unknown; message?: unknown };
   const code = typeof e.code === 'string' ? e.code : '';
-  if (/TIMEOUT/.test(code)) return { ok: false, kind: 'timeout', message: code };
+  if (/TIMEOUT/.test(code)) return { ok: false, kind: 'timeout', message: 'timed out' };
   const message = typeof e.message === 'string' ? e.message : String(err);
   return { ok: false, kind: 'network', message: code && !message.includes(code) ? `${code}: ${message}` : message };
 }

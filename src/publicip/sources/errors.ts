@@ -1,15 +1,16 @@
 /**
  * Turning thrown I/O errors into a source failure's kind and message. Shared by the sources.
  */
-import { describeError } from '../../net/abort.js';
+import { describeError, isTimeoutError } from '../../net/abort.js';
 
 /**
- * After an I/O error: was it our bounded wait (`timeout`) or the caller's signal (`aborted`)?
- * Undefined when neither signal has fired (a real network error).
+ * After an I/O error: was it our bounded wait (`timeout`: our signal, or the HTTP client's own connect /
+ * headers / body timer, whichever fired first) or the caller's signal (`aborted`)?
+ * Undefined when neither has fired (a real network error).
  */
-export function abortKind(combined: AbortSignal, caller?: AbortSignal): 'timeout' | 'aborted' | undefined {
+export function abortKind(combined: AbortSignal, caller?: AbortSignal, err?: unknown): 'timeout' | 'aborted' | undefined {
   if (caller?.aborted) return 'aborted';
-  if (combined.aborted) return 'timeout';
+  if (combined.aborted || isTimeoutError(err)) return 'timeout';
   return undefined;
 }
 

@@ -105,7 +105,7 @@ export class HttpSource implements Source {
       if (!v.ok) return failure(family, 'invalid', v.message, since(t0), { evidence, ...(v.rejected ? { rejected: v.rejected } : {}) });
       return { ok: true, family, address: v.address, ms: since(t0), evidence };
     } catch (err) {
-      const kind = abortKind(signal, opts.signal);
+      const kind = abortKind(signal, opts.signal, err);
       if (kind) return failure(family, kind, kind === 'timeout' ? `no complete answer within ${this.o.timeoutMs} ms` : 'aborted', since(t0));
       return failure(family, 'network', describeNetError(err), since(t0));
     } finally {
