@@ -35,7 +35,7 @@ async function readyz(): Promise<number> {
   }
 }
 
-async function until(what: string, fn: () => boolean | Promise<boolean>, ms = 15_000): Promise<void> {
+async function until(what: string, fn: () => boolean | Promise<boolean>, ms = 60_000): Promise<void> { // a hang guard
   const end = Date.now() + ms;
   while (Date.now() < end) {
     if (await fn()) return;

@@ -53,7 +53,7 @@ test('doublingDelays: 250 ms doubling, 9 tries; a budget cuts it short', () => {
 test('natpmpExternalAddress reads address and epoch from the gateway', async () => {
   const gw = await fakeUdp('127.0.0.1', (m) => (m.length === 2 ? addrReply(0, 77) : undefined));
   try {
-    const r = await natpmpExternalAddress({ gateway: '127.0.0.1', port: gw.port, budgetMs: 1000 });
+    const r = await natpmpExternalAddress({ gateway: '127.0.0.1', port: gw.port, budgetMs: 15_000 });
     assert.deepEqual(r.ok && r.value, { address: '44.0.0.2', epoch: 77 });
   } finally { await gw.close(); }
 });
@@ -74,7 +74,7 @@ test('NAT-PMP retransmits at 250 ms then 500 ms when the first request is lost',
 test('result 3 comes back as a value: the router has no public address', async () => {
   const gw = await fakeUdp('127.0.0.1', () => addrReply(3, 1, [0, 0, 0, 0]));
   try {
-    const r = await natpmpExternalAddress({ gateway: '127.0.0.1', port: gw.port, budgetMs: 1000 });
+    const r = await natpmpExternalAddress({ gateway: '127.0.0.1', port: gw.port, budgetMs: 15_000 });
     assert.ok(!r.ok && r.kind === 'result' && r.result === 3);
   } finally { await gw.close(); }
 });
@@ -104,9 +104,9 @@ test('natpmpMap returns the granted port and lifetime; natpmpUnmap sends lifetim
     return mapReply(op, 0, 9, ip, life === 0 ? 0 : 18081, life);
   });
   try {
-    const r = await natpmpMap({ protocol: 'tcp', internalPort: 8080, externalPort: 18080, lifetime: 7200 }, { gateway: '127.0.0.1', port: gw.port, budgetMs: 1000 });
+    const r = await natpmpMap({ protocol: 'tcp', internalPort: 8080, externalPort: 18080, lifetime: 7200 }, { gateway: '127.0.0.1', port: gw.port, budgetMs: 15_000 });
     assert.deepEqual(r.ok && r.value, { protocol: 'tcp', internalPort: 8080, externalPort: 18081, lifetime: 7200, epoch: 9 });
-    const d = await natpmpUnmap({ protocol: 'tcp', internalPort: 8080 }, { gateway: '127.0.0.1', port: gw.port, budgetMs: 1000 });
+    const d = await natpmpUnmap({ protocol: 'tcp', internalPort: 8080 }, { gateway: '127.0.0.1', port: gw.port, budgetMs: 15_000 });
     assert.ok(d.ok);
     const del = gw.seen[1]!.msg;
     assert.equal(del.readUInt16BE(6), 0, 'suggested external port 0');

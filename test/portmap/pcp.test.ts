@@ -64,7 +64,7 @@ test('pcpMap keeps the nonce and reads the assigned port and address', async () 
   const gw = await fakeUdp('127.0.0.1', (m) => mapResponse(m, { port: 18081 }));
   try {
     const n = newNonce();
-    const r = await pcpMap({ clientAddress: '127.0.0.1', nonce: n, protocol: 'udp', internalPort: 5000, externalPort: 5000, lifetime: 300 }, { gateway: '127.0.0.1', port: gw.port, initialMs: 100, budgetMs: 1000 });
+    const r = await pcpMap({ clientAddress: '127.0.0.1', nonce: n, protocol: 'udp', internalPort: 5000, externalPort: 5000, lifetime: 300 }, { gateway: '127.0.0.1', port: gw.port, initialMs: 100, budgetMs: 15_000 });
     assert.ok(r.ok && r.value.externalPort === 18081 && r.value.externalAddress === '44.0.0.2' && r.value.lifetime === 300);
     assert.ok(gw.seen[0]!.msg.subarray(24, 36).equals(n));
   } finally { await gw.close(); }
@@ -73,7 +73,7 @@ test('pcpMap keeps the nonce and reads the assigned port and address', async () 
 test('ADDRESS_MISMATCH (12) surfaces as a double-NAT refusal', async () => {
   const gw = await fakeUdp('127.0.0.1', (m) => mapResponse(m, { result: 12 }));
   try {
-    const mapper = new PcpMapper(LAN, { port: gw.port, initialMs: 100, budgetMs: 1000 });
+    const mapper = new PcpMapper(LAN, { port: gw.port, initialMs: 100, budgetMs: 15_000 });
     const out = await mapper.map({ protocol: 'tcp', internalPort: 8080, leaseSeconds: 600, description: 'x' });
     assert.ok(out.kind === 'refused' && out.reason === 'address-mismatch' && /double NAT/.test(out.message), JSON.stringify(out));
   } finally { await gw.close(); }
@@ -82,7 +82,7 @@ test('ADDRESS_MISMATCH (12) surfaces as a double-NAT refusal', async () => {
 test('a NAT-PMP-only gateway (version 0, result 1) is a fallback, not a failure', async () => {
   const gw = await fakeUdp('127.0.0.1', (m) => Buffer.from([0, 128 + m[1]!, 0, 1, 0, 0, 0, 9]));
   try {
-    const r = await pcpAnnounce('127.0.0.1', { gateway: '127.0.0.1', port: gw.port, initialMs: 100, budgetMs: 1000 });
+    const r = await pcpAnnounce('127.0.0.1', { gateway: '127.0.0.1', port: gw.port, initialMs: 100, budgetMs: 15_000 });
     assert.ok(!r.ok && r.kind === 'fallback');
   } finally { await gw.close(); }
 });
@@ -90,7 +90,7 @@ test('a NAT-PMP-only gateway (version 0, result 1) is a fallback, not a failure'
 test('PcpMapper renews and deletes with the same nonce', async () => {
   const gw = await fakeUdp('127.0.0.1', (m) => mapResponse(m));
   try {
-    const mapper = new PcpMapper(LAN, { port: gw.port, initialMs: 100, budgetMs: 1000 });
+    const mapper = new PcpMapper(LAN, { port: gw.port, initialMs: 100, budgetMs: 15_000 });
     const r1 = { protocol: 'tcp' as const, internalPort: 8080, leaseSeconds: 600, description: 'x' };
     assert.equal((await mapper.map(r1)).kind, 'mapped');
     assert.equal((await mapper.map(r1)).kind, 'mapped');

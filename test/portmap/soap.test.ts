@@ -66,18 +66,18 @@ for (const transport of ['node', 'undici'] as const) {
       res.end('ok');
     });
     try {
-      const get = (path: string, o: Partial<Parameters<typeof httpRequest>[1]> = {}) => httpRequest(new URL(`${srv.base}${path}`), { method: 'GET', maxBytes: 1000, timeoutMs: 500, ...o });
+      const get = (path: string, o: Partial<Parameters<typeof httpRequest>[1]> = {}) => httpRequest(new URL(`${srv.base}${path}`), { method: 'GET', maxBytes: 1000, timeoutMs: 15_000, ...o });
       const r = await get('/redirect');
       assert.ok(r.ok && r.status === 302);
       assert.equal(decoy.seen.length, 0);
       const big = await get('/big');
       assert.ok(!big.ok && big.kind === 'too-large');
-      const silent = await get('/silent');
+      const silent = await get('/silent', { timeoutMs: 500 });
       assert.ok(!silent.ok && silent.kind === 'timeout', JSON.stringify(silent));
       const bound = await get('/', { localAddress: '127.0.0.3' });
       assert.ok(bound.ok);
       assert.equal(srv.seen.at(-1)?.headers['x-never'], undefined);
-      const refused = await httpRequest(new URL('http://127.0.0.1:1/'), { method: 'GET', maxBytes: 10, timeoutMs: 500 });
+      const refused = await httpRequest(new URL('http://127.0.0.1:1/'), { method: 'GET', maxBytes: 10, timeoutMs: 15_000 });
       assert.ok(!refused.ok && refused.kind === 'network');
       const hostname = await httpRequest(new URL('http://localhost:1/'), { method: 'GET', maxBytes: 10 });
       assert.ok(!hostname.ok && hostname.kind === 'bad-url');

@@ -21,7 +21,7 @@ describe('Cloudflare provider', () => {
   const rec = (name: string, extra: Partial<CloudflareRecordConfig> = {}): CloudflareRecordConfig => ({
     provider: 'cloudflare', zone: 'example.org', name, apiToken: TOKEN, create: false, baseUrl: internet.cloudflareBaseUrl, allowInsecure: false, ...extra,
   });
-  const ctx = () => ({ signal: AbortSignal.timeout(10_000), log: createLogger({ level: 'silent' }), timeoutMs: 5000 });
+  const ctx = () => ({ signal: AbortSignal.timeout(30_000), log: createLogger({ level: 'silent' }), timeoutMs: 15_000 });
   const item = (record: CloudflareRecordConfig, send: Record<number, string>): UpdateItem<CloudflareRecordConfig> => ({ key: record.name, record, send });
 
   test('a missing record is held unless create is set; with create it is made with the configured fields', async () => {

@@ -48,7 +48,7 @@ describe('DuckDNS requests', () => {
     key: domains.join(), send,
     record: { provider: 'duckdns', domains, token, server: internet.urls[DUCKDNS_HOST] ?? '', allowInsecure: false },
   });
-  const ctx = () => ({ signal: AbortSignal.timeout(5000), log: createLogger({ level: 'silent' }), timeoutMs: 2000 });
+  const ctx = () => ({ signal: AbortSignal.timeout(30_000), log: createLogger({ level: 'silent' }), timeoutMs: 15_000 });
 
   test('records of one token share one request; another token gets its own', async () => {
     internet.clearRequests();

@@ -46,7 +46,7 @@ function config(ip: ConfigInput['ip']): Config {
 }
 
 test('every default IPv4 source format reads the fixture answer, and operators agree', async () => {
-  const cfg = config({ families: [4], quorum: 4, timeoutMs: 2000, sources: loopbackDefaults() });
+  const cfg = config({ families: [4], quorum: 4, timeoutMs: 15_000, sources: loopbackDefaults() });
   const r = await within(detectPublicAddresses(cfg, { hedgeMs: 2000 }));
   assert.equal(r['4']?.address, PUBLIC, JSON.stringify(r['4']?.sources));
   assert.equal(r['4']?.verdict, 'agreed');
@@ -56,7 +56,7 @@ test('every default IPv4 source format reads the fixture answer, and operators a
 
 test('each default source alone reads the fixture answer (quorum 1)', async () => {
   for (const s of loopbackDefaults() ?? []) {
-    const cfg = config({ families: [4], quorum: 1, timeoutMs: 2000, sources: [s] });
+    const cfg = config({ families: [4], quorum: 1, timeoutMs: 15_000, sources: [s] });
     const r = await within(detectPublicAddresses(cfg));
     assert.equal(r['4']?.address, PUBLIC, `${JSON.stringify(s)} → ${JSON.stringify(r['4']?.sources)}`);
   }
@@ -66,7 +66,7 @@ const hostile = ['html', 'json', 'empty', 'two', 'private', 'cgnat', 'slow', 'hu
 
 test('the hostile echo variants together never yield an address, and each says why', async () => {
   const sources = hostile.map((h) => ({ type: 'http' as const, url: net.urls[`${h}.echo.test`] ?? '', operator: h }));
-  const cfg = config({ families: [4], quorum: 1, timeoutMs: 500, sources });
+  const cfg = config({ families: [4], quorum: 1, timeoutMs: 15_000, sources });
   const r = await within(detectPublicAddresses(cfg, { hedgeMs: 10 }));
   assert.equal(r['4']?.address, null);
   for (const s of r['4']?.sources ?? []) {
@@ -80,7 +80,7 @@ test('two operators agreeing on a CGNAT address publish nothing', async () => {
     { type: 'http' as const, url: net.urls['cgnat.echo.test'] ?? '', operator: 'one' },
     { type: 'http' as const, url: net.urls['cgnat.echo.test'] ?? '', operator: 'two' },
   ];
-  const r = await within(detectPublicAddresses(config({ families: [4], quorum: 2, timeoutMs: 500, sources })));
+  const r = await within(detectPublicAddresses(config({ families: [4], quorum: 2, timeoutMs: 15_000, sources })));
   assert.equal(r['4']?.address, null);
   assert.deepEqual(r['4']?.sources.map((s) => s.rejected), ['100.64.12.34', '100.64.12.34']);
 });
@@ -89,7 +89,7 @@ test('a disagreeing honest-looking source blocks publication and both addresses 
   net.configure({ echo: { overrides: { 'plain.echo.test': { address: '44.0.0.99' } } } });
   try {
     const sources = [...(loopbackDefaults() ?? []).slice(0, 2), { type: 'http' as const, url: net.urls['plain.echo.test'] ?? '', operator: 'liar' }];
-    const r = await within(detectPublicAddresses(config({ families: [4], quorum: 3, timeoutMs: 2000, sources })));
+    const r = await within(detectPublicAddresses(config({ families: [4], quorum: 3, timeoutMs: 15_000, sources })));
     assert.equal(r['4']?.address, null);
     assert.equal(r['4']?.verdict, 'disagreement');
     assert.deepEqual(r['4']?.candidates?.map((c) => c.address).sort(), [PUBLIC, '44.0.0.99']);
@@ -112,7 +112,7 @@ test('silent services everywhere: no address, and the call still returns within 
 
 test('the router view is reported next to the outside view and never counted', async () => {
   const routerQuery: RouterAddressQuery = async (p) => (p === 'natpmp' ? { ok: false, kind: 'no-address', message: 'NAT-PMP result 3' } : { ok: false, kind: 'unsupported', message: 'no IGD' });
-  const cfg = config({ families: [4], quorum: 2, timeoutMs: 2000, sources: loopbackDefaults() });
+  const cfg = config({ families: [4], quorum: 2, timeoutMs: 15_000, sources: loopbackDefaults() });
   const r = await within(detectPublicAddresses(cfg, { router: true, routerQuery }));
   assert.equal(r['4']?.address, PUBLIC);
   assert.equal(r['4']?.router?.address, null);
@@ -121,7 +121,7 @@ test('the router view is reported next to the outside view and never counted', a
 
 test('a router reporting a CGNAT address is shown as such in the router view', async () => {
   const routerQuery: RouterAddressQuery = async (p) => (p === 'upnp' ? { ok: true, address: '100.64.7.2', via: 'upnp' } : { ok: false, kind: 'unsupported', message: 'no NAT-PMP' });
-  const cfg = config({ families: [4], quorum: 2, timeoutMs: 2000, sources: loopbackDefaults() });
+  const cfg = config({ families: [4], quorum: 2, timeoutMs: 15_000, sources: loopbackDefaults() });
   const r = await within(detectPublicAddresses(cfg, { router: true, routerQuery }));
   assert.equal(r['4']?.router?.reported, '100.64.7.2');
   assert.equal(r['4']?.router?.class, 'cgnat');

@@ -6,15 +6,17 @@ import { DnsSource, type DnsQtype } from '../../src/publicip/sources/dns.js';
 import type { Family } from '../../src/net/address.js';
 import { tcpDnsServer, udpServer, within } from './servers.js';
 
-const TIMEOUT = 400;
+/** Generous: a loaded machine must never turn an answer into a timeout. Tests that expect one pass SHORT. */
+const TIMEOUT = 15_000;
+const SHORT = 400;
 
 function reply(q: DecodedPacket, answers: Answer[], o: { id?: number; tc?: boolean; rcode?: number } = {}): Buffer {
   const flags = dnsPacket.AUTHORITATIVE_ANSWER | (o.tc ? dnsPacket.TRUNCATED_RESPONSE : 0) | (o.rcode ?? 0);
   return dnsPacket.encode({ type: 'response', id: o.id ?? q.id ?? 0, flags, questions: q.questions ?? [], answers });
 }
 
-function src(port: number, qtype: DnsQtype, name = 'myip.opendns.com', qclass: 'IN' | 'CH' = 'IN', families: Family[] = [4, 6], host = '127.0.0.1'): DnsSource {
-  return new DnsSource({ server: `${host.includes(':') ? `[${host}]` : host}:${port}`, name, qtype, qclass, operator: 'test', families, timeoutMs: TIMEOUT });
+function src(port: number, qtype: DnsQtype, name = 'myip.opendns.com', qclass: 'IN' | 'CH' = 'IN', families: Family[] = [4, 6], host = '127.0.0.1', timeoutMs = TIMEOUT): DnsSource {
+  return new DnsSource({ server: `${host.includes(':') ? `[${host}]` : host}:${port}`, name, qtype, qclass, operator: 'test', families, timeoutMs });
 }
 
 const a = (name: string, data: string): Answer => ({ type: 'A', name, ttl: 0, class: 'IN', data });
@@ -46,7 +48,7 @@ test('dns source reads a Cloudflare CH TXT answer and a Google TXT answer with a
 test('dns source ignores a reply with another id and times out with no address', async () => {
   const srv = await udpServer((m) => { const q = dnsPacket.decode(m); return reply(q, [a('myip.opendns.com', '44.0.0.66')], { id: ((q.id ?? 0) + 1) & 0xffff }); });
   try {
-    const r = await within(src(srv.port, 'A').observe(4));
+    const r = await within(src(srv.port, 'A', 'myip.opendns.com', 'IN', [4, 6], '127.0.0.1', SHORT).observe(4));
     assert.equal(r.ok, false);
     assert.equal(!r.ok && r.kind, 'timeout');
   } finally { await srv.close(); }
@@ -58,7 +60,7 @@ test('dns source ignores a reply for another question (spoofed name)', async () 
     return dnsPacket.encode({ type: 'response', id: q.id ?? 0, flags: 0, questions: [{ type: 'A', name: 'evil.example', class: 'IN' }], answers: [a('evil.example', '44.0.0.66')] });
   });
   try {
-    const r = await within(src(srv.port, 'A').observe(4));
+    const r = await within(src(srv.port, 'A', 'myip.opendns.com', 'IN', [4, 6], '127.0.0.1', SHORT).observe(4));
     assert.equal(r.ok, false);
   } finally { await srv.close(); }
 });

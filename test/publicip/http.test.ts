@@ -9,16 +9,19 @@ import type { Family } from '../../src/net/address.js';
 import type { SourceResult } from '../../src/publicip/source.js';
 import { httpServer, plain, within, type TestHttp } from './servers.js';
 
+/** The timeout of tests that expect one (a silent or dripping server). */
 const TIMEOUT = 400;
+/** Every other test's: generous, so that a loaded machine never turns an answer into a timeout. */
+const GENEROUS = 15_000;
 
-function source(url: string, families: Family[] = [4, 6]): HttpSource {
-  return new HttpSource({ url, operator: 'test', families, timeoutMs: TIMEOUT });
+function source(url: string, families: Family[] = [4, 6], timeoutMs = GENEROUS): HttpSource {
+  return new HttpSource({ url, operator: 'test', families, timeoutMs });
 }
 
-async function observeWith(handler: Parameters<typeof httpServer>[0], family: Family = 4, path = '/'): Promise<{ r: SourceResult; srv: TestHttp }> {
+async function observeWith(handler: Parameters<typeof httpServer>[0], family: Family = 4, path = '/', timeoutMs = GENEROUS): Promise<{ r: SourceResult; srv: TestHttp }> {
   const srv = await httpServer(handler);
   try {
-    const r = await within(source(`${srv.url}${path}`).observe(family));
+    const r = await within(source(`${srv.url}${path}`, [4, 6], timeoutMs).observe(family));
     return { r, srv };
   } finally {
     await srv.close();
@@ -101,13 +104,13 @@ test('http source times out on a body that drips forever, by its own timeout', a
     res.write('44.');
     const t = setInterval(() => { if (!res.write(' ')) clearInterval(t); }, 20);
     res.on('close', () => clearInterval(t));
-  });
+  }, 4, '/', TIMEOUT);
   assertFails(r, 'timeout');
   assert.match(!r.ok ? r.message : '', new RegExp(`within ${TIMEOUT} ms`), 'ended by the source\'s own deadline');
 });
 
 test('http source times out on a server that never answers', async () => {
-  const { r } = await observeWith(() => { /* accept and say nothing */ });
+  const { r } = await observeWith(() => { /* accept and say nothing */ }, 4, '/', TIMEOUT);
   assertFails(r, 'timeout');
 });
 

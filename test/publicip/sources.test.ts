@@ -40,22 +40,22 @@ test('static source publishes only a valid global address of its own family', as
 
 test('router source validates the router\'s report: a CGNAT WAN address is refused and kept as evidence', async () => {
   const q: RouterAddressQuery = async (p) => ({ ok: true, address: '100.64.7.2', via: p });
-  const r = await new RouterSource({ protocol: 'upnp', query: q, timeoutMs: 500 }).observe(4);
+  const r = await new RouterSource({ protocol: 'upnp', query: q, timeoutMs: 15_000 }).observe(4);
   assert.equal(!r.ok && r.kind, 'invalid');
   assert.equal(!r.ok && r.rejected, '100.64.7.2');
 });
 
 test('router source: an empty report is no-address, a throwing seam is a failure, IPv6 is unsupported', async () => {
-  const empty = await new RouterSource({ protocol: 'upnp', query: async () => ({ ok: true, address: '', via: 'upnp' }), timeoutMs: 500 }).observe(4);
+  const empty = await new RouterSource({ protocol: 'upnp', query: async () => ({ ok: true, address: '', via: 'upnp' }), timeoutMs: 15_000 }).observe(4);
   assert.equal(!empty.ok && empty.kind, 'no-address');
-  const boom = await new RouterSource({ protocol: 'natpmp', query: async () => { throw new Error('bug'); }, timeoutMs: 500 }).observe(4);
+  const boom = await new RouterSource({ protocol: 'natpmp', query: async () => { throw new Error('bug'); }, timeoutMs: 15_000 }).observe(4);
   assert.equal(boom.ok, false);
-  const v6 = await new RouterSource({ protocol: 'pcp', query: unsupportedRouterQuery, timeoutMs: 500 }).observe(6);
+  const v6 = await new RouterSource({ protocol: 'pcp', query: unsupportedRouterQuery, timeoutMs: 15_000 }).observe(6);
   assert.equal(!v6.ok && v6.kind, 'unsupported');
 });
 
 test('router source reports the router\'s global address and its vantage is router', async () => {
-  const s = new RouterSource({ protocol: 'natpmp', query: async (p) => ({ ok: true, address: '44.0.0.2', via: p }), timeoutMs: 500 });
+  const s = new RouterSource({ protocol: 'natpmp', query: async (p) => ({ ok: true, address: '44.0.0.2', via: p }), timeoutMs: 15_000 });
   const r = await s.observe(4);
   assert.equal(r.ok && r.address, '44.0.0.2');
   assert.equal(s.vantage, 'router');
@@ -77,7 +77,7 @@ const lan = { gateway: '127.0.0.1', address: '127.0.0.1', interface: 'lo', prefi
 test('the router seam over the port-mapping client reads NAT-PMP opcode 0', async () => {
   const gw = await natpmpGateway(0, '44.0.0.2');
   try {
-    const a = await within(portmapRouterQuery({ lan, natpmpPort: gw.port })('natpmp', { signal: AbortSignal.timeout(2000), timeoutMs: 2000 }));
+    const a = await within(portmapRouterQuery({ lan, natpmpPort: gw.port })('natpmp', { signal: AbortSignal.timeout(15_000), timeoutMs: 15_000 }));
     assert.deepEqual(a, { ok: true, address: '44.0.0.2', via: 'natpmp' });
   } finally { await gw.close(); }
 });
@@ -85,7 +85,7 @@ test('the router seam over the port-mapping client reads NAT-PMP opcode 0', asyn
 test('the router seam turns NAT-PMP result 3 (no public address, as behind CGNAT) into no-address', async () => {
   const gw = await natpmpGateway(3, '0.0.0.0');
   try {
-    const a = await within(portmapRouterQuery({ lan, natpmpPort: gw.port })('natpmp', { signal: AbortSignal.timeout(2000), timeoutMs: 2000 }));
+    const a = await within(portmapRouterQuery({ lan, natpmpPort: gw.port })('natpmp', { signal: AbortSignal.timeout(15_000), timeoutMs: 15_000 }));
     assert.equal(!a.ok && a.kind, 'no-address');
   } finally { await gw.close(); }
 });
