@@ -131,18 +131,29 @@ describe('ddns run in the lab', { skip }, () => {
     process.stderr.write(`# WAN change → DuckDNS: ${ms} ms\n`);
   });
 
-  test('the router reboots: our forward is back within one renewal', async () => {
+  test('the router reboots: ddns detects the reboot as such and re-creates our forward within one renewal', async () => {
     const echo = await lab.listen('lan', 2222);
     try {
+      const before = await metrics(lab);
+      const recreationsBefore = sampleValue(before, 'ddns_mapping_recreations_total', { protocol: 'tcp' }) ?? 0;
+      const logFrom = stderr.length;
       await lab.rebootRouter();
       const gone = await lab.connectFromInternet(lab.addr.public4, 8022, { send: 'x', timeoutMs: 800 });
       assert.equal(gone.ok, false, 'the reboot left the mapping in place');
       const t0 = Date.now();
       await until('the forward back', (LEASE / 2 + 5) * 1000, async () => (await lab.connectFromInternet(lab.addr.public4, 8022, { send: 'back', timeoutMs: 800 })).ok, 250);
       process.stderr.write(`# router reboot → forward back: ${Date.now() - t0} ms\n`);
+      // Not any renewal: the reboot itself was noticed (the router's epoch went back), and the forward was
+      // re-created because of it — the log says so in that order, and the re-creation is counted.
+      await until('the re-creation to be logged', 10_000, async () => /"event":"mapping\.recreated"[^\n]*"forward":"tcp\/8022"/.test(stderr.slice(logFrom)) || undefined);
+      const after = stderr.slice(logFrom);
+      const reset = after.search(/"event":"router\.reset"/);
+      const recreated = after.search(/"event":"mapping\.recreated"[^\n]*"forward":"tcp\/8022"/);
+      assert.ok(reset >= 0, `the reboot was not detected as a reset:\n${after.split('\n').slice(-15).join('\n')}`);
+      assert.ok(recreated > reset, 'the forward was re-created before the reset was detected (a plain renewal)');
+      assert.match(after.slice(reset).split('\n')[0] ?? '', /epoch|restarted|silence/, 'the reset names its evidence');
       const s = await metrics(lab);
-      const renewed = (sampleValue(s, 'ddns_mapping_renewals_total', { protocol: 'tcp' }) ?? 0) + (sampleValue(s, 'ddns_mapping_recreations_total', { protocol: 'tcp' }) ?? 0);
-      assert.ok(renewed >= 1, 'no renewal or re-creation counted');
+      assert.equal(sampleValue(s, 'ddns_mapping_recreations_total', { protocol: 'tcp' }), recreationsBefore + 1, 'the re-creation was not counted as one');
     } finally {
       await echo.close();
     }
