@@ -8,7 +8,7 @@ import type { LanContext } from '../../src/portmap/types.js';
 import type { Mapper } from '../../src/portmap/mapper.js';
 import type { LanResult } from '../../src/portmap/lan.js';
 import type { KeepOptions } from '../../src/portmap/upkeep.js';
-import { ManualClock, settle } from '../../src/daemon/clock.js';
+import { ManualClock, settle } from '../../src/state/clock.js';
 
 /** Waits (without a wall-clock limit: the runner's timeout bounds it) until `cond` holds. */
 async function until(cond: () => boolean): Promise<void> {

@@ -4,7 +4,7 @@ import { keepMappings, planNext, routerReset, type KeepEvent } from '../../src/p
 import type { ListOutcome, Mapper, StatusOutcome } from '../../src/portmap/mapper.js';
 import type { MapOutcome, MappingRequest, RemoveOutcome, Via } from '../../src/portmap/types.js';
 import { LAN } from './helpers/fakes.js';
-import { ManualClock } from '../../src/daemon/clock.js';
+import { ManualClock } from '../../src/state/clock.js';
 
 /** A mapper whose router we control: a lease in seconds (fractions for tests), an epoch, failures. */
 class FakeMapper implements Mapper {

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { askingOrder, decide, runConsensus, type Answer } from '../../src/publicip/consensus.js';
 import type { Family } from '../../src/net/address.js';
 import type { ObserveOptions, Source, SourceResult, Vantage } from '../../src/publicip/source.js';
-import { ManualClock } from '../../src/daemon/clock.js';
+import { ManualClock } from '../../src/state/clock.js';
 
 const ok = (address: string): SourceResult => ({ ok: true, family: 4, address, ms: 1, evidence: address });
 const bad = (message = 'nope'): SourceResult => ({ ok: false, family: 4, kind: 'invalid', message, ms: 1 });
