@@ -88,8 +88,12 @@ export function parseReply(buf: Buffer, id: number, name: string, type: QueryTyp
     return { ok: false, why: `undecodable reply (${describeError(err)})` };
   }
   if (packet.type !== 'response' || packet.id !== id) return { ok: false, why: 'reply with another id' };
-  const q = packet.questions?.[0];
-  if (q && (normalizeName(q.name) !== normalizeName(name) || q.type !== type)) return { ok: false, why: 'reply to another question' };
+  // The question section is what ties a reply to our query beyond the 16-bit id: a reply without it
+  // (or with more than ours) cannot be matched, so it is dropped like a reply to another question.
+  const questions = packet.questions ?? [];
+  const q = questions[0];
+  if (questions.length !== 1 || !q) return { ok: false, why: `reply with ${questions.length} questions (ours was 1)` };
+  if (normalizeName(q.name) !== normalizeName(name) || q.type !== type) return { ok: false, why: 'reply to another question' };
   return { ok: true, packet };
 }
 

@@ -111,7 +111,9 @@ export function decodeReply(buf: Buffer, expect: { opcode: number; nonce?: Buffe
   const lifetime = buf.readUInt32BE(4);
   const epoch = buf.readUInt32BE(8);
   if (expect.opcode !== OP_MAP) return { kind: 'reply', opcode: expect.opcode, result, lifetime, epoch };
-  if (buf.length < 60) return result === 0 ? undefined : { kind: 'reply', opcode: OP_MAP, result, lifetime, epoch };
+  // Every MAP reply, errors included, must carry the payload with our nonce (RFC 6887 servers copy the
+  // request's payload into error replies): one that cannot be matched to our request is dropped.
+  if (buf.length < 60) return undefined;
   if (expect.nonce && !buf.subarray(24, 36).equals(expect.nonce)) return undefined;
   const protocol = buf.readUInt8(36);
   const internalPort = buf.readUInt16BE(40);

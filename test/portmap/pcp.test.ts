@@ -44,7 +44,10 @@ const expect = { opcode: OP_MAP, nonce, protocol: 6, internalPort: 8080 };
 const cases: Array<[string, Buffer, string | undefined]> = [
   ['a success', mapResponse(req), 'reply'],
   ['an error with payload', mapResponse(req, { result: 2 }), 'reply'],
-  ['an error header only', mapResponse(req, { result: 8, len: 24 }), 'reply'],
+  // An error without the MAP payload carries no nonce to match it to our request: anyone on the path
+  // could send one to make us give up a mapping, so it is dropped like any unmatched reply.
+  ['an error header only (no nonce to match)', mapResponse(req, { result: 8, len: 24 }), undefined],
+  ['an error with another nonce', mapResponse(req, { result: 2, nonce: Buffer.alloc(12, 1) }), undefined],
   ['a success without payload', mapResponse(req, { len: 24 }), undefined],
   ['another nonce', mapResponse(req, { nonce: Buffer.alloc(12, 1) }), undefined],
   ['a length not a multiple of 4', Buffer.concat([mapResponse(req), Buffer.from([0])]), undefined],
