@@ -6,11 +6,14 @@ import type { Config } from '../config/schema.js';
 import type { CheckDeps } from './deps.js';
 import type { PublicFacts } from './facts.js';
 import { stateHistory } from './io/history.js';
+import type { StateStore } from '../daemon/state.js';
 
 export interface RealDepsOptions {
   config: Config;
   /** A configuration file was loaded (the state file may be created). */
   configured: boolean;
+  /** The state store to write the LAN history through (the daemon's own); default: the file at config.state. */
+  store?: StateStore;
 }
 
 /** The host tracepath aims at: the probe's, else the default echoip service (only the first hops matter). */
@@ -25,7 +28,7 @@ export function realDeps(o: RealDepsOptions): CheckDeps {
     publicIp: async (families, x) => (await import('./io/publicip.js')).observePublicIp(o.config, families, x),
     // Two hops answer within milliseconds on any network; a silent hop must not hold the check.
     hops: async (x) => (await import('./io/hops.js')).tracepathHops({ target: traceTarget(o.config), gateway: x.gateway, signal: AbortSignal.any([x.signal, AbortSignal.timeout(2000)]) }),
-    lanHistory: stateHistory(o.config.state, { write: o.configured }),
+    lanHistory: stateHistory(o.config.state, { write: o.configured, ...(o.store ? { store: o.store } : {}) }),
     dns: {
       authoritative: async (name, family, x) => (await import('./io/dns.js')).authoritativeLookup(name, family, x),
       system: async (name, family, x) => (await import('./io/dns.js')).systemLookup(name, family, x),

@@ -5,7 +5,7 @@ import { action, loadContext, secretValues } from './context.js';
 export function register(program: Command): void {
   program
     .command('run')
-    .description('the sidecar daemon: keep records on the public address and forwards on the router; serves /healthz, /readyz, /metrics; SIGHUP reloads the config')
+    .description('the sidecar daemon: keep records on the public address and forwards on the router; checks the whole path every daemon.checkInterval and after changes; serves the status page at /, /status.json, /healthz, /readyz, /metrics; SIGHUP reloads the config')
     .action(action(async (_flags: object, cmd: Command) => {
       // First, before anything allocates much or compiles WebAssembly (src/daemon/runtime.ts).
       (await import('../daemon/runtime.js')).tuneForIdle();
@@ -16,7 +16,14 @@ export function register(program: Command): void {
       const code = await runDaemon({
         config: ctx.config,
         log: ctx.log,
-        deps: realDeps({ configFile: ctx.opts.config, onConfig: (c) => addSecrets(secretValues(c)) }),
+        deps: {
+          ...realDeps({ configFile: ctx.opts.config, onConfig: (c) => addSecrets(secretValues(c)) }),
+          // The path check loads with its first run, not at start (the idle daemon stays small).
+          pathCheck: async (config, { signal, store }) => {
+            const [{ check }, { realDeps: checkDeps }] = await Promise.all([import('../check/check.js'), import('../check/real-deps.js')]);
+            return check({ config, configured: true, deps: checkDeps({ config, configured: true, store }), signal });
+          },
+        },
       });
       // Stopped: leave now even if a library still holds an idle socket (the 5 s contract).
       setTimeout(() => process.exit(code), 300).unref();

@@ -9,7 +9,8 @@
  *   cycle (cycle.ts): LAN check → the update engine with the watcher's addresses → CycleReport
  *   reporter (reporter.ts): reports and events → health, metrics, logs, notifications
  *   reload (reload.ts): what a SIGHUP changes, decided purely
- *   HTTP: /healthz /readyz /metrics      signals: TERM/INT stop, HUP reload
+ *   path check (pathcheck-service.ts): `ddns check` every checkInterval and soon after each change
+ *   HTTP: / (status page) /status.json /healthz /readyz /metrics      signals: TERM/INT stop, HUP reload
  *
  * Contract: `runDaemon` resolves with the exit code once stopped (0 after a signal); it rejects only for
  * a bug. On SIGTERM/SIGINT the cycle in flight finishes (aborted after its grace), state is persisted,
@@ -29,6 +30,7 @@ import { parseListen } from './listen.js';
 import type { DaemonMetrics } from './metrics.js';
 import type { Sender } from './notify.js';
 import { planReload, schedulerTimed } from './reload.js';
+import { PathCheckService, type PathCheckFn } from './pathcheck-service.js';
 import { Reporter } from './reporter.js';
 import { Scheduler, type CycleReason } from './scheduler.js';
 import { startServer, type HealthServer } from './server.js';
@@ -53,6 +55,8 @@ export interface DaemonDeps extends Pick<WatchServiceOptions, 'createWatcher' | 
   createMetrics(): DaemonMetrics;
   notifySend?: Sender;
   openState?(path: string, log: Logger): StateStore;
+  /** The path check (`ddns check`); without it the daemon runs no path check of its own. */
+  pathCheck?: PathCheckFn;
 }
 
 export interface DaemonOptions {
@@ -89,7 +93,15 @@ export async function runDaemon(o: DaemonOptions): Promise<number> {
     log.error({ event: 'daemon.listen.invalid', listen: config.daemon.listen });
     return 2;
   }
-  const started = await startServer({ listen, readiness: () => reporter.health.readiness(), metrics: () => reporter.metrics.text(), now: () => clock.now(), allowHosts: config.daemon.allowHosts });
+  // What / and /status.json show; the services it reads are made below, before any request can arrive.
+  const status = () => {
+    const p = pathCheck?.status();
+    return reporter.status.document({
+      now: clock.now(), forwards: config.forwards, mappings: forwards.mappings(), tunnels: reporter.tunnelStatus,
+      check: p?.check ?? null, ...(p?.nextAt !== undefined ? { nextCheckAt: p.nextAt } : {}),
+    });
+  };
+  const started = await startServer({ listen, readiness: () => reporter.health.readiness(), metrics: () => reporter.metrics.text(), status, now: () => clock.now(), allowHosts: config.daemon.allowHosts });
   if (!started.ok) {
     log.error({ event: 'daemon.listen.failed', message: started.message });
     return 1;
@@ -107,8 +119,9 @@ export async function runDaemon(o: DaemonOptions): Promise<number> {
     onAddressChanged: () => tunnels.wanChanged(),
   });
   const tunnels = new TunnelService(ctx, { dial: deps.tunnelDial ?? (async () => (await import('../tunnel/ssh2.js')).ssh2Dial()) });
+  const pathCheck = deps.pathCheck ? new PathCheckService(ctx, { run: deps.pathCheck }) : undefined;
   // Order matters for start and reload: forwards first (the watcher listens through the same hub).
-  const services: DaemonService[] = [forwards, watcher, tunnels];
+  const services: DaemonService[] = [forwards, watcher, tunnels, ...(pathCheck ? [pathCheck] : [])];
 
   // ---- the cycle ------------------------------------------------------------------------------------
   const cycle = async (reasons: CycleReason[], signal: AbortSignal): Promise<{ ok: boolean }> => {

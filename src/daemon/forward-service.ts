@@ -65,6 +65,11 @@ export class ForwardService implements DaemonService {
   }
 
   /** Writes the mappings to the state file if they changed since the last write. */
+  /** The mappings held now (key → the last grant), as the state file and /status.json show them. */
+  mappings(): ReturnType<Forwards['snapshot']> {
+    return this.forwards.snapshot();
+  }
+
   async persist(): Promise<void> {
     if (!this.dirty) return;
     this.dirty = false;

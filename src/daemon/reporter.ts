@@ -16,7 +16,9 @@ import type { ForwardEvent } from './forwards.js';
 import { Health } from './health.js';
 import type { DaemonMetrics } from './metrics.js';
 import { Notifier, type Sender } from './notify.js';
+import { describeChange, type PathCheckResult } from './pathcheck.js';
 import { diffReports, judge, type CycleReport, type Verdict } from './report.js';
+import { StatusBook, type TunnelStatus } from './status.js';
 
 export interface ReporterOptions {
   log: Logger;
@@ -34,6 +36,10 @@ export class Reporter {
   private notifyTargets: string;
   private previous: { report: CycleReport; verdict: Verdict; known: Partial<Record<Family, string>> } | undefined;
   private readonly known: Partial<Record<Family, string>> = {};
+  /** Records and forwards as /status.json shows them. */
+  readonly status = new StatusBook();
+  private tunnelList: TunnelStatus[] = [];
+  private readonly changeListeners: Array<(reason: string) => void> = [];
 
   constructor(private readonly o: ReporterOptions) {
     this.health = new Health(o.startedAt);
@@ -55,10 +61,47 @@ export class Reporter {
     void old.flush(2000);
   }
 
+  /**
+   * Something about the path changed (a mapping re-created, the address moved, a record updated, a
+   * tunnel came back): the listeners (the path check) look again soon. Any service may call it; the
+   * reporter calls it itself for the events it handles.
+   */
+  changed(reason: string): void {
+    for (const fn of this.changeListeners) fn(reason);
+  }
+
+  onChange(fn: (reason: string) => void): void {
+    this.changeListeners.push(fn);
+  }
+
+  /** The tunnels' state now (the tunnel service reports it on every change); shown on the status page. */
+  tunnels(list: readonly TunnelStatus[]): void {
+    this.tunnelList = [...list];
+  }
+
+  get tunnelStatus(): readonly TunnelStatus[] {
+    return this.tunnelList;
+  }
+
+  /** A finished path check: metrics, `path.checked`, and a `path` notification per step whose verdict moved. */
+  pathCheck(r: PathCheckResult): void {
+    this.o.metrics.pathCheck(r.report, r.at);
+    const failing = r.report.steps.filter((s) => s.status === 'fail').map((s) => s.id);
+    this.o.log[r.report.ok ? 'debug' : 'warn']({ event: 'path.checked', reasons: r.reasons, ok: r.report.ok, nat: r.report.nat, failing, ms: r.report.ms });
+    for (const c of r.changes) {
+      this.o.log.info({ event: 'path.changed', step: c.step, from: c.from, to: c.to, summary: c.summary });
+      this.notifier.event({
+        event: 'path', at: r.at, ok: c.to === 'pass', message: describeChange(c),
+        data: { step: c.step, from: c.from, to: c.to, summary: c.summary, ...(c.advice ? { advice: c.advice } : {}) },
+      });
+    }
+  }
+
   /** A finished cycle: readiness, metrics, change notifications, heartbeats and `cycle.done`. */
   cycle(report: CycleReport): Verdict {
     const verdict = judge(report);
     const at = this.o.now();
+    this.status.cycle(report, at);
     this.health.cycle(verdict, at);
     const ready = this.health.readiness();
     this.o.metrics.cycle(report, verdict.ok, at);
@@ -81,6 +124,7 @@ export class Reporter {
       if (c.kind === 'recovery') this.notifier.event({ event: 'recovery', at, message: 'ddns is ready again' });
     }
     this.notifier.heartbeat({ ok: ready.ready, message: ready.ready ? `ok: ${report.records.length} record(s) current` : ready.reasons.join('; '), ms: report.ms });
+    if (updated.length > 0) this.changed('record');
     const level = verdict.ok && updated.length === 0 ? 'debug' : verdict.ok ? 'info' : 'warn';
     this.o.log[level]({ event: 'cycle.done', reasons: report.reasons, ok: verdict.ok, ms: report.ms, updated: updated.length, problems: verdict.problems });
     return verdict;
@@ -92,6 +136,8 @@ export class Reporter {
     switch (e.kind) {
       case 'mapped': {
         this.health.forward(e.key, undefined);
+        this.status.forward(e.key, undefined);
+        if (e.how !== 'renewed') this.changed('mapping');
         if (e.how === 'renewed') metrics.mapping('renewal', e.mapping.protocol);
         if (e.how === 'recreated') metrics.mapping('recreation', e.mapping.protocol);
         const fields = { forward: e.key, via: e.mapping.via, external: e.mapping.externalPort, internal: `${e.mapping.internalAddress}:${e.mapping.internalPort}`, lease: e.mapping.leaseSeconds };
@@ -101,11 +147,12 @@ export class Reporter {
       }
       case 'failed':
         this.health.forward(e.key, e.message);
+        this.status.forward(e.key, e.message);
         metrics.mapping('failure', e.key.split('/')[0] ?? 'tcp');
         log.warn({ event: 'mapping.failed', forward: e.key, message: e.message });
         break;
       case 'unavailable':
-        for (const k of e.keys) this.health.forward(k, e.message);
+        for (const k of e.keys) { this.health.forward(k, e.message); this.status.forward(k, e.message); }
         log.warn({ event: 'mapping.unavailable', forwards: e.keys, message: e.message });
         break;
       case 'removed':
@@ -113,6 +160,7 @@ export class Reporter {
         break;
       case 'lan-changed':
         log.warn({ event: 'lan.changed', from: e.from.address, to: e.to.address, gatewayFrom: e.from.gateway, gatewayTo: e.to.gateway });
+        this.changed('lan');
         break;
     }
   }
@@ -144,6 +192,7 @@ export class Reporter {
   /** The watcher confirmed a new address for a family. */
   addressChanged(e: { family: Family; from: string | null; to: string; trigger: string }): void {
     if (e.from !== null) this.o.metrics.addressChanged(e.family);
+    this.changed('address');
     this.o.log.info({ event: 'ip.changed', family: e.family, from: e.from, to: e.to, trigger: e.trigger });
   }
 

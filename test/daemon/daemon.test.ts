@@ -304,3 +304,74 @@ test('no quorum: /readyz says so, and the backed-off retry asks the watcher to l
   h.signals.emit('SIGTERM');
   assert.equal(await h.done, 0);
 });
+
+test('the path check: runs after the first changes settle and after a re-created mapping; /status.json, the page, metrics and a path notification follow', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'ddns-daemon-')); dirs.push(dir);
+  const clock = new ManualClock(Date.parse('2026-11-29T23:00:00Z'));
+  const sent: Array<Record<string, unknown>> = [];
+  const cfg = config({
+    forwards: [{ internalPort: 22, externalPort: 2222, protocol: 'tcp' }],
+    daemon: { notify: [{ type: 'webhook', url: 'https://hooks.example/secret-hook-path' }], checkInterval: 1800 },
+  }, dir);
+  const step = (id: string, status: 'pass' | 'fail', advice?: string) => ({ id: id as 'reach', status, summary: `${id} ${status}`, ...(advice ? { advice } : {}), ms: 1 });
+  const reports = [
+    { ok: true, nat: 'single' as const, publicAddress: { '4': '203.0.113.7', '6': null }, ms: 10, steps: [step('lan', 'pass'), step('reach', 'pass')] },
+    { ok: false, nat: 'single' as const, publicAddress: { '4': '203.0.113.7', '6': null }, ms: 10, steps: [step('lan', 'pass'), step('reach', 'fail', 'Forward TCP 2222 to 192.168.1.50:22')] },
+  ];
+  const runs: Config[] = [];
+  let emit: KeepOptions['onEvent'];
+  const h = harness(cfg, async () => [], {
+    pathCheck: async (c) => { runs.push(c); return reports[Math.min(runs.length - 1, reports.length - 1)]!; },
+    notifySend: async (req) => { sent.push(JSON.parse(req.body ?? '{}') as Record<string, unknown>); return { ok: true, status: 200 }; },
+    forwards: {
+      lanContext: async () => ({ ok: true, lan: { gateway: '192.168.1.1', address: '192.168.1.50', interface: 'eth0', prefixLength: 24 } }),
+      openMapper: async (_v, lan) => ({ ok: true, mapper: { via: 'natpmp', lan, close: async () => undefined } as unknown as Mapper }),
+      keep: async (_m, _r, opts) => { emit = opts.onEvent; await new Promise<void>((r) => opts.signal.addEventListener('abort', () => r(), { once: true })); },
+    },
+  }, clock);
+  t.after(() => { if (!stopped) h.signals.emit('SIGTERM'); });
+  let stopped = false;
+  const base = await h.base;
+  await clock.advance(0);
+  const mapping = { via: 'natpmp' as const, protocol: 'tcp' as const, externalPort: 2222, internalAddress: '192.168.1.50', internalPort: 22, description: 'ddns', leaseSeconds: 7200 };
+  await until('upkeep', () => emit !== undefined);
+  emit?.({ event: 'mapping.added', mapping, renewInMs: 3_600_000 });
+  assert.equal((JSON.parse((await get(`${base}/status.json`)).body) as { check: unknown }).check, null, 'no check yet');
+  await clock.advance(4999);
+  assert.equal(runs.length, 0, 'not before the changes settle');
+  await clock.advance(1);
+  await until('the first check', () => runs.length === 1);
+  let doc = JSON.parse((await get(`${base}/status.json`)).body) as { check: { at: string; reasons: string[]; steps: unknown[] }; forwards: Array<{ mapping: { expiresAt: string } | null }> };
+  assert.equal(doc.check.at, new Date(clock.now()).toISOString());
+  assert.deepEqual(new Set(doc.check.reasons), new Set(['start', 'mapping']));
+  assert.equal(doc.forwards[0]?.mapping?.expiresAt, new Date(Date.parse('2026-11-29T23:00:00Z') + 7200_000).toISOString());
+  assert.match((await get(`${base}/`)).body, /data-hop="outside" data-tone="pass"/);
+  assert.deepEqual(sent.filter((e) => e.event === 'path'), [], 'a healthy first check is no news');
+
+  // The router forgets the forward and upkeep re-creates it: the check runs again 5 s later.
+  emit?.({ event: 'router.reset', why: 'epoch went back' });
+  emit?.({ event: 'mapping.added', mapping, renewInMs: 3_600_000 });
+  await clock.advance(5000);
+  await until('the second check', () => runs.length === 2);
+  await until('the path notification', () => sent.some((e) => e.event === 'path'));
+  const path = sent.find((e) => e.event === 'path')!;
+  assert.deepEqual([path.step, path.from, path.to, path.advice], ['reach', 'pass', 'fail', 'Forward TCP 2222 to 192.168.1.50:22']);
+  assert.match(String(path.message), /^reach: pass → fail — reach fail Advice: Forward TCP 2222/);
+  const page = (await get(`${base}/`)).body;
+  assert.match(page, /data-hop="outside" data-tone="fail"/);
+  assert.match(page, /Forward TCP 2222 to 192\.168\.1\.50:22/);
+  const s = parsePrometheus((await get(`${base}/metrics`)).body);
+  assert.equal(sampleValue(s, 'ddns_check_step_status', { step: 'reach' }), 0);
+  assert.equal(sampleValue(s, 'ddns_check_ok'), 0);
+  doc = JSON.parse((await get(`${base}/status.json`)).body) as typeof doc;
+  for (const text of [JSON.stringify(doc), page, (await get(`${base}/metrics`)).body]) assert.ok(!text.includes('secret-hook-path'), 'no secret shown');
+
+  // Nothing changes: the next check waits for the interval.
+  await clock.advance(1_799_999);
+  assert.equal(runs.length, 2);
+  await clock.advance(1);
+  await until('the interval check', () => runs.length === 3);
+  stopped = true;
+  h.signals.emit('SIGTERM');
+  assert.equal(await h.done, 0);
+});

@@ -6,9 +6,11 @@
  */
 import { existsSync } from 'node:fs';
 import type { CheckDeps, LanSighting } from '../deps.js';
+import type { StateStore } from '../../daemon/state.js';
 
-export function stateHistory(path: string, o: { write: boolean }): CheckDeps['lanHistory'] {
-  const store = import('../../daemon/state.js').then((m) => ({ m, s: m.openStateStore(path) }));
+/** `store`: the running daemon's own (serialized) store, so the check's write never races the daemon's. */
+export function stateHistory(path: string, o: { write: boolean; store?: StateStore }): CheckDeps['lanHistory'] {
+  const store = import('../../daemon/state.js').then((m) => ({ m, s: o.store ?? m.openStateStore(path) }));
   return {
     async read(): Promise<LanSighting[]> {
       try {
