@@ -117,7 +117,9 @@ export class TunnelService implements DaemonService {
     const { reporter, clock } = this.ctx;
     const key = `tunnel ${st.name}`;
     reporter.metrics.tunnel(st.name, st.state === 'up', e.event === 'tunnel.up' && e.downMs !== undefined);
+    reporter.tunnels((this.tunnels?.statuses() ?? [st]).map(tunnelView));
     if (e.event === 'tunnel.up') {
+      reporter.changed('tunnel');
       reporter.service(key, undefined);
       this.downTimers.get(st.name)?.cancel();
       this.downTimers.delete(st.name);
