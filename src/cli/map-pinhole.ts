@@ -3,6 +3,7 @@
  * host's stable address through the router's WANIPv6FirewallControl (src/portmap/pinholes.ts).
  */
 import { CliError, EXIT, type GlobalOptions } from './context.js';
+import { untilStopped, writeEvent } from './keep.js';
 import { lanContext } from '../portmap/lan.js';
 import { defaultLedgerPath } from '../portmap/ledger.js';
 import {
@@ -36,26 +37,18 @@ export async function runPinholeAdd(req: { protocol: Protocol; internalPort: num
   if (out.kind !== 'opened') return EXIT.failed;
   if (o.keep) {
     // Upkeep takes over the pinhole just opened: it renews it, re-opens it when the router lost it.
-    const ac = new AbortController();
-    const stop = () => ac.abort();
-    process.once('SIGINT', stop);
-    process.once('SIGTERM', stop);
-    const checkIntervalMs = Number(process.env.DDNS_MAP_CHECK_MS) > 0 ? Number(process.env.DDNS_MAP_CHECK_MS) : 60_000;
-    try {
+    await untilStopped(async (signal, checkIntervalMs) => {
       await keepPinhole(fw, req, {
-        signal: ac.signal, initial: out.pinhole, removeOnStop: true, checkIntervalMs, retryMs: Math.min(15_000, checkIntervalMs),
+        signal, initial: out.pinhole, removeOnStop: true, checkIntervalMs, retryMs: Math.min(15_000, checkIntervalMs),
         onEvent: (e) => {
-          process.stderr.write(`${JSON.stringify({ time: new Date().toISOString(), ...e })}\n`);
+          writeEvent(e);
           if (e.event === 'pinhole.opened' || e.event === 'pinhole.renewed') {
             void rememberPinhole(path(), { ...e.pinhole, gateway: fw.lan.gateway, expiresAt: Date.now() + e.pinhole.leaseSeconds * 1000 }).catch(() => undefined);
           }
         },
       });
       await forgetPinhole(path(), { gateway: fw.lan.gateway, protocol: req.protocol, internalPort: req.internalPort, internalAddress: fw.lan.address }).catch(() => undefined);
-    } finally {
-      process.off('SIGINT', stop);
-      process.off('SIGTERM', stop);
-    }
+    });
   }
   return EXIT.ok;
 }

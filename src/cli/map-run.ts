@@ -3,6 +3,7 @@
  * render/map.ts. Loads no configuration: mapping needs only the default route and the router.
  */
 import { CliError, EXIT, type GlobalOptions } from './context.js';
+import { untilStopped, writeEvent } from './keep.js';
 import { renderAdd, renderList, renderRemove } from './render/map.js';
 import { lanContext } from '../portmap/lan.js';
 import { openMapper, type Mapper } from '../portmap/mapper.js';
@@ -95,21 +96,12 @@ export async function runMapAdd(internal: string, opts: Record<string, unknown>,
 
 /** `--keep`: upkeep until SIGINT/SIGTERM, then remove the mapping. Events go to stderr as JSON lines. */
 async function keep(mapper: Mapper, request: MappingRequest, fixedExternal: boolean): Promise<void> {
-  const ac = new AbortController();
-  const stop = () => ac.abort();
-  process.once('SIGINT', stop);
-  process.once('SIGTERM', stop);
-  const checkIntervalMs = Number(process.env.DDNS_MAP_CHECK_MS) > 0 ? Number(process.env.DDNS_MAP_CHECK_MS) : 60_000;
-  try {
+  await untilStopped(async (signal, checkIntervalMs) => {
     await keepMappings(mapper, [request], {
-      signal: ac.signal, removeOnStop: true, fixedExternal, checkIntervalMs, retryMs: Math.min(15_000, checkIntervalMs),
-      onEvent: (e) => process.stderr.write(`${JSON.stringify({ time: new Date().toISOString(), ...e })}\n`),
+      signal, removeOnStop: true, fixedExternal, checkIntervalMs, retryMs: Math.min(15_000, checkIntervalMs), onEvent: writeEvent,
     });
     await forget(ledgerPath(), { protocol: request.protocol, externalPort: request.externalPort ?? request.internalPort, gateway: mapper.lan.gateway }).catch(() => undefined);
-  } finally {
-    process.off('SIGINT', stop);
-    process.off('SIGTERM', stop);
-  }
+  });
 }
 
 export async function runMapList(opts: Record<string, unknown>, g: GlobalOptions): Promise<number> {

@@ -37,6 +37,17 @@ function parseUint(s: string | undefined, max: number): number | undefined {
 
 const bool = (s: string | undefined): boolean | undefined => (s === '1' || s === 'true' ? true : s === '0' || s === 'false' ? false : undefined);
 
+/** The flow a pinhole describes, in spec order (AddPinhole and GetOutboundPinholeTimeout share it). */
+function flowArgs(a: Omit<PinholeArgs, 'leaseSeconds'>): SoapArgs {
+  return [
+    ['RemoteHost', a.remoteHost ?? ''],
+    ['RemotePort', String(a.remotePort ?? 0)],
+    ['InternalClient', a.internalClient],
+    ['InternalPort', String(a.internalPort)],
+    ['Protocol', String(protocolNumber[a.protocol])],
+  ];
+}
+
 export function clampLease(s: number): number {
   return Math.min(PINHOLE_MAX_LEASE, Math.max(PINHOLE_MIN_LEASE, Math.round(s)));
 }
@@ -68,14 +79,7 @@ export class FirewallClient {
   /** Opens a pinhole; returns the router's UniqueID for it. */
   async add(a: PinholeArgs, o: CallOptions = {}): Promise<Result<number>> {
     const action = 'AddPinhole';
-    const r = await this.call(action, [
-      ['RemoteHost', a.remoteHost ?? ''],
-      ['RemotePort', String(a.remotePort ?? 0)],
-      ['InternalClient', a.internalClient],
-      ['InternalPort', String(a.internalPort)],
-      ['Protocol', String(protocolNumber[a.protocol])],
-      ['LeaseTime', String(clampLease(a.leaseSeconds))],
-    ], o);
+    const r = await this.call(action, [...flowArgs(a), ['LeaseTime', String(clampLease(a.leaseSeconds))]], o);
     if (!r.ok) return r;
     const id = parseUint(r.values.get('UniqueID'), 0xffff);
     return id === undefined ? this.malformed(action, 'bad UniqueID') : { ok: true, value: id };
@@ -112,13 +116,7 @@ export class FirewallClient {
   /** How long the router keeps an outbound flow's state (seconds). */
   async outboundTimeout(a: Omit<PinholeArgs, 'leaseSeconds'>, o: CallOptions = {}): Promise<Result<number>> {
     const action = 'GetOutboundPinholeTimeout';
-    const r = await this.call(action, [
-      ['RemoteHost', a.remoteHost ?? ''],
-      ['RemotePort', String(a.remotePort ?? 0)],
-      ['InternalClient', a.internalClient],
-      ['InternalPort', String(a.internalPort)],
-      ['Protocol', String(protocolNumber[a.protocol])],
-    ], o);
+    const r = await this.call(action, flowArgs(a), o);
     if (!r.ok) return r;
     const t = parseUint(r.values.get('OutboundPinholeTimeout'), 0xffffffff);
     return t === undefined ? this.malformed(action, 'bad OutboundPinholeTimeout') : { ok: true, value: t };
