@@ -13,7 +13,8 @@ import { Reporter } from '../../src/daemon/reporter.js';
 import type { StateStore } from '../../src/daemon/state.js';
 import { TunnelService, tunnelView } from '../../src/daemon/tunnel-service.js';
 import { ManualClock, settle } from '../../src/state/clock.js';
-import type { DialResult, LinkFailure, Session } from '../../src/tunnel/link.js';
+import type { DialResult, LinkFailure } from '../../src/tunnel/link.js';
+import { FakeSession } from '../helpers/fake-session.js';
 
 function ed25519Blob(): string {
   const type = Buffer.from('ssh-ed25519');
@@ -22,14 +23,6 @@ function ed25519Blob(): string {
   type.copy(b, 4);
   b.writeUInt32BE(32, 4 + type.length);
   return b.toString('base64');
-}
-
-class FakeSession implements Session {
-  closedWith?: LinkFailure;
-  private end!: (f: LinkFailure) => void;
-  readonly ended = new Promise<LinkFailure>((r) => { this.end = r; });
-  drop(f: LinkFailure): void { this.end(f); }
-  close(reason: LinkFailure): Promise<void> { this.closedWith ??= reason; this.end(reason); return Promise.resolve(); }
 }
 
 test('tunnel service: readiness, metrics, notifications after 10 s down and on recovery, WAN change', async () => {

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { ManualClock, settle } from '../../src/state/clock.js';
-import type { DialResult, LinkFailure, Session } from '../../src/tunnel/link.js';
+import type { DialResult, LinkFailure } from '../../src/tunnel/link.js';
+import { FakeSession } from '../helpers/fake-session.js';
 import type { TunnelSpec } from '../../src/tunnel/spec.js';
 import { TunnelSupervisor, type TunnelEvent, type TunnelStatus } from '../../src/tunnel/supervisor.js';
 
@@ -10,15 +11,6 @@ const spec: TunnelSpec = {
   privateKey: 'k', hostKey: { type: 'ssh-ed25519', blob: Buffer.alloc(0), fingerprint: 'SHA256:x' },
   keepaliveMs: 5000, keepaliveCountMax: 3, forwards: [{ remoteBind: '0.0.0.0', remotePort: 2222, localAddress: '127.0.0.1', localPort: 22 }],
 };
-
-/** A session the test ends by hand; records why it was closed. */
-class FakeSession implements Session {
-  closedWith?: LinkFailure;
-  private end!: (f: LinkFailure) => void;
-  readonly ended = new Promise<LinkFailure>((r) => { this.end = r; });
-  drop(f: LinkFailure): void { this.end(f); }
-  close(reason: LinkFailure): Promise<void> { this.closedWith ??= reason; this.end(reason); return Promise.resolve(); }
-}
 
 /** Dial answers from a script: each entry is a failure or 'ok' (a new FakeSession). */
 function harness(script: (LinkFailure | 'ok')[], o: { retryFailedMs?: number; random?: () => number } = {}) {
