@@ -2,7 +2,7 @@
  * Port mapping, side by side in the lab's healthy network (miniupnpd in a namespace): `ddns map list`
  * vs `upnpc -l`, and `ddns map add` vs `upnpc -a`, each run inside the LAN host the same way
  * (`ip netns exec`), medians of interleaved runs. ddns runs from a fresh esbuild bundle (what users run).
- * Target (DESIGN.md): `ddns map list` ≤ 0.12× `upnpc -l` (upnpc waits a fixed 2 s for SSDP replies).
+ * Target (docs/protocols.md, "The miniupnp tools as comparators"): `ddns map list` ≤ 0.12× `upnpc -l` (upnpc waits a fixed 2 s for SSDP replies).
  *
  *   tsx bench/portmap.ts [--runs N]      (root: the lab needs network namespaces)
  */

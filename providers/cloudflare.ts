@@ -1,6 +1,6 @@
 /**
  * Cloudflare through the official `cloudflare` SDK (v7), loaded lazily: only a config with a cloudflare
- * record pays for it (DESIGN.md "Start-up cost").
+ * record pays for it (docs/ARCHITECTURE.md, "Start-up cost").
  *
  * Per record and family: the zone by name (or a 32-hex id), the records of exactly that name and type;
  * one record → `edit` only its content (TTL, proxied and comment stay as they are unless configured);

@@ -1,6 +1,6 @@
 /**
  * DuckDNS: `GET <server>/update?domains=a,b&token=T&ip=V4&ipv6=V6&verbose=true`
- * (PROTOCOLS.md "DuckDNS"). With verbose=true the answer is `OK\n<ipv4>\n<ipv6>\nUPDATED|NOCHANGE` or `KO`.
+ * (docs/protocols.md, "DNS providers"). With verbose=true the answer is `OK\n<ipv4>\n<ipv6>\nUPDATED|NOCHANGE` or `KO`.
  *
  * `ip` is never empty (DuckDNS would take the caller's address, which may not be the path the record
  * should point to): an IPv6-only update sends the IPv6 address as both `ip` and `ipv6`.

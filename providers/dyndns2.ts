@@ -1,7 +1,7 @@
 /**
  * The dyndns2 protocol, written once (No-IP, Dyn, dynv6, Dynu, ddnss, self-hosted servers):
  * `GET <server>/nic/update?hostname=a,b&myip=V4&myipv6=V6` with Basic auth and a descriptive User-Agent;
- * one status line per hostname, in order (PROTOCOLS.md "DDNS providers").
+ * one status line per hostname, in order (docs/protocols.md, "DNS providers").
  *
  * Items of one account (server + credentials) that send the same addresses share a request, at most
  * `MAX_HOSTS` hostnames each. Answers map to Outcomes by `parseDyndns2` (pure, table-tested).

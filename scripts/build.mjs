@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// The bin that users run (npm and Docker): one esbuild bundle of src/cli/main.ts (DESIGN.md "Start-up
+// The bin that users run (npm and Docker): one esbuild bundle of src/cli/main.ts (docs/ARCHITECTURE.md, "Start-up
 // cost"). Code splitting keeps every dynamic `import()` lazy: the entry `ddns.mjs` holds the CLI parser
 // and the command registrations; each command's work, the cloudflare SDK and prom-client are chunks that
 // load only when used.
@@ -48,7 +48,7 @@ function wrapperFor(pkg) {
 /**
  * The Cloudflare SDK's client class imports and instantiates every one of its ~130 API resources; ddns
  * uses two (providers/cloudflare.ts: `client.zones.list`, `client.dns.records.*`). Loading the rest costs
- * ~15 MiB of RSS in `ddns run` (DESIGN.md budgets idle memory). This plugin rewrites the SDK's
+ * ~15 MiB of RSS in `ddns run` (docs/ARCHITECTURE.md budgets idle memory). This plugin rewrites the SDK's
  * `client.mjs` in the bundle so that only the kept resources are imported and constructed; the others
  * are simply absent on the client. A provider that starts using another resource must add it to
  * CLOUDFLARE_KEEP (test/build/bundle.test.ts runs a Cloudflare update through the bundle).

@@ -1,5 +1,5 @@
 /**
- * The check report (`check --json`, DESIGN.md "The CLI contract"): `ok`, `nat`, `publicAddress`,
+ * The check report (`check --json`, README, "`ddns check` and the reachability probe"): `ok`, `nat`, `publicAddress`,
  * `steps`. `ok` is true when no step failed (warnings allowed); the exit code follows it.
  */
 import type { Facts } from './facts.js';

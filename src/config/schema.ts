@@ -1,5 +1,5 @@
 /**
- * The configuration contract (DESIGN.md "Configuration contract") as one zod schema.
+ * The configuration contract (README, "Configuration") as one zod schema.
  *
  * Everything a user may write is here, with defaults; unknown keys are errors (strict objects), so a
  * typo never passes silently. Secrets (`password`, `token`, `apiToken`, notify `url`) arrive already

@@ -1,6 +1,6 @@
 /**
  * Bounded waits. Every network call in ddns takes `{ signal }`; these helpers combine the caller's
- * signal with a timeout so that no promise can hang (DESIGN.md "Rules that hold everywhere").
+ * signal with a timeout so that no promise can hang (docs/ARCHITECTURE.md, "Habits the code keeps").
  */
 
 /** The caller's signal (if any) combined with a timeout of `ms`. */

@@ -1,5 +1,5 @@
 /**
- * The seam between sources and consensus (DESIGN.md "Sources").
+ * The seam between sources and consensus (docs/ARCHITECTURE.md, "The flow").
  *
  * A `Source` observes this host's public address for one family from one vantage point. It reports what
  * it saw; it never decides. Consensus (consensus.ts) counts independent operators and publishes.

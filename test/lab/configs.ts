@@ -13,7 +13,7 @@ export interface MiniupnpdOptions {
 }
 
 /**
- * The router's firewall: the chains miniupnpd-nftables 2.3.1 fills, in table `inet filter` (LAB.md).
+ * The router's firewall: the chains miniupnpd-nftables 2.3.1 fills, in table `inet filter` (docs/lab.md).
  * Forwarding policy drop; LAN → WAN allowed; WAN → LAN only what miniupnpd opens (DNAT'd IPv4 ports,
  * IPv6 pinholes) or what the `inbound6` chain accepts (lab.openInbound6). IPv6 is routed, never NAT'd.
  */
@@ -86,7 +86,7 @@ export function dnsmasqConf(plan: Plan, o: { leaseFile: string; staticLease: str
   ].join('\n');
 }
 
-/** miniupnpd.conf per LAB.md, switched per scenario, with caller overrides last. */
+/** miniupnpd.conf per docs/lab.md, switched per scenario, with caller overrides last. */
 export function miniupnpdConf(plan: Plan, o: MiniupnpdOptions = {}): string {
   const r = plan.router;
   const values = new Map<string, string>([

@@ -1,5 +1,5 @@
 /**
- * The lab controller: a home network from real parts (LAB.md) in network namespaces, one scenario per run.
+ * The lab controller: a home network from real parts (docs/lab.md) in network namespaces, one scenario per run.
  *
  * Contract:
  * - `startLab(scenario)` resolves only when the network is usable: the LAN host holds its DHCP lease,

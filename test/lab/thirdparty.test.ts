@@ -92,7 +92,7 @@ describe('third-party clients against the fixtures', { skip }, () => {
   test('inadyn (no-ip.com and duckdns.org plugins) completes both updates', async () => {
     const r = await inadyn(lab, 'inadyn', [
       `provider no-ip.com {\n    username = ${NOIP_USER}\n    password = ${NOIP_PASS}\n    hostname = ${NOIP_HOST}\n${checkip}\n}`,
-      // inadyn's DuckDNS plugin sends the *username* as the token (LAB.md).
+      // inadyn's DuckDNS plugin sends the *username* as the token (docs/lab.md).
       `provider duckdns.org {\n    username = ${DUCK_TOKEN}\n    password = unused\n    hostname = ${DUCK_NAME}.duckdns.org\n${checkip}\n}`,
     ].join('\n'));
     assert.equal(r.code, 0, r.out);

@@ -1,6 +1,6 @@
 /**
  * The third-party comparators run inside a lab host, with their answers parsed: miniupnpc's `upnpc`
- * and libnatpmp's `natpmpc` (PROTOCOLS.md "The miniupnp tools as comparators"). Every call is bounded.
+ * and libnatpmp's `natpmpc` (docs/protocols.md, "The miniupnp tools as comparators"). Every call is bounded.
  */
 import type { Lab } from './lab.js';
 

@@ -1,5 +1,5 @@
 /**
- * The NAT verdict: a pure function of plain observations (PROTOCOLS.md "Detecting CGNAT / double NAT").
+ * The NAT verdict: a pure function of plain observations (docs/protocols.md, "Carrier NAT and double NAT").
  *
  * Evidence, strongest first:
  * 1. this host itself holds a global IPv4 address that the outside sees → `none`;

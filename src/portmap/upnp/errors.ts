@@ -1,6 +1,6 @@
 /**
  * UPnP errors as values: a SOAP fault's `UPnPError/errorCode` becomes a typed `UpnpError` that callers
- * switch on (PROTOCOLS.md "Error codes"). Transport and parse failures are errors of their own kinds, so a
+ * switch on (docs/protocols.md, "Error codes"). Transport and parse failures are errors of their own kinds, so a
  * router that cannot be reached is never mistaken for a router that said no.
  */
 

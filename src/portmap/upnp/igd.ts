@@ -33,7 +33,7 @@ export interface AddArgs {
   leaseSeconds: number;
 }
 
-/** Most entries a listing reads before it stops (PROTOCOLS.md: cap about 1024). */
+/** Most entries a listing reads before it stops (docs/protocols.md, "Leases and listings": about 1024). */
 export const LIST_CAP = 1024;
 
 function proto(p: Protocol): string { return p === 'tcp' ? 'TCP' : 'UDP'; }

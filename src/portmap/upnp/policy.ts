@@ -1,5 +1,5 @@
 /**
- * What to do with the IGD's answers when mapping (PROTOCOLS.md "Error codes"). Functions of an IgdClient.
+ * What to do with the IGD's answers when mapping (docs/protocols.md, "Error codes"). Functions of an IgdClient.
  *
  * Contract: maps only `internalClient` (the caller passes this host's own address); 718/606 are told
  * apart with GetSpecificPortMappingEntry — someone else's entry → `conflict` (with the holder), our own
