@@ -6,7 +6,7 @@ import type { Config } from '../config/schema.js';
 import type { CheckDeps } from './deps.js';
 import type { PublicFacts } from './facts.js';
 import { stateHistory } from './io/history.js';
-import type { StateStore } from '../daemon/state.js';
+import type { StateStore } from '../state/store.js';
 
 export interface RealDepsOptions {
   config: Config;

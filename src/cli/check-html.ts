@@ -9,7 +9,7 @@ import type { Config } from '../config/schema.js';
 import { renderPage } from '../daemon/page.js';
 import type { RecordStatus, StatusDocument, TunnelStatus } from '../daemon/status.js';
 import { writeFileAtomic } from '../state/atomic.js';
-import { openStateStore } from '../daemon/state.js';
+import { openStateStore } from '../state/store.js';
 import { recordKey } from '../update/records.js';
 
 export type Published = Record<string, Partial<Record<'4' | '6', { address: string; at: string }>> | undefined>;

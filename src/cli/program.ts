@@ -1,6 +1,6 @@
 /**
  * The `ddns` command line: commander wiring only. Each command lives in its own file and imports its
- * implementation lazily inside its action (DESIGN.md "Start-up cost"). main.ts loads this module for
+ * implementation lazily inside its action (README "Performance": start-up is a budget). main.ts loads this module for
  * everything but a bare `--version`.
  */
 import { Command, CommanderError, Option } from 'commander';

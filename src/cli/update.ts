@@ -13,7 +13,7 @@ export function register(program: Command): void {
     .option('--ip <addr>', 'publish this address instead of detecting it (once per family; repeatable)', collect, [])
     .action(action(async (flags: { dryRun?: boolean; force?: boolean; ip: string[] }, cmd: Command) => {
       const ctx = await loadContext(cmd);
-      const { updateCommand } = await import('../update/command.js');
+      const { updateCommand } = await import('./update-command.js');
       return (await updateCommand(ctx, flags)).code;
     }));
 }

@@ -11,7 +11,7 @@ import type { Config } from '../config/schema.js';
 import type { Logger } from '../log.js';
 import type { Family } from '../net/address.js';
 import type { PublicIpReport } from '../publicip/detect.js';
-import type { StateStore } from './state.js';
+import type { StateStore } from '../state/store.js';
 import type { RecordReport as UpdateRecordReport, UpdateContext, UpdateOptions, UpdateReport, WantedFamily } from '../update/run.js';
 import type { CycleReport, RecordResult } from './report.js';
 import type { CycleReason } from './scheduler.js';

@@ -36,7 +36,7 @@ import { Scheduler, type CycleReason } from './scheduler.js';
 import { startServer, type HealthServer } from './server.js';
 import { eachService, type DaemonService, type ServiceContext } from './service.js';
 import { onSignals, type SignalSource, type StopSignal } from './signals.js';
-import { openStateStore, serializedStore, type StateStore } from './state.js';
+import { openStateStore, serializedStore, type StateStore } from '../state/store.js';
 import { WatchService, type WatchServiceOptions } from './watch-service.js';
 import { TunnelService } from './tunnel-service.js';
 import type { Dial } from '../tunnel/link.js';

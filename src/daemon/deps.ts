@@ -20,7 +20,7 @@ export interface RealDepsOptions {
 
 /**
  * Each part loads on first use: a daemon without records never loads the update engine, the sources or
- * undici; one without forwards never loads the port mapper (idle memory is a budget, DESIGN.md).
+ * undici; one without forwards never loads the port mapper (idle memory is a budget: README "Performance").
  */
 export function realDeps(o: RealDepsOptions = {}): DaemonDeps {
   return {

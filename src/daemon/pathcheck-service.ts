@@ -12,7 +12,7 @@ import type { CheckReport } from '../check/report.js';
 import type { Config } from '../config/schema.js';
 import { PathChecker } from './pathcheck.js';
 import type { DaemonService, ServiceContext } from './service.js';
-import type { StateStore } from './state.js';
+import type { StateStore } from '../state/store.js';
 import type { CheckStatus } from './status.js';
 
 /** Runs `ddns check` with this configuration (cli/run.ts wires the real one). */

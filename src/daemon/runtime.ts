@@ -1,5 +1,5 @@
 /**
- * V8 settings for a long-running, mostly idle daemon (DESIGN.md: `ddns run` idle below 64 MiB).
+ * V8 settings for a long-running, mostly idle daemon (README "Performance": `ddns run` idle RSS is a budget).
  * Measured on these machines, each as the first thing `ddns run` does:
  * - `--liftoff-only`: undici parses HTTP with llhttp compiled to WebAssembly; V8's optimizing tier-up
  *   of that module costs ~35 MiB of transient memory on the first request (peak RSS 98 → 63 MiB in a

@@ -20,7 +20,7 @@ import type { Logger } from '../log.js';
 import type { Clock } from '../state/clock.js';
 import type { AnnouncementHub } from './announcements.js';
 import type { Reporter } from './reporter.js';
-import type { StateStore } from './state.js';
+import type { StateStore } from '../state/store.js';
 
 export interface DaemonService {
   /** For logs and health reasons: `tunnel`, `forwards`. */

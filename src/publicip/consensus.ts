@@ -1,5 +1,5 @@
 /**
- * Consensus: from source answers to *the* public address of one family, or none (DESIGN.md "Consensus").
+ * Consensus: from source answers to *the* public address of one family, or none (docs/ARCHITECTURE.md, "The flow").
  *
  * Pure core — `decide(answers, quorum, moreToCome)` — and a thin runner, `runConsensus`, that asks the
  * sources in parallel, hedged:

@@ -18,7 +18,7 @@
  *   the families they are given; sending all keeps them consistent).
  */
 import { clampRetrySeconds, MAX_RETRY_AFTER_SECONDS, type Addresses, type Outcome } from '../../providers/provider.js';
-import type { RecordHold, RecordState } from '../daemon/state.js';
+import type { RecordHold, RecordState } from '../state/store.js';
 import { canonicalAddress, type Family } from '../net/address.js';
 
 /** The live record per family: its addresses per published name, or why they could not be read. */

@@ -4,7 +4,7 @@
  */
 import type { Config, RecordConfig } from '../config/schema.js';
 import { withHostPart, type Family } from '../net/address.js';
-import { recordConfigHash } from '../daemon/state.js';
+import { recordConfigHash } from '../state/store.js';
 import { SECRET_FIELDS, SECRET_MAPS } from '../config/secrets.js';
 
 function host(url: string): string {

@@ -13,7 +13,7 @@
  */
 import type { Addresses, LiveRead, Outcome, Provider, ProviderName, UpdateItem } from '../../providers/provider.js';
 import type { Config, RecordConfig } from '../config/schema.js';
-import { openStateStore, type State, type StateStore } from '../daemon/state.js';
+import { openStateStore, type State, type StateStore } from '../state/store.js';
 import type { DnsOptions } from '../dns/authoritative.js';
 import type { Logger } from '../log.js';
 import { sleep as realSleep } from '../net/abort.js';

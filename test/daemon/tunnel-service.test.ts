@@ -10,7 +10,7 @@ import { AnnouncementHub } from '../../src/daemon/announcements.js';
 import { createMetrics } from '../../src/daemon/metrics.js';
 import type { OutgoingRequest } from '../../src/daemon/notify.js';
 import { Reporter } from '../../src/daemon/reporter.js';
-import type { StateStore } from '../../src/daemon/state.js';
+import type { StateStore } from '../../src/state/store.js';
 import { TunnelService, tunnelView } from '../../src/daemon/tunnel-service.js';
 import { ManualClock, settle } from '../../src/state/clock.js';
 import type { DialResult, LinkFailure } from '../../src/tunnel/link.js';

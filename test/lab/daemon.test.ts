@@ -14,7 +14,7 @@ import type { ChildProcess } from 'node:child_process';
 
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { openStateStore } from '../../src/daemon/state.js';
+import { openStateStore } from '../../src/state/store.js';
 import { parsePrometheus, sampleValue, type Sample } from '../daemon/prom-text.js';
 import { labSkip } from './gate.js';
 import { startLab, type Lab } from './lab.js';

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { outcome } from '../../providers/provider.js';
-import type { RecordState } from '../../src/daemon/state.js';
+import type { RecordState } from '../../src/state/store.js';
 import { applyOutcome, decide, type DecideInput, type LiveView } from '../../src/update/decide.js';
 
 const NOW = new Date('2026-11-22T05:00:00Z');

@@ -2,9 +2,9 @@
  * The renderers of `ddns update`: one JSON document (`--json`), or a table with the reasons and fixes
  * for people. Data comes from runUpdate's UpdateReport; nothing here decides anything.
  */
-import { paint, table } from '../cli/output.js';
-import { scrubText } from '../log.js';
-import type { RecordReport, UpdateReport } from './run.js';
+import { paint, table } from '../output.js';
+import { scrubText } from '../../log.js';
+import type { RecordReport, UpdateReport } from '../../update/run.js';
 
 export function renderJson(r: UpdateReport): string {
   // Provider texts come from servers: cut any known secret out, as the logger does.

@@ -4,7 +4,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, w
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
-import { emptyState, noteLanAddress, openStateStore, parseState, recordConfigHash } from '../../src/daemon/state.js';
+import { emptyState, noteLanAddress, openStateStore, parseState, recordConfigHash } from '../../src/state/store.js';
 
 const dirs: string[] = [];
 const tmp = (): string => {
@@ -118,7 +118,7 @@ describe('state store', () => {
   test('SIGKILL at random points of a write loop always leaves a readable state file', async () => {
     const dir = tmp();
     const path = join(dir, 'state.json');
-    const stateModule = new URL('../../src/daemon/state.ts', import.meta.url).href;
+    const stateModule = new URL('../../src/state/store.ts', import.meta.url).href;
     // Each write makes the file a different size (a growing record list), so a torn write cannot parse.
     const code = `
       const { openStateStore, emptyState } = await import(${JSON.stringify(stateModule)});

@@ -16,7 +16,7 @@
 import { createHash, createHmac, randomBytes } from 'node:crypto';
 import { copyFile, readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { writeJsonAtomic } from '../state/atomic.js';
+import { writeJsonAtomic } from './atomic.js';
 
 export const STATE_VERSION = 1;
 

@@ -2,10 +2,10 @@
  * `ddns update` — the command's work: validate `--ip`, run one update pass, render, exit code
  * (0 every record up to date, 1 any record failed, held or waiting).
  */
-import { CliError, EXIT, type Context } from '../cli/context.js';
+import { CliError, EXIT, type Context } from './context.js';
 import { classifyAddress, canonicalAddress, familyOf } from '../net/address.js';
-import { renderHuman, renderJson } from './render.js';
-import { runUpdate, type UpdateOptions, type UpdateReport } from './run.js';
+import { renderHuman, renderJson } from './render/update.js';
+import { runUpdate, type UpdateOptions, type UpdateReport } from '../update/run.js';
 
 export interface UpdateFlags {
   dryRun?: boolean;
