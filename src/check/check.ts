@@ -7,7 +7,7 @@ import type { CheckDeps } from './deps.js';
 import { buildReport, type CheckReport } from './report.js';
 import { runCheck, type RunEvents } from './runner.js';
 import type { Step } from './step.js';
-import { allSteps } from './steps/index.js';
+import { stepsFor } from './steps/index.js';
 
 export interface CheckOptions extends RunEvents {
   config: Config;
@@ -22,7 +22,7 @@ export async function check(o: CheckOptions): Promise<CheckReport> {
   const t0 = performance.now();
   const deps = o.deps ?? (await import('./real-deps.js')).realDeps({ config: o.config, configured: o.configured });
   const { results, facts } = await runCheck({
-    config: o.config, configured: o.configured, deps, steps: o.steps ?? allSteps,
+    config: o.config, configured: o.configured, deps, steps: o.steps ?? stepsFor(o.config),
     ...(o.signal ? { signal: o.signal } : {}),
     ...(o.onStart ? { onStart: o.onStart } : {}),
     ...(o.onFinish ? { onFinish: o.onFinish } : {}),

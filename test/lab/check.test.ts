@@ -98,8 +98,9 @@ describe('ddns check in the lab', { skip }, () => {
       assert.match(nat.summary, /100\.64\.7\.1/);
       assert.match(nat.advice ?? '', /IPv6/);
       assert.match(nat.advice ?? '', /public IPv4/);
-      assert.match(nat.advice ?? '', /ssh -N -R 0\.0\.0\.0:2222:localhost:8022/);
-      assert.match(nat.advice ?? '', /autossh/);
+      assert.match(nat.advice ?? '', /- \{ remotePort: 2222, localPort: 8022 \}/);
+      assert.match(nat.advice ?? '', /permitlisten="0\.0\.0\.0:2222"/);
+      assert.match(nat.advice ?? '', /`ddns tunnel`/);
       assert.equal(report.publicAddress['4'], lab.addr.public4, 'the outside view is still reported');
       assert.equal(step(report, 'router').status, 'warn');
     });

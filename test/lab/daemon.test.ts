@@ -79,7 +79,9 @@ describe('ddns run in the lab', { skip }, () => {
   const a = (name: string) => lab.internet?.records({ name, type: 'A' }).then((rs) => rs.map((r) => r.content)) ?? Promise.resolve([]);
 
   before(async () => {
-    lab = await startLab('healthy', { ipv6: false });
+    // system_uptime off: the router's epoch counts from miniupnpd's start, so a reboot (kill + start)
+    // shows in the epoch as it does on a real router whose uptime restarts — ddns can tell it apart.
+    lab = await startLab('healthy', { ipv6: false, miniupnpd: { system_uptime: false } });
     await lab.internet?.configure({
       dyndns2: { accounts: { labuser: { password: NOIP_PW, hostnames: ['home.ddns.net'] } } },
       duckdns: { tokens: { [DUCK_TOKEN]: ['labhome'] } },
@@ -145,7 +147,8 @@ describe('ddns run in the lab', { skip }, () => {
       process.stderr.write(`# router reboot → forward back: ${Date.now() - t0} ms\n`);
       // Not any renewal: the reboot itself was noticed (the router's epoch went back), and the forward was
       // re-created because of it — the log says so in that order, and the re-creation is counted.
-      await until('the re-creation to be logged', 10_000, async () => /"event":"mapping\.recreated"[^\n]*"forward":"tcp\/8022"/.test(stderr.slice(logFrom)) || undefined);
+      await until('the re-creation to be logged', 10_000, async () => /"event":"mapping\.recreated"[^\n]*"forward":"tcp\/8022"/.test(stderr.slice(logFrom)) || undefined)
+        .catch((err: unknown) => { throw new Error(`${String(err)}\n${stderr.slice(logFrom).split('\n').slice(-20).join('\n')}`); });
       const after = stderr.slice(logFrom);
       const reset = after.search(/"event":"router\.reset"/);
       const recreated = after.search(/"event":"mapping\.recreated"[^\n]*"forward":"tcp\/8022"/);
@@ -221,7 +224,8 @@ describe('ddns run in the lab', { skip }, () => {
     const seenWans = new Set([lab.addr.public4, ...wans]);
     for (let i = 0; i < 20; i++) {
       if (i % 4 === 0) await lab.setRouterWan(wans[(i / 4) % 2] as string);
-      const child = lab.spawn('lan', lab.ddnsArgv(['run'], { config: cfg }), { env: lab.ddnsEnv, stdio: ['ignore', 'ignore', 'pipe'] });
+      // Debug level: a cycle that finds every record current logs cycle.done at debug.
+      const child = lab.spawn('lan', lab.ddnsArgv(['--log-level', 'debug', 'run'], { config: cfg }), { env: lab.ddnsEnv, stdio: ['ignore', 'ignore', 'pipe'] });
       let log = '';
       child.stderr?.setEncoding('utf8');
       child.stderr?.on('data', (c: string) => { log += c; });

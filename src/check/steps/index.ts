@@ -1,4 +1,5 @@
 /** Every step of `ddns check`, in report order. */
+import type { Config } from '../../config/schema.js';
 import type { Step } from '../step.js';
 import { lanStep } from './lan.js';
 import { dhcpStep } from './dhcp.js';
@@ -11,3 +12,8 @@ import { hairpinStep } from './hairpin.js';
 import { relayStep } from './relay.js';
 
 export const allSteps: readonly Step[] = [lanStep, dhcpStep, routerStep, natStep, publicIpStep, dnsStep, reachStep, hairpinStep, relayStep];
+
+/** The steps a check of `config` reports: `relay` only when tunnels are configured (the report's contract). */
+export function stepsFor(config: Pick<Config, 'tunnels'>): readonly Step[] {
+  return config.tunnels.length > 0 ? allSteps : allSteps.filter((s) => s !== relayStep);
+}
