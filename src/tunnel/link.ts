@@ -12,6 +12,7 @@
  * relay ended it, `keepalive` when the path went quiet, `stopped`/`wan-change` when we closed it);
  * `close` cancels the remote forwards, ends the session and resolves once the transport is gone.
  */
+import { printable } from '../net/text.js';
 import type { TunnelForward, TunnelSpec } from './spec.js';
 
 export type FailureKind = 'host-key' | 'auth' | 'bind' | 'connect' | 'protocol' | 'keepalive' | 'closed' | 'wan-change' | 'stopped';
@@ -39,8 +40,7 @@ export type DialResult =
 
 export type Dial = (spec: TunnelSpec, signal: AbortSignal) => Promise<DialResult>;
 
-/** Text from the network, made safe for one log line. */
+/** Text from the network, made safe for one log line (the one sanitizer, runs of unsafe characters → a space). */
 export function clean(text: string, max = 300): string {
-  // eslint-disable-next-line no-control-regex
-  return text.replace(/[\u0000-\u001f\u007f-\u009f]+/g, ' ').trim().slice(0, max);
+  return printable(text, max, ' ').trim();
 }
