@@ -6,32 +6,16 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { connect, createServer, type Server, type Socket } from 'node:net';
-import { request } from 'node:http';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startProbeServer, type ProbeServer, type ProbeServerOptions } from '../../src/reach/server.js';
 import { callerOf, limitKey } from '../../src/reach/caller.js';
 import { makeLabPki } from '../fixtures/pki.js';
-
-interface Reply { status: number; body: Record<string, unknown>; headers: Record<string, string | string[] | undefined> }
+import { httpCall, type Reply } from '../helpers/http-call.js';
 
 function call(port: number, path: string, o: { token?: string; body?: string; headers?: Record<string, string>; localAddress?: string } = {}): Promise<Reply> {
-  return new Promise((resolve, reject) => {
-    const req = request({
-      host: '127.0.0.1', port, path, method: o.body !== undefined ? 'POST' : 'GET', agent: false,
-      ...(o.localAddress ? { localAddress: o.localAddress } : {}),
-      headers: { ...(o.token ? { authorization: `Bearer ${o.token}` } : {}), ...o.headers },
-      signal: AbortSignal.timeout(10_000),
-    }, (res) => {
-      let text = '';
-      res.setEncoding('utf8');
-      res.on('data', (d: string) => { text += d; });
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text ? JSON.parse(text) as Record<string, unknown> : {}, headers: res.headers }));
-    });
-    req.on('error', reject);
-    req.end(o.body);
-  });
+  return httpCall(port, path, { ...o, timeoutMs: 10_000 });
 }
 
 async function watcher(host: string): Promise<{ port: number; hits: () => number; close(): Promise<void> }> {

@@ -1,27 +1,15 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:net';
-import { request } from 'node:http';
 import { callerAddress, startProbeServer, type ProbeServer } from '../../src/reach/server.js';
 import type { IncomingMessage } from 'node:http';
-
-interface Reply { status: number; body: Record<string, unknown>; headers: Record<string, string | string[] | undefined> }
+import { httpCall, type Reply } from '../helpers/http-call.js';
 
 function call(srv: ProbeServer, path: string, o: { method?: string; token?: string; body?: unknown; headers?: Record<string, string> } = {}): Promise<Reply> {
-  return new Promise((resolve, reject) => {
-    const payload = o.body === undefined ? undefined : Buffer.from(typeof o.body === 'string' ? o.body : JSON.stringify(o.body));
-    const req = request({
-      host: '127.0.0.1', port: srv.address.port, path, method: o.method ?? (payload ? 'POST' : 'GET'), agent: false,
-      headers: { ...(o.token ? { authorization: `Bearer ${o.token}` } : {}), ...(payload ? { 'content-type': 'application/json' } : {}), ...o.headers },
-      signal: AbortSignal.timeout(5000),
-    }, (res) => {
-      let text = '';
-      res.setEncoding('utf8');
-      res.on('data', (d: string) => { text += d; });
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text ? JSON.parse(text) as Record<string, unknown> : {}, headers: res.headers }));
-    });
-    req.on('error', reject);
-    req.end(payload);
+  const payload = o.body === undefined ? undefined : Buffer.from(typeof o.body === 'string' ? o.body : JSON.stringify(o.body));
+  return httpCall(srv.address.port, path, {
+    ...(o.method ? { method: o.method } : {}), ...(o.token ? { token: o.token } : {}), ...(payload ? { body: payload } : {}),
+    headers: { ...(payload ? { 'content-type': 'application/json' } : {}), ...o.headers }, timeoutMs: 5000,
   });
 }
 
