@@ -125,7 +125,10 @@ function udpQuery(server: Endpoint, query: Buffer, signal: AbortSignal): Promise
     if (done()) return;
     sock.on('error', (err) => finish(err));
     sock.on('message', (msg) => finish(undefined, msg));
-    sock.connect(server.port, server.host, () => {
+    // A failed connect (no route: ENETUNREACH) comes to this callback, not to 'error', and leaves the
+    // socket unconnected; it is the answer.
+    sock.connect(server.port, server.host, ((err?: Error) => {
+      if (err) return finish(err);
       // The socket may have been closed (abort, error) before it connected: sending then would throw.
       if (done()) return;
       try {
@@ -133,7 +136,7 @@ function udpQuery(server: Endpoint, query: Buffer, signal: AbortSignal): Promise
       } catch (err) {
         finish(err);
       }
-    });
+    }) as () => void);
   });
 }
 

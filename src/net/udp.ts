@@ -10,6 +10,7 @@
  */
 import { createSocket, type RemoteInfo } from 'node:dgram';
 import { isIP } from 'node:net';
+import { describeError } from './abort.js';
 
 export type UdpResult<T> =
   | { ok: true; value: T; ms: number; tries: number }
@@ -83,7 +84,12 @@ export function udpExchange<T>(request: Buffer, o: UdpExchangeOptions<T>): Promi
     };
     const onBound = (): void => {
       if (done) return;
-      socket.connect(o.port, o.gateway, () => sendNext()); // failures arrive on 'error'
+      // A failed connect (no route to the gateway: ENETUNREACH) is handed to this callback, not to 'error',
+      // and the socket stays unconnected: sending then would throw outside any handler.
+      socket.connect(o.port, o.gateway, ((err?: Error) => {
+        if (err) finish({ ok: false, kind: 'error', message: `cannot reach ${o.gateway}:${o.port}: ${describeError(err)}` });
+        else sendNext();
+      }) as () => void);
     };
     try {
       socket.bind({ port: 0, exclusive: true, ...(o.bindAddress ? { address: o.bindAddress } : {}) }, onBound);
