@@ -3,7 +3,8 @@
  * + runc, docs in the README's Docker section) runs `ddns run` as the sidecar in the lab's LAN namespace,
  * hardened as compose.yaml runs it — read-only root, uid 1000, every capability dropped,
  * no-new-privileges, /tmp a small tmpfs, the state on a named volume — and is judged from outside:
- * the records it publishes at the lab's DuckDNS and Cloudflare fixtures, /healthz and /readyz from the
+ * the records it publishes at the lab's DuckDNS and Cloudflare fixtures, the port it maps on the lab's
+ * router (reached from the internet host; removed on stop), /healthz and /readyz from the
  * LAN namespace, the image's own HEALTHCHECK command, the process's credentials read from the host's
  * /proc, and SIGTERM → exit 0 with a valid state file on the volume.
  *
@@ -135,7 +136,9 @@ describe('the image as the sidecar in the lab LAN namespace', { skip }, () => {
         { provider: 'duckdns', domains: ['labhome'], token: DUCK_TOKEN },
         { provider: 'cloudflare', zone: 'example.com', name: 'home.example.com', apiToken: CF_TOKEN, create: true },
       ],
-      daemon: { listen: LISTEN, interval: 300 },
+      // A port mapping too: UPnP/NAT-PMP need no capability (compose.yaml drops them all).
+      forwards: [{ internalPort: 2222, externalPort: 8022, protocol: 'tcp', lease: 120, description: 'ddns-container' }],
+      daemon: { listen: LISTEN, interval: 300, removeOnStop: true },
     }, null, 2), { mode: 0o600 });
     chownSync(cfgFile, UID, UID);
     await podmanOk(['volume', 'create', volume]);
@@ -160,9 +163,17 @@ describe('the image as the sidecar in the lab LAN namespace', { skip }, () => {
     await waitFor('/readyz 200 from the container', 60_000, async () => ((await http(lab, '/readyz')).status === 200 ? true : undefined))
       .catch(async (err: unknown) => { throw new Error(`${String(err)}\n${(await logs()).split('\n').slice(-20).join('\n')}`); });
 
-    // Published: both providers hold the lab's WAN address.
+    // Published: both providers hold the lab's WAN address; the forward answers from the internet.
     assert.deepEqual(await a('labhome.duckdns.org'), [lab.addr.public4]);
     assert.deepEqual(await a('home.example.com'), [lab.addr.public4]);
+    const echo = await lab.listen('lan', 2222);
+    try {
+      const via = await lab.connectFromInternet(lab.addr.public4, 8022, { send: 'through' });
+      assert.ok(via.ok, `the container's forward does not answer from outside: ${via.error}`);
+      assert.equal(via.data, 'through');
+    } finally {
+      await echo.close();
+    }
 
     // The process, seen from the host: in the lab's LAN namespace, uid/gid 1000, no capability in any
     // set, no privilege gain, and the root filesystem mounted read-only.
@@ -221,5 +232,12 @@ describe('the image as the sidecar in the lab LAN namespace', { skip }, () => {
     const cf = Object.entries(loaded.state.records).find(([k]) => k.startsWith('cloudflare:'));
     assert.equal(cf?.[1].published?.['4']?.address, lab.addr.public4, 'the Cloudflare record is not in the state');
     assert.ok(!readFileSync(file, 'utf8').includes(DUCK_TOKEN), 'a secret reached the state file');
+    // removeOnStop: the daemon took its mapping off the router before it exited.
+    const echo = await lab.listen('lan', 2222);
+    try {
+      assert.equal((await lab.connectFromInternet(lab.addr.public4, 8022, { send: 'x', timeoutMs: 800 })).ok, false, 'the mapping survived removeOnStop');
+    } finally {
+      await echo.close();
+    }
   });
 });
