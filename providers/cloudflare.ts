@@ -26,8 +26,13 @@ interface LiveRecord { id: string; content: string; ttl: number; proxied: boolea
 const CONCURRENCY = 4;
 const ZONE_ID = /^[0-9a-f]{32}$/i;
 
-let sdk: Promise<Sdk> | undefined;
-const loadSdk = (): Promise<Sdk> => (sdk ??= import('cloudflare'));
+/**
+ * The SDK is loaded with this module (the registry imports it only when a cloudflare record exists), so
+ * that loading it — the heaviest import ddns has — happens before any request's timer starts: loading it
+ * in the middle of a run blocked the event loop long enough, on a starved machine, to time out the other
+ * providers' requests whose replies were waiting.
+ */
+const sdk: Sdk = await import('cloudflare');
 
 const clients = new Map<string, CloudflareClient>();
 const zoneIds = new Map<string, string>();
@@ -176,8 +181,7 @@ export function combine(parts: readonly Outcome[]): Outcome {
 }
 
 async function updateOne(item: UpdateItem<CloudflareRecordConfig>, ctx: ProviderContext): Promise<Outcome> {
-  const mod = await loadSdk();
-  const client = clientFor(mod, item.record, ctx.timeoutMs, ctx.log);
+  const client = clientFor(sdk, item.record, ctx.timeoutMs, ctx.log);
   const started = performance.now();
   const parts: Outcome[] = [];
   try {
@@ -189,11 +193,11 @@ async function updateOne(item: UpdateItem<CloudflareRecordConfig>, ctx: Provider
       try {
         parts.push(await updateFamily(client, zone, item.record, family, address, ctx));
       } catch (err) {
-        parts.push(errorOutcome(mod, err, item.record));
+        parts.push(errorOutcome(sdk, err, item.record));
       }
     }
   } catch (err) {
-    parts.push(errorOutcome(mod, err, item.record));
+    parts.push(errorOutcome(sdk, err, item.record));
   }
   const out = combine(parts);
   // A cached zone id may be stale (zone re-created): look it up again next time anything went wrong.
@@ -207,8 +211,7 @@ export const provider: Provider<CloudflareRecordConfig> = {
   names: (record) => [fqdn(record.name)],
   update: (items, ctx) => mapLimit(items, CONCURRENCY, (item) => updateOne(item, ctx)),
   async readLive(record, families, ctx): Promise<LiveRead> {
-    const mod = await loadSdk();
-    const client = clientFor(mod, record, ctx.timeoutMs, ctx.log);
+    const client = clientFor(sdk, record, ctx.timeoutMs, ctx.log);
     try {
       const zone = await zoneId(client, record, ctx.signal);
       if (typeof zone !== 'string') return { ok: false, why: zone.kind === 'held' ? zone.why : 'zone lookup failed' };
@@ -216,7 +219,7 @@ export const provider: Provider<CloudflareRecordConfig> = {
       for (const f of families) addresses[f] = (await liveRecords(client, zone, fqdn(record.name), typeOf(f), ctx.signal)).map((r) => r.content);
       return { ok: true, addresses };
     } catch (err) {
-      const o = errorOutcome(mod, err, record);
+      const o = errorOutcome(sdk, err, record);
       return { ok: false, why: 'why' in o ? o.why : 'unexpected' };
     }
   },
