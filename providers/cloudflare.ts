@@ -15,7 +15,9 @@ import { canonicalAddress, type Family } from '../src/net/address.js';
 import { describeError } from '../src/net/abort.js';
 import type { Logger } from '../src/log.js';
 import { parseRetryAfter } from './http.js';
-import { type LiveRead, type Outcome, type Provider, type ProviderContext, type UpdateItem, mapLimit, outcome } from './provider.js';
+import { type LiveRead, type Outcome, type Provider, type ProviderContext, type UpdateItem, combine, mapLimit, outcome } from './provider.js';
+
+export { combine };
 import { printable } from '../src/net/text.js';
 
 type Sdk = typeof import('cloudflare');
@@ -165,19 +167,6 @@ async function updateFamily(client: CloudflareClient, zone: string, record: Clou
     return outcome.failed(`Cloudflare answered the edit of ${name} with content ${got}, not ${address} — not recorded as published`);
   }
   return outcome.updated(sent);
-}
-
-/** Several family outcomes → one: held > retryAfter > failed > updated > unchanged. */
-export function combine(parts: readonly Outcome[]): Outcome {
-  const find = <K extends Outcome['kind']>(k: K) => parts.filter((p): p is Extract<Outcome, { kind: K }> => p.kind === k);
-  const held = find('held');
-  if (held.length > 0) return outcome.held(held.map((h) => h.why).join('; '), [...new Set(held.map((h) => h.fix))].join('; '));
-  const retry = find('retryAfter');
-  if (retry.length > 0) return outcome.retryAfter(Math.max(...retry.map((r) => r.seconds)), retry.map((r) => r.why).join('; '));
-  const failed = find('failed');
-  if (failed.length > 0) return outcome.failed(failed.map((f) => f.why).join('; '));
-  const addresses = Object.assign({}, ...parts.map((p) => ('addresses' in p ? p.addresses : {}))) as Record<Family, string>;
-  return find('updated').length > 0 ? outcome.updated(addresses) : outcome.unchanged(addresses);
 }
 
 async function updateOne(item: UpdateItem<CloudflareRecordConfig>, ctx: ProviderContext): Promise<Outcome> {

@@ -1,10 +1,11 @@
 /**
- * The one HTTP call the text-protocol providers (dyndns2, DuckDNS) make: undici `request` with a
+ * The one HTTP call the providers make (dyndns2, DuckDNS, the JSON APIs): undici `request` with a
  * timeout and the caller's signal, no redirects (a redirect is an answer, not a new place to send
  * credentials), a capped body, and failures as values.
  *
- * Contract: `httpGet` never rejects; it resolves `{ ok: false, why }` for every transport problem. `why`
- * never contains the URL's query or credentials (only scheme, host and path).
+ * Contract: `httpRequest`/`httpGet` never reject; they resolve `{ ok: false, why }` for every transport
+ * problem. `why` never contains the URL's query or credentials (only scheme, host and path — or
+ * `opts.shown` instead, for URLs that carry a secret in their path).
  */
 import { platform } from 'node:os';
 import { request } from 'undici';
@@ -27,28 +28,55 @@ export function safeUrl(url: URL): string {
   return `${url.protocol}//${url.host}${url.pathname}`;
 }
 
-export async function httpGet(url: URL, opts: { headers: Record<string, string>; signal: AbortSignal; timeoutMs: number }): Promise<HttpResult> {
+export interface HttpOptions {
+  headers: Record<string, string>;
+  signal: AbortSignal;
+  timeoutMs: number;
+  method?: 'GET' | 'POST' | 'PUT' | 'PATCH';
+  body?: string;
+  /** How the URL appears in `why` (default scheme://host/path). */
+  shown?: string;
+}
+
+export function httpGet(url: URL, opts: HttpOptions): Promise<HttpResult> {
+  return httpRequest(url, { ...opts, method: 'GET' });
+}
+
+/** A JSON request: `value` serialised as the body, JSON accepted. */
+export function httpJson(url: URL, method: 'GET' | 'POST' | 'PUT' | 'PATCH', value: unknown, opts: HttpOptions): Promise<HttpResult> {
+  return httpRequest(url, {
+    ...opts,
+    method,
+    headers: { accept: 'application/json', ...(value !== undefined ? { 'content-type': 'application/json' } : {}), ...opts.headers },
+    ...(value !== undefined ? { body: JSON.stringify(value) } : {}),
+  });
+}
+
+export async function httpRequest(url: URL, opts: HttpOptions): Promise<HttpResult> {
+  const shown = opts.shown ?? safeUrl(url);
   const started = performance.now();
   const ms = () => Math.round(performance.now() - started);
   const signal = withTimeout(opts.timeoutMs, opts.signal);
   try {
     const res = await request(url, {
-      method: 'GET',
+      method: opts.method ?? 'GET',
       headers: { 'user-agent': USER_AGENT, accept: 'text/plain, */*', ...opts.headers },
+      ...(opts.body !== undefined ? { body: opts.body } : {}),
       signal,
       headersTimeout: opts.timeoutMs,
       bodyTimeout: opts.timeoutMs,
     });
     const body = await readCapped(res.body, MAX_BODY, res.headers['content-length']);
-    if (!body.ok) return { ok: false, why: `${safeUrl(url)} answered more than ${MAX_BODY} bytes`, ms: ms() };
+    if (!body.ok) return { ok: false, why: `${shown} answered more than ${MAX_BODY} bytes`, ms: ms() };
     const headers: Record<string, string> = {};
     for (const [k, v] of Object.entries(res.headers)) if (v !== undefined) headers[k.toLowerCase()] = Array.isArray(v) ? v.join(', ') : v;
     return { ok: true, status: res.statusCode, headers, body: body.text, ms: ms() };
   } catch (err) {
     // Our signal or undici's headers/body timer, whichever fired first: the same timeout of ours.
     const timedOut = !opts.signal.aborted && (signal.aborted || isTimeoutError(err));
-    const why = timedOut ? `timed out after ${opts.timeoutMs} ms` : describeError(err);
-    return { ok: false, why: `${safeUrl(url)}: ${why}`, ms: ms() };
+    // undici's messages may quote the URL (and with it a secret in its path or query): never repeat it.
+    const why = timedOut ? `timed out after ${opts.timeoutMs} ms` : describeError(err).split(url.href).join('<url>');
+    return { ok: false, why: `${shown}: ${why}`, ms: ms() };
   }
 }
 

@@ -97,6 +97,19 @@ export const outcome = {
   failed: (why: string): Outcome => ({ kind: 'failed', why }),
 };
 
+/** Several family outcomes of one record → one: held > retryAfter > failed > updated > unchanged. */
+export function combine(parts: readonly Outcome[]): Outcome {
+  const find = <K extends Outcome['kind']>(k: K) => parts.filter((p): p is Extract<Outcome, { kind: K }> => p.kind === k);
+  const held = find('held');
+  if (held.length > 0) return outcome.held(held.map((h) => h.why).join('; '), [...new Set(held.map((h) => h.fix))].join('; '));
+  const retry = find('retryAfter');
+  if (retry.length > 0) return outcome.retryAfter(Math.max(...retry.map((r) => r.seconds)), retry.map((r) => r.why).join('; '));
+  const failed = find('failed');
+  if (failed.length > 0) return outcome.failed(failed.map((f) => f.why).join('; '));
+  const addresses = Object.assign({}, ...parts.map((p) => ('addresses' in p ? p.addresses : {}))) as Addresses;
+  return find('updated').length > 0 ? outcome.updated(addresses) : outcome.unchanged(addresses);
+}
+
 /** Runs `fn` over `items` with at most `limit` in flight; results in input order. */
 export async function mapLimit<T, U>(items: readonly T[], limit: number, fn: (item: T, index: number) => Promise<U>): Promise<U[]> {
   const out = new Array<U>(items.length);

@@ -15,6 +15,7 @@ const loaders: Record<ProviderName, () => Promise<{ provider: Provider<never> }>
   desec: () => import('./desec.js'),
   rfc2136: () => import('./rfc2136.js'),
   custom: () => import('./custom.js'),
+  porkbun: () => import('./porkbun.js'),
 };
 
 export const PROVIDER_NAMES = Object.keys(loaders) as ProviderName[];

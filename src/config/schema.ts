@@ -79,12 +79,18 @@ function insecureUrl(url: string, allowInsecure: boolean): boolean {
 
 type AnyRecord = { provider: string; allowInsecure?: boolean; server?: string; baseUrl?: string } & Record<string, unknown>;
 
-/** The one secret key each provider requires (default `password`). */
-const RECORD_SECRET: Readonly<Record<string, string>> = {
-  duckdns: 'token', cloudflare: 'apiToken', rfc2136: 'keySecret', custom: 'url',
+/**
+ * The secret keys each provider requires (default `password`): every entry must be set; an entry
+ * `a|b` is satisfied by either key.
+ */
+const RECORD_SECRET: Readonly<Record<string, readonly string[]>> = {
+  duckdns: ['token'], cloudflare: ['apiToken'], rfc2136: ['keySecret'], custom: ['url'],
+  porkbun: ['apiKey', 'secretApiKey'],
 };
 /** The key holding the URL that receives the credentials (default `server`; rfc2136 speaks DNS, not HTTP). */
-const RECORD_ENDPOINT: Readonly<Record<string, string | undefined>> = { cloudflare: 'baseUrl', custom: 'url', rfc2136: undefined };
+const RECORD_ENDPOINT: Readonly<Record<string, string | undefined>> = {
+  cloudflare: 'baseUrl', custom: 'url', rfc2136: undefined, porkbun: 'baseUrl',
+};
 
 /** Per record: credentials only over TLS (loopback or allowInsecure excepted), and the secret present. */
 function checkRecord(r: AnyRecord, ctx: z.core.$RefinementCtx<AnyRecord>): void {
@@ -98,14 +104,26 @@ function checkRecord(r: AnyRecord, ctx: z.core.$RefinementCtx<AnyRecord>): void 
       message: 'would send credentials over plain http — use https://, or set allowInsecure: true on this record if the server is on a network you trust',
     });
   }
-  const secretKey = RECORD_SECRET[r.provider] ?? 'password';
-  if (r[secretKey] === undefined && r[`${secretKey}File`] === undefined) {
+  for (const entry of RECORD_SECRET[r.provider] ?? ['password']) {
+    const keys = entry.split('|');
+    if (keys.some((k) => r[k] !== undefined || r[`${k}File`] !== undefined)) continue;
+    const [secretKey = ''] = keys;
+    const either = keys.length > 1 ? ` (or ${keys.slice(1).join(', ')})` : '';
     ctx.addIssue({
       code: 'custom',
       path: [secretKey],
       input: undefined,
-      message: `is required for provider ${r.provider} — set ${secretKey}, ${secretKey}File, or the environment variable DDNS_RECORDS_<index>_${envName(secretKey)}(_FILE)`,
+      message: `is required for provider ${r.provider}${either} — set ${secretKey}, ${secretKey}File, or the environment variable DDNS_RECORDS_<index>_${envName(secretKey)}(_FILE)`,
     });
+  }
+}
+
+/** A zone-API record's `name` must be the zone itself or a name in it. */
+function nameInZone(r: { zone: string; name: string }, ctx: z.core.$RefinementCtx<AnyRecord>): void {
+  const n = r.name.toLowerCase().replace(/\.$/, '');
+  const zone = r.zone.toLowerCase().replace(/\.$/, '');
+  if (n !== zone && !n.endsWith(`.${zone}`)) {
+    ctx.addIssue({ code: 'custom', path: ['name'], input: r.name, message: `is not in zone ${r.zone} — give the full name (e.g. home.${zone}) and the zone it belongs to` });
   }
 }
 
@@ -184,6 +202,31 @@ const ovhRecord = dyndns2Preset('ovh', 'https://www.ovh.com');
 /** deSEC: username = the domain name (e.g. home.dedyn.io), password = a token of that account. */
 const desecRecord = dyndns2Preset('desec', 'https://update.dedyn.io');
 
+/**
+ * The fields of a record at a DNS API that edits zones (Porkbun, Hetzner DNS, DigitalOcean, Gandi):
+ * the zone, the full name in it, an optional TTL (left as it is when unset), create when missing.
+ */
+const zoneRecordFields = (baseUrl: string, ttlMin: number) => ({
+  /** The zone (the registered domain, e.g. example.com). */
+  zone: hostname,
+  /** The full name to publish (the zone itself or a name in it). */
+  name: hostname,
+  /** Set on write and compared on read; unset → the provider's record keeps (or gets) its own. */
+  ttl: z.number().int().min(ttlMin).max(86400).optional(),
+  create: z.boolean().default(false),
+  baseUrl: httpUrl.default(baseUrl),
+  ...recordCommon,
+});
+/** Porkbun (JSON API v3): an API key pair; the domain's "API access" must be on. TTL ≥ 600. */
+const porkbunRecord = z.strictObject({
+  provider: z.literal('porkbun'),
+  apiKey: secret.optional(),
+  apiKeyFile: secretFile.optional(),
+  secretApiKey: secret.optional(),
+  secretApiKeyFile: secretFile.optional(),
+  ...zoneRecordFields('https://api.porkbun.com/api/json/v3', 600),
+});
+
 const tsigAlgorithm = z.enum(['hmac-sha1', 'hmac-sha224', 'hmac-sha256', 'hmac-sha384', 'hmac-sha512']);
 const base64Secret = secret.refine((s) => /^[A-Za-z0-9+/]+={0,2}$/.test(s.trim()) && s.trim().length % 4 === 0, {
   message: 'not a base64 key secret (the secret "…" of the key statement in named.conf, or tsig-keygen\'s output)',
@@ -219,7 +262,7 @@ const customRecord = z.strictObject({
   successStatus: z.array(z.number().int().min(100).max(599)).min(1).optional(),
   ...recordCommon,
 });
-export const PROVIDERS = ['noip', 'dyndns2', 'duckdns', 'cloudflare', 'dynu', 'ovh', 'desec', 'rfc2136', 'custom'] as const;
+export const PROVIDERS = ['noip', 'dyndns2', 'duckdns', 'cloudflare', 'dynu', 'ovh', 'desec', 'rfc2136', 'custom', 'porkbun'] as const;
 export const recordSchema = z.discriminatedUnion('provider', [
   noipRecord.superRefine(checkRecord),
   dyndns2Record.superRefine(checkRecord),
@@ -230,6 +273,7 @@ export const recordSchema = z.discriminatedUnion('provider', [
   desecRecord.superRefine(checkRecord),
   rfc2136Record.superRefine(checkRecord),
   customRecord.superRefine(checkRecord),
+  porkbunRecord.superRefine(checkRecord).superRefine(nameInZone),
 ]);
 
 // ---- forwards, lan, probe, daemon ----------------------------------------------------------------------
@@ -446,6 +490,7 @@ export type CloudflareRecordConfig = Extract<RecordConfig, { provider: 'cloudfla
 export type Dyndns2PresetRecordConfig = Extract<RecordConfig, { provider: 'dynu' | 'ovh' | 'desec' }>;
 export type Rfc2136RecordConfig = Extract<RecordConfig, { provider: 'rfc2136' }>;
 export type CustomRecordConfig = Extract<RecordConfig, { provider: 'custom' }>;
+export type PorkbunRecordConfig = Extract<RecordConfig, { provider: 'porkbun' }>;
 export type ForwardConfig = z.output<typeof forwardSchema>;
 export type LanConfig = Config['lan'];
 export type ProbeConfig = NonNullable<Config['probe']>;

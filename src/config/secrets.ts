@@ -15,6 +15,8 @@ export const SECRET_FIELDS: readonly (readonly [string, string])[] = [
   ['records.*', 'apiToken'],
   ['records.*', 'keySecret'],
   ['records.*', 'url'],
+  ['records.*', 'apiKey'],
+  ['records.*', 'secretApiKey'],
   ['probe', 'token'],
   ['daemon.notify.*', 'url'],
   ['daemon.notify.*', 'token'],
