@@ -12,8 +12,10 @@ export interface RealDepsOptions {
   configFile?: string | undefined;
   /** Called with each reloaded config before it is used (registers its secrets with the logger). */
   onConfig?(config: Config): void;
-  /** How often to ask the router for its WAN address; default 60 s; 0 = never. */
+  /** How often to ask the router for its WAN address while subscribed to its events; default 60 s; 0 = never. */
   routerPollMs?: number;
+  /** How often without an event subscription (the router offers no GENA events); default 5 s. */
+  routerPollFallbackMs?: number;
   /** Consensus hedge delay; the daemon is not in a hurry (default 1500 ms: fewer requests). */
   hedgeMs?: number;
 }
@@ -35,14 +37,14 @@ export function realDeps(o: RealDepsOptions = {}): DaemonDeps {
       return runUpdate(ctx, opts);
     },
     async createWatcher(_config, w) {
-      const [{ PublicIpWatcher }, { portmapRouterPoll }] = await Promise.all([import('../publicip/watcher.js'), import('../publicip/watcher-deps.js')]);
+      const [{ PublicIpWatcher }, { portmapRouterPoll, portmapRouterEvents }] = await Promise.all([import('../publicip/watcher.js'), import('../publicip/watcher-deps.js')]);
       const pollMs = o.routerPollMs ?? 60_000;
       return new PublicIpWatcher({
         families: w.families,
         intervalMs: w.intervalMs,
         detect: w.detect,
         announcements: w.announcements,
-        ...(pollMs > 0 ? { pollRouter: portmapRouterPoll(), routerPollMs: pollMs } : {}),
+        ...(pollMs > 0 ? { pollRouter: portmapRouterPoll(), routerPollMs: pollMs, routerEvents: portmapRouterEvents, routerPollFallbackMs: o.routerPollFallbackMs ?? 5_000 } : {}),
         clock: w.clock,
         random: w.random,
       });

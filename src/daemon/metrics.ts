@@ -6,7 +6,7 @@
  *   ddns_public_address_info{family,address}        1 for the address published now (one series per family)
  *   ddns_public_address_known{family}               1 when consensus has an address, 0 when not
  *   ddns_address_changes_total{family}
- *   ddns_ip_confirmations_total{trigger}            external confirmations by the watcher (start|interval|announcement|router-poll|manual)
+ *   ddns_ip_confirmations_total{trigger}            external confirmations by the watcher (start|interval|announcement|router-poll|router-event|manual)
  *   ddns_record_updates_total{provider,outcome}     outcome: updated|unchanged|current|held|waiting|retryAfter|failed
  *   ddns_record_holds{provider}                     records held now (need the user)
  *   ddns_mapping_renewals_total{protocol}

@@ -24,6 +24,7 @@ export interface WatcherLike {
   on(event: 'confirmed', fn: (e: { report: PublicIpReport; trigger: string }) => void): unknown;
   on(event: 'change', fn: (e: { family: Family; from: string | null; to: string; trigger: string }) => void): unknown;
   on(event: 'signal', fn: (e: { trigger: string; detail: string }) => void): unknown;
+  on(event: 'router-events', fn: (e: { up: boolean; detail: string }) => void): unknown;
   start(): Promise<void>;
   stop(): Promise<void>;
   /** An external confirmation now (the retry after a cycle without an address). */
@@ -123,6 +124,9 @@ export class WatchService implements DaemonService {
     w.on('signal', (e) => {
       d.forceFull();
       reporter.watcherSignal(e);
+    });
+    w.on('router-events', (e) => {
+      this.ctx.log.info({ event: e.up ? 'router.events.up' : 'router.events.lost', detail: e.detail });
     });
     w.on('change', (e) => {
       reporter.addressChanged(e);

@@ -9,7 +9,7 @@
 import type { Config } from '../config/schema.js';
 import type { Family } from '../net/address.js';
 import { detectPublicAddresses, type DetectOptions } from './detect.js';
-import { PublicIpWatcher, type AnnouncementSubscribe, type WatcherOptions } from './watcher.js';
+import { PublicIpWatcher, type AnnouncementSubscribe, type RouterEventSubscribe, type WatcherOptions } from './watcher.js';
 import type { RouterProtocol } from './sources/router.js';
 
 export interface CreateWatcherOptions extends Partial<Omit<WatcherOptions, 'detect'>> {
@@ -33,6 +33,33 @@ export const portmapAnnouncements: AnnouncementSubscribe = async (on) => {
       onAnnouncement: (a) => on(a.protocol === 'natpmp' ? { protocol: 'natpmp', address: a.address, epoch: a.epoch } : { protocol: 'pcp', epoch: a.epoch }),
     });
     return r.ok ? { close: r.close } : undefined;
+  } catch {
+    return undefined;
+  }
+};
+
+/**
+ * Subscribes to the UPnP gateway's GENA events for its WAN connection service (src/portmap/upnp/gena.ts);
+ * undefined when there is no gateway, it offers no eventSubURL, or it refuses the subscription.
+ */
+export const portmapRouterEvents: RouterEventSubscribe = async (on) => {
+  try {
+    const [{ lanContext }, { findGateway }, { subscribeGena }] = await Promise.all([import('../portmap/lan.js'), import('../portmap/upnp/gateway.js'), import('../portmap/upnp/gena.js')]);
+    const lan = await lanContext();
+    if (!lan.ok) return undefined;
+    const g = await findGateway(lan.lan);
+    const eventSubUrl = g.ok ? g.gateway.igd.service.eventSubUrl : undefined;
+    if (!eventSubUrl) return undefined;
+    const r = await subscribeGena({
+      eventSubUrl,
+      localAddress: lan.lan.address,
+      onEvent: (vars) => {
+        const ext = vars.get('ExternalIPAddress');
+        on.event(ext !== undefined ? `ExternalIPAddress ${ext}` : [...vars.keys()].slice(0, 6).join(' '));
+      },
+      onState: (up, detail) => on.state(up, detail),
+    });
+    return r.ok ? { close: () => r.sub.close() } : undefined;
   } catch {
     return undefined;
   }

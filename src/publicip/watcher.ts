@@ -24,13 +24,20 @@ import type { Family } from '../net/address.js';
 import { realClock, type Clock, type TimerHandle } from '../state/clock.js';
 import type { FamilyResult, PublicIpReport } from './detect.js';
 
-export type Trigger = 'start' | 'interval' | 'announcement' | 'router-poll' | 'manual';
+export type Trigger = 'start' | 'interval' | 'announcement' | 'router-poll' | 'router-event' | 'manual';
 
 /** A NAT-PMP/PCP announcement as the watcher needs it (src/portmap/natpmp.ts decodes the packets). */
 export interface AnnouncementHint { protocol: 'natpmp' | 'pcp'; address?: string; epoch: number }
 
 /** Subscribes to announcements; resolves with a closer, or undefined when listening is impossible. */
 export type AnnouncementSubscribe = (on: (a: AnnouncementHint) => void) => Promise<{ close(): void } | undefined>;
+
+/**
+ * Subscribes to the router's own change events (UPnP GENA): `event` on each NOTIFY (a hint, with a
+ * cleaned description), `state` when the subscription is lost or back. Resolves with a closer, or
+ * undefined when the router offers no events.
+ */
+export type RouterEventSubscribe = (on: { event(detail: string): void; state(up: boolean, detail: string): void }) => Promise<{ close(): void | Promise<void> } | undefined>;
 
 export interface WatcherOptions {
   families: readonly Family[];
@@ -44,6 +51,13 @@ export interface WatcherOptions {
   routerPollMs?: number;
   /** The router's own report of its WAN address (raw; null when it has none or does not answer). */
   pollRouter?: (signal: AbortSignal) => Promise<string | null>;
+  /**
+   * The router's change events: each one makes the watcher poll the router at once (the event itself is
+   * never trusted for the address). Needs `pollRouter`.
+   */
+  routerEvents?: RouterEventSubscribe;
+  /** Router poll period (ms) while no event subscription is up and the router reports an address; default `routerPollMs`. */
+  routerPollFallbackMs?: number;
   announcements?: AnnouncementSubscribe;
   clock?: Clock;
   random?: () => number;
@@ -56,6 +70,8 @@ export interface PublicIpWatcherEvents {
   confirmed: [{ report: PublicIpReport; trigger: Trigger }];
   unconfirmed: [{ family: Family; report: FamilyResult | undefined; trigger: Trigger }];
   signal: [{ trigger: Trigger; detail: string }];
+  /** The router event subscription came up or was lost. */
+  'router-events': [{ up: boolean; detail: string }];
 }
 
 const key = (f: Family): '4' | '6' => (f === 4 ? '4' : '6');
@@ -72,6 +88,10 @@ export class PublicIpWatcher extends EventEmitter<PublicIpWatcherEvents> {
   private pollTimer: TimerHandle | undefined;
   private lastRouter: string | null | undefined;
   private listener: { close(): void } | undefined;
+  private routerSub: { close(): void | Promise<void> } | undefined;
+  private eventsUp = false;
+  private polling: Promise<void> | undefined;
+  private pollAgain: { trigger: Trigger; detail: string } | undefined;
   private readonly ac = new AbortController();
   private announcementsListening = false;
 
@@ -105,7 +125,24 @@ export class PublicIpWatcher extends EventEmitter<PublicIpWatcherEvents> {
       this.announcementsListening = this.listener !== undefined;
       if (!this.running) { this.listener?.close(); return; }
     }
-    if (this.o.pollRouter && (this.o.routerPollMs ?? 0) > 0) this.schedulePoll();
+    if (this.o.pollRouter && this.o.routerEvents) {
+      try {
+        this.routerSub = await this.o.routerEvents({
+          event: (detail) => { if (this.running) void this.poll({ trigger: 'router-event', detail }); },
+          state: (up, detail) => { this.eventsUp = up; this.emitSafe('router-events', { up, detail }); },
+        });
+      } catch {
+        this.routerSub = undefined;
+      }
+      if (!this.running) { await this.routerSub?.close(); return; }
+      this.eventsUp = this.routerSub !== undefined;
+      if (this.routerSub) {
+        this.emitSafe('router-events', { up: true, detail: 'subscribed' });
+        // The baseline an event is compared with: the router's address now.
+        void this.poll();
+      }
+    }
+    if (this.o.pollRouter && this.pollPeriod() > 0 && !this.polling) this.schedulePoll();
     await this.confirm('start');
   }
 
@@ -117,7 +154,9 @@ export class PublicIpWatcher extends EventEmitter<PublicIpWatcherEvents> {
     this.pollTimer?.cancel();
     this.listener?.close();
     this.listener = undefined;
-    await this.inFlight;
+    const sub = this.routerSub;
+    this.routerSub = undefined;
+    await Promise.all([this.inFlight, this.polling, sub?.close()]);
   }
 
   /** Asks for an external confirmation now (coalesced with one in flight). */
@@ -131,12 +170,49 @@ export class PublicIpWatcher extends EventEmitter<PublicIpWatcherEvents> {
     void this.confirm('announcement');
   }
 
-  private schedulePoll(): void {
+  /**
+   * The poll period now: the fallback while no router event subscription is up and the router does
+   * report an address (a network without a router that answers keeps the slow period).
+   */
+  private pollPeriod(): number {
     const ms = this.o.routerPollMs ?? 0;
-    this.pollTimer = this.clock.setTimer(() => { void this.poll(); }, ms);
+    if (this.routerSub && this.eventsUp) return ms;
+    return this.lastRouter ? this.o.routerPollFallbackMs ?? ms : ms;
   }
 
-  private async poll(): Promise<void> {
+  private schedulePoll(): void {
+    this.pollTimer?.cancel();
+    const ms = this.pollPeriod();
+    if (ms > 0) this.pollTimer = this.clock.setTimer(() => { void this.poll({ trigger: 'router-poll', detail: '' }); }, ms);
+  }
+
+  /**
+   * Asks the router now (one poll at a time: a request during a poll runs once more after it), then
+   * re-arms the periodic poll. Without `why`: only records the baseline.
+   */
+  private poll(why?: { trigger: Trigger; detail: string }): Promise<void> {
+    if (this.polling) {
+      if (why) this.pollAgain = why;
+      return this.polling;
+    }
+    this.pollTimer?.cancel();
+    const run = async (): Promise<void> => {
+      let next = why;
+      await this.pollOnce(next);
+      while (this.running && this.pollAgain) {
+        next = this.pollAgain;
+        this.pollAgain = undefined;
+        await this.pollOnce(next);
+      }
+    };
+    this.polling = run().finally(() => {
+      this.polling = undefined;
+      if (this.running) this.schedulePoll();
+    });
+    return this.polling;
+  }
+
+  private async pollOnce(why: { trigger: Trigger; detail: string } | undefined): Promise<void> {
     if (!this.running || !this.o.pollRouter) return;
     let now: string | null;
     try {
@@ -147,11 +223,11 @@ export class PublicIpWatcher extends EventEmitter<PublicIpWatcherEvents> {
     if (!this.running) return;
     const before = this.lastRouter;
     this.lastRouter = now;
-    if (before !== undefined && before !== now) {
-      this.emitSafe('signal', { trigger: 'router-poll', detail: `router reports ${now ?? 'no address'} (was ${before ?? 'no address'})` });
-      void this.confirm('router-poll');
+    if (why && before !== undefined && before !== now) {
+      const t = why.trigger;
+      this.emitSafe('signal', { trigger: t, detail: `${why.detail ? `router event (${why.detail}); ` : ''}router reports ${now ?? 'no address'} (was ${before ?? 'no address'})` });
+      void this.confirm(t);
     }
-    if (this.running) this.schedulePoll();
   }
 
   private scheduleInterval(): void {

@@ -159,6 +159,98 @@ test('a router poll that reports a new WAN address triggers a confirmation; an u
   await wt.stop();
 });
 
+test('a router event makes the watcher ask the router at once; the answer, not the event, decides', async () => {
+  const { w, detect } = world('44.0.0.2');
+  const clock = new FakeClock();
+  let routerSays: string | null = '44.0.0.2';
+  let polls = 0;
+  let fire: ((detail: string) => void) | undefined;
+  let closed = false;
+  const signals: Array<{ trigger: string; detail: string }> = [];
+  const wt = new PublicIpWatcher({
+    families: [4], detect, intervalMs: 300_000, clock, routerPollMs: 60_000, routerPollFallbackMs: 5_000,
+    pollRouter: async () => { polls++; return routerSays; },
+    routerEvents: async (on) => { fire = on.event; return { close: async () => { closed = true; } }; },
+  });
+  wt.on('signal', (e) => signals.push(e));
+  await wt.start();
+  await flush();
+  assert.equal(polls, 1, 'subscribed: one poll for the baseline');
+  assert.deepEqual(clock.pending().filter((ms) => ms <= 60_000), [60_000], 'subscribed: the slow period');
+  fire?.('ExternalIPAddress 44.0.0.2');
+  await flush();
+  assert.equal(polls, 2);
+  assert.equal(w.calls, 1, 'an event whose address did not change the router\'s answer confirms nothing');
+  routerSays = '44.0.0.9';
+  w.address = '44.0.0.9';
+  fire?.('ExternalIPAddress 1.2.3.4');
+  await flush();
+  assert.equal(polls, 3);
+  assert.equal(w.calls, 2);
+  assert.equal(wt.current(4), '44.0.0.9');
+  assert.deepEqual(signals.map((e) => e.trigger), ['router-event']);
+  assert.match(signals[0]?.detail ?? '', /router event \(ExternalIPAddress 1\.2\.3\.4\); router reports 44\.0\.0\.9 \(was 44\.0\.0\.2\)/);
+  await wt.stop();
+  assert.ok(closed, 'stop() closes the subscription');
+});
+
+test('without an event subscription the router is polled at the fallback period once it reports an address', async () => {
+  const { w, detect } = world('44.0.0.2');
+  const clock = new FakeClock();
+  let routerSays: string | null = null;
+  let polls = 0;
+  const wt = new PublicIpWatcher({
+    families: [4], detect, intervalMs: 300_000, clock, routerPollMs: 60_000, routerPollFallbackMs: 5_000,
+    pollRouter: async () => { polls++; return routerSays; },
+    routerEvents: async () => undefined,
+  });
+  await wt.start();
+  await clock.advance(5_000);
+  assert.equal(polls, 0, 'no router answer yet: the slow period');
+  await clock.advance(55_000);
+  assert.equal(polls, 1);
+  routerSays = '44.0.0.2';
+  await clock.advance(60_000);
+  assert.equal(polls, 2);
+  await clock.advance(5_000);
+  assert.equal(polls, 3, 'the router reports an address: every 5 s');
+  routerSays = '44.0.0.7';
+  w.address = '44.0.0.7';
+  await clock.advance(5_000);
+  assert.equal(polls, 4);
+  assert.equal(wt.current(4), '44.0.0.7', 'a WAN change seen within one fallback period');
+  await wt.stop();
+});
+
+test('a lost event subscription falls back to the fast poll, and back to the slow one when it returns', async () => {
+  const { detect } = world('44.0.0.2');
+  const clock = new FakeClock();
+  let polls = 0;
+  let state: ((up: boolean, detail: string) => void) | undefined;
+  const seen: Array<{ up: boolean; detail: string }> = [];
+  const wt = new PublicIpWatcher({
+    families: [4], detect, intervalMs: 300_000, clock, routerPollMs: 60_000, routerPollFallbackMs: 5_000,
+    pollRouter: async () => { polls++; return '44.0.0.2'; },
+    routerEvents: async (on) => { state = on.state; return { close: () => undefined }; },
+  });
+  wt.on('router-events', (e) => seen.push(e));
+  await wt.start();
+  await flush();
+  assert.equal(polls, 1);
+  state?.(false, 'subscription lost: HTTP 412');
+  await clock.advance(60_000);
+  assert.equal(polls, 2, 'the period armed while subscribed still runs out once');
+  await clock.advance(5_000);
+  assert.equal(polls, 3, 'then every 5 s');
+  state?.(true, 'subscribed');
+  await clock.advance(5_000);
+  assert.equal(polls, 4);
+  await clock.advance(5_000);
+  assert.equal(polls, 4, 'subscribed again: the slow period');
+  assert.deepEqual(seen.map((e) => e.up), [true, false, true]);
+  await wt.stop();
+});
+
 test('a failed confirmation keeps the last known address and says so', async () => {
   const { w, detect } = world('44.0.0.2');
   const clock = new FakeClock();

@@ -18,6 +18,8 @@ export interface IgdService {
   serviceType: string;
   version: number;
   controlUrl: URL;
+  /** GENA subscription URL (confined like controlURL); absent when the device offers none. */
+  eventSubUrl?: URL;
 }
 
 export interface IgdDescription {
@@ -82,7 +84,9 @@ export function parseDescription(xml: string, location: URL): DescriptionResult 
       const ref = text(child(svc, 'controlURL'), 512) ?? '';
       const controlUrl = confineUrl(ref, base, location);
       if (!controlUrl) { rejected.push(`${serviceType} controlURL ${ref.slice(0, 80)}`); continue; }
-      if (services.length < 16) services.push({ kind, serviceType, version, controlUrl });
+      const eventRef = text(child(svc, 'eventSubURL'), 512) ?? '';
+      const eventSubUrl = eventRef ? confineUrl(eventRef, base, location) : undefined;
+      if (services.length < 16) services.push({ kind, serviceType, version, controlUrl, ...(eventSubUrl ? { eventSubUrl } : {}) });
     }
     for (const d of children(child(device, 'deviceList'), 'device')) walk(d, depth + 1);
   };
