@@ -37,7 +37,7 @@ export function oneShotStatus(config: Config, report: CheckReport, at: Date, pub
     records,
     forwards: config.forwards.map((f) => ({
       key: `${f.protocol}/${f.externalPort ?? f.internalPort}`, protocol: f.protocol, internalPort: f.internalPort,
-      externalPort: f.externalPort ?? f.internalPort, ...(f.description ? { description: f.description } : {}),
+      externalPort: f.externalPort ?? f.internalPort, families: [...f.families], ...(f.description ? { description: f.description } : {}),
     })),
     tunnels,
     check: { ...report, at: at.toISOString(), reasons: ['ddns check'] },

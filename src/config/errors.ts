@@ -133,7 +133,7 @@ export function problemsFromZod(issues: readonly z.core.$ZodIssue[], input: unkn
       case 'custom':
       default: {
         const msg = issue.message.replace(/^Invalid input: /, '');
-        out.push({ path: at, message: value === undefined || issue.code === 'custom' && /^(would|maps|is required)/.test(msg) ? msg : `${msg}, got ${shown}` });
+        out.push({ path: at, message: value === undefined || issue.code === 'custom' && /^(would|maps|opens|is required)/.test(msg) ? msg : `${msg}, got ${shown}` });
       }
     }
   }

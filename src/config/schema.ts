@@ -286,21 +286,46 @@ export const forwardSchema = z.strictObject({
   /** Requested lease in seconds (0 = permanent where the router allows it). */
   lease: z.number().int().min(0).max(604800).default(7200),
   via: z.enum(['auto', 'upnp', 'natpmp', 'pcp']).default('auto'),
+  /**
+   * 4: a port mapping on the router (NAT); 6: an inbound IPv6 pinhole to this host's stable address
+   * (no translation: the internal port is opened). Default [4].
+   */
+  families: families.default([4]),
 });
 
 function checkForwards(list: z.output<typeof forwardSchema>[], ctx: z.core.$RefinementCtx<z.output<typeof forwardSchema>[]>): void {
   const seen = new Map<string, number>();
+  const seen6 = new Map<string, number>();
   list.forEach((f, i) => {
-    const key = `${f.protocol}/${f.externalPort ?? f.internalPort}`;
-    const first = seen.get(key);
-    if (first !== undefined) {
+    if (f.families.includes(4)) {
+      const key = `${f.protocol}/${f.externalPort ?? f.internalPort}`;
+      const first = seen.get(key);
+      if (first !== undefined) {
+        ctx.addIssue({
+          code: 'custom',
+          path: [i],
+          input: f,
+          message: `maps external ${key} again (already forwards[${first}]) — a router holds one mapping per external port and protocol`,
+        });
+      } else seen.set(key, i);
+    }
+    if (!f.families.includes(6)) return;
+    if (f.externalPort !== undefined && f.externalPort !== f.internalPort) {
       ctx.addIssue({
         code: 'custom',
-        path: [i],
-        input: f,
-        message: `maps external ${key} again (already forwards[${first}]) — a router holds one mapping per external port and protocol`,
+        path: [i, 'externalPort'],
+        input: f.externalPort,
+        message: `would need port translation (${f.externalPort} → ${f.internalPort}), but an IPv6 pinhole (families with 6) opens internalPort ${f.internalPort} itself — IPv6 has no port translation; drop externalPort, or write the IPv4 forward and { internalPort: ${f.internalPort}, families: [6] } as two forwards`,
       });
-    } else seen.set(key, i);
+    }
+    if (f.via === 'natpmp') {
+      ctx.addIssue({ code: 'custom', path: [i, 'via'], input: f.via, message: 'would need NAT-PMP to open an IPv6 pinhole (families with 6), which it cannot: use auto, upnp or pcp' });
+    }
+    const key6 = `${f.protocol}/${f.internalPort}`;
+    const first6 = seen6.get(key6);
+    if (first6 !== undefined) {
+      ctx.addIssue({ code: 'custom', path: [i], input: f, message: `opens the IPv6 pinhole ${key6} again (already forwards[${first6}])` });
+    } else seen6.set(key6, i);
   });
 }
 

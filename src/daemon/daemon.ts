@@ -26,6 +26,7 @@ import { AnnouncementHub, type ListenFn } from './announcements.js';
 import { familiesOf, runCycle } from './cycle.js';
 import { ForwardService } from './forward-service.js';
 import type { ForwardsDeps } from './forwards.js';
+import type { PinholeDeps } from './pinholes.js';
 import { parseListen } from './listen.js';
 import type { DaemonMetrics } from './metrics.js';
 import type { Sender } from './notify.js';
@@ -48,6 +49,8 @@ export interface DaemonDeps extends Pick<WatchServiceOptions, 'createWatcher' | 
   reloadConfig(): Promise<Config>;
   runUpdate(ctx: UpdateContext, opts: UpdateOptions): Promise<UpdateReport>;
   forwards: ForwardsDeps;
+  /** IPv6 pinholes for forwards with `families` including 6. */
+  pinholes?: PinholeDeps;
   /** The SSH implementation for tunnels (loaded only when tunnels are configured). */
   tunnelDial?(): Promise<Dial>;
   /** The raw announcement listener (shared through a hub). */
@@ -97,7 +100,7 @@ export async function runDaemon(o: DaemonOptions): Promise<number> {
   const status = () => {
     const p = pathCheck?.status();
     return reporter.status.document({
-      now: clock.now(), forwards: config.forwards, mappings: forwards.mappings(), tunnels: reporter.tunnelStatus,
+      now: clock.now(), forwards: config.forwards, mappings: forwards.mappings(), pinholes: forwards.pinholeViews(), tunnels: reporter.tunnelStatus,
       check: p?.check ?? null, ...(p?.nextAt !== undefined ? { nextCheckAt: p.nextAt } : {}),
     });
   };
@@ -112,7 +115,7 @@ export async function runDaemon(o: DaemonOptions): Promise<number> {
   // ---- services: long-lived parts started, reloaded and stopped together (service.ts) --------------
   const hub = new AnnouncementHub(deps.listenAnnouncements);
   const ctx: ServiceContext = { config, log, clock, random, reporter, hub, store };
-  const forwards = new ForwardService(ctx, { deps: deps.forwards, memory: loaded.state.mappings, ...(o.lanCheckMs !== undefined ? { lanCheckMs: o.lanCheckMs } : {}) });
+  const forwards = new ForwardService(ctx, { deps: deps.forwards, ...(deps.pinholes ? { pinholes: deps.pinholes } : {}), memory: loaded.state.mappings, ...(o.lanCheckMs !== undefined ? { lanCheckMs: o.lanCheckMs } : {}) });
   const watcher = new WatchService(ctx, {
     createWatcher: deps.createWatcher, detect: deps.detect, sources: deps.sources, lanContext: deps.forwards.lanContext,
     onConfirmed: (trigger) => scheduler.trigger(trigger),

@@ -63,6 +63,15 @@ export function realDeps(o: RealDepsOptions = {}): DaemonDeps {
       keep: async (mapper, requests, opts) => (await import('../portmap/upkeep.js')).keepMappings(mapper, requests, opts),
       closeTransport: async () => (await import('../portmap/upnp/http.js')).closeHttp(),
     },
+    pinholes: {
+      lanContext: async () => (await import('../portmap/lan.js')).lanContext(),
+      lanContext6: async () => (await import('../portmap/pinholes.js')).lanContext6(),
+      openFirewall: async (lan4, lan6, opts) => {
+        const r = await (await import('../portmap/pinholes.js')).openFirewall6(lan4, lan6, { signal: opts.signal, timeoutMs: 5000 });
+        return r.ok ? r : { ok: false, message: r.message };
+      },
+      keep: async (fw, req, opts) => (await import('../portmap/pinholes.js')).keepPinhole(fw, req, opts),
+    },
     listenAnnouncements: async (opts) => (await import('../portmap/natpmp.js')).listenAnnouncements(opts),
     createMetrics: () => createMetrics(),
   };

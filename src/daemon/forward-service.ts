@@ -1,5 +1,6 @@
 /**
- * Port-forward upkeep as a daemon service: `Forwards` (forwards.ts) reporting through the Reporter, a
+ * Port-forward upkeep as a daemon service: `Forwards` (forwards.ts) for the forwards whose `families`
+ * include 4 and `PinholeKeeper` (pinholes.ts) for those that include 6, reporting through the Reporter, a
  * look every `lanCheckMs` at whether this host's LAN address moved (a DHCP lease changed: the forwards
  * are re-aimed within seconds rather than at the next cycle), and the mappings persisted in the state
  * file after they changed and at stop.
@@ -8,7 +9,9 @@
  */
 import type { Config } from '../config/schema.js';
 import type { TimerHandle } from '../state/clock.js';
+import type { ForwardConfig } from '../config/schema.js';
 import { Forwards, forwardKey, type ForwardsDeps } from './forwards.js';
+import { PinholeKeeper, pinholeForwards, pinholeHealthKey, type PinholeDeps } from './pinholes.js';
 import type { DaemonService, ServiceContext } from './service.js';
 
 export interface ForwardServiceOptions {
@@ -17,11 +20,20 @@ export interface ForwardServiceOptions {
   memory: Record<string, unknown>;
   /** How often to look whether this host's LAN address changed, with forwards configured; default 30 s. */
   lanCheckMs?: number;
+  /** IPv6 pinholes for forwards with `families` including 6; without it they are reported unavailable. */
+  pinholes?: PinholeDeps;
 }
+
+/** The forwards that get an IPv4 port mapping. */
+const mappedForwards = (forwards: readonly ForwardConfig[]) => forwards.filter((f) => f.families.includes(4));
+
+/** Health keys: a mapping per IPv4 forward, a pinhole per IPv6 one. */
+const healthKeys = (forwards: readonly ForwardConfig[]) => [...mappedForwards(forwards).map(forwardKey), ...pinholeForwards(forwards).map((f) => pinholeHealthKey(forwardKey(f)))];
 
 export class ForwardService implements DaemonService {
   readonly name = 'forwards';
   private readonly forwards: Forwards;
+  private readonly pinholes: PinholeKeeper;
   private lanTimer: TimerHandle | undefined;
   private dirty = false;
   private stopped = false;
@@ -29,24 +41,39 @@ export class ForwardService implements DaemonService {
   constructor(private readonly ctx: ServiceContext, private readonly o: ForwardServiceOptions) {
     const { config, log, clock, random, reporter, hub } = ctx;
     this.forwards = new Forwards({
-      forwards: config.forwards, removeOnStop: config.daemon.removeOnStop, log, memory: o.memory, clock, random,
+      forwards: mappedForwards(config.forwards), removeOnStop: config.daemon.removeOnStop, log, memory: o.memory, clock, random,
       onEvent: (e) => {
         reporter.forward(e);
         if (e.kind === 'mapped' || e.kind === 'removed') this.dirty = true;
       },
       deps: { ...o.deps, listen: hub.subscribe },
     });
-    reporter.keepForwards(config.forwards.map(forwardKey));
+    const unavailable: PinholeDeps = {
+      lanContext: o.deps.lanContext,
+      lanContext6: () => Promise.resolve({ ok: false, message: 'this daemon was built without IPv6 pinholes' }),
+      openFirewall: () => Promise.resolve({ ok: false, message: 'no IPv6 pinholes' }),
+      keep: () => Promise.resolve(),
+    };
+    this.pinholes = new PinholeKeeper({
+      forwards: config.forwards, removeOnStop: config.daemon.removeOnStop, clock, random,
+      onEvent: (e) => reporter.pinhole(e),
+      deps: o.pinholes ?? unavailable,
+    });
+    reporter.keepForwards(healthKeys(config.forwards));
   }
 
   start(): void {
     this.forwards.start();
+    this.pinholes.start();
     if (this.ctx.config.forwards.length > 0) this.lanTick();
   }
 
   async reload(config: Config): Promise<void> {
-    this.ctx.reporter.keepForwards(config.forwards.map(forwardKey));
-    await this.forwards.reload(config.forwards, config.daemon.removeOnStop);
+    this.ctx.reporter.keepForwards(healthKeys(config.forwards));
+    await Promise.all([
+      this.forwards.reload(mappedForwards(config.forwards), config.daemon.removeOnStop),
+      this.pinholes.reload(config.forwards, config.daemon.removeOnStop),
+    ]);
     if (config.forwards.length > 0 && !this.lanTimer && !this.stopped) this.lanTick();
   }
 
@@ -54,22 +81,31 @@ export class ForwardService implements DaemonService {
     this.stopped = true;
     this.lanTimer?.cancel();
     this.lanTimer = undefined;
-    await this.forwards.stop();
+    await Promise.all([this.forwards.stop(), this.pinholes.stop()]);
     this.dirty = true;
     await this.persist();
   }
 
-  /** Re-maps from the new address when this host moved on the LAN (forwards.ts `checkLan`). */
+  /**
+   * Re-maps from the new address when this host moved on the LAN (forwards.ts `checkLan`), and re-opens
+   * the pinholes for the new stable IPv6 address after a prefix change (pinholes.ts `checkLan`).
+   */
   async checkLan(): Promise<void> {
-    await this.forwards.checkLan().catch((err: unknown) => this.ctx.log.error({ event: 'daemon.bug', where: 'lan-check', err }));
+    const bug = (err: unknown) => this.ctx.log.error({ event: 'daemon.bug', where: 'lan-check', err });
+    await Promise.all([this.forwards.checkLan().catch(bug), this.pinholes.checkLan().catch(bug)]);
   }
 
-  /** Writes the mappings to the state file if they changed since the last write. */
+  /** The IPv6 pinholes held now (key → the last open or renewal), as /status.json shows them. */
+  pinholeViews(): ReturnType<PinholeKeeper['snapshot']> {
+    return this.pinholes.snapshot();
+  }
+
   /** The mappings held now (key → the last grant), as the state file and /status.json show them. */
   mappings(): ReturnType<Forwards['snapshot']> {
     return this.forwards.snapshot();
   }
 
+  /** Writes the mappings to the state file if they changed since the last write. */
   async persist(): Promise<void> {
     if (!this.dirty) return;
     this.dirty = false;

@@ -12,6 +12,10 @@
  *   ddns_mapping_renewals_total{protocol}
  *   ddns_mapping_recreations_total{protocol}        re-created after a router reboot / lost mapping / LAN change
  *   ddns_mapping_failures_total{protocol}
+ *   ddns_pinhole_open{forward}                      1 while the IPv6 pinhole of forward (tcp/22) is open, 0 when not
+ *   ddns_pinhole_renewals_total{protocol}
+ *   ddns_pinhole_recreations_total{protocol}        re-opened after a router reboot or a prefix change
+ *   ddns_pinhole_failures_total{protocol}
  *   ddns_cycles_total{result}                       result: ok|failed
  *   ddns_cycle_duration_seconds                     histogram
  *   ddns_last_success_timestamp_seconds
@@ -38,6 +42,8 @@ export interface DaemonMetrics {
   addressChanged(family: Family): void;
   confirmation(trigger: string): void;
   mapping(kind: 'renewal' | 'recreation' | 'failure', protocol: string): void;
+  /** An IPv6 pinhole of `forward` (tcp/22) was opened, renewed, re-opened, lost/removed, or failed. */
+  pinhole(kind: 'open' | 'renewal' | 'recreation' | 'gone' | 'failure', forward: string, protocol: string): void;
   ready(ready: boolean): void;
   /** A finished path check. */
   pathCheck(report: CheckReport, finishedAt: number): void;
@@ -67,6 +73,10 @@ export function createMetrics(o: MetricsOptions = {}): DaemonMetrics {
   const mappings = new Counter({ name: 'ddns_mapping_renewals_total', help: 'Port mapping renewals.', labelNames: ['protocol'], registers });
   const recreations = new Counter({ name: 'ddns_mapping_recreations_total', help: 'Port mappings re-created after a router reboot, a lost mapping or a LAN address change.', labelNames: ['protocol'], registers });
   const mapFailures = new Counter({ name: 'ddns_mapping_failures_total', help: 'Port mapping attempts that failed.', labelNames: ['protocol'], registers });
+  const pinholeOpen = new Gauge({ name: 'ddns_pinhole_open', help: '1 while the IPv6 pinhole of a forward is open, 0 when not.', labelNames: ['forward'], registers });
+  const pinholeRenewals = new Counter({ name: 'ddns_pinhole_renewals_total', help: 'IPv6 pinhole renewals.', labelNames: ['protocol'], registers });
+  const pinholeRecreations = new Counter({ name: 'ddns_pinhole_recreations_total', help: 'IPv6 pinholes re-opened after a router reboot or a prefix change.', labelNames: ['protocol'], registers });
+  const pinholeFailures = new Counter({ name: 'ddns_pinhole_failures_total', help: 'IPv6 pinhole attempts that failed.', labelNames: ['protocol'], registers });
   const cycles = new Counter({ name: 'ddns_cycles_total', help: 'Finished cycles by result.', labelNames: ['result'], registers });
   const duration = new Histogram({ name: 'ddns_cycle_duration_seconds', help: 'How long a cycle took.', buckets: [0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60], registers });
   const lastSuccess = new Gauge({ name: 'ddns_last_success_timestamp_seconds', help: 'When the last good cycle finished (unix time).', registers });
@@ -117,6 +127,12 @@ export function createMetrics(o: MetricsOptions = {}): DaemonMetrics {
     },
     mapping(kind, protocol) {
       (kind === 'renewal' ? mappings : kind === 'recreation' ? recreations : mapFailures).inc({ protocol });
+    },
+    pinhole(kind, forward, protocol) {
+      if (kind === 'failure') { pinholeFailures.inc({ protocol }); return; }
+      pinholeOpen.set({ forward }, kind === 'gone' ? 0 : 1);
+      if (kind === 'renewal') pinholeRenewals.inc({ protocol });
+      if (kind === 'recreation') pinholeRecreations.inc({ protocol });
     },
     ready(r) {
       ready.set(r ? 1 : 0);

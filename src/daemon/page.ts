@@ -271,17 +271,30 @@ function records(rs: readonly RecordStatus[]): string {
 
 function forwards(fs: readonly ForwardStatus[]): string {
   if (!fs.length) return '<p class="empty">No forwards configured (add <b>forwards</b> to keep ports open on the router).</p>';
-  const rows = fs.map((f) => {
+  const rows = fs.flatMap((f) => {
+    const out: string[] = [];
     const m = f.mapping;
-    if (m === undefined) {
-      return `<tr><td class="addr">${esc(f.protocol.toUpperCase())} ${f.externalPort} → this host:${f.internalPort}</td><td class="opt">${esc(f.description ?? '')}</td><td colspan="2">configured; a one-shot check does not hold mappings (the reach step says whether it answers from outside)</td></tr>`;
+    const families = f.families ?? [4];
+    if (m === undefined && f.pinhole === undefined) {
+      out.push(`<tr><td class="addr">${esc(f.protocol.toUpperCase())} ${f.externalPort} → this host:${f.internalPort}</td><td class="opt">${esc(f.description ?? '')}</td><td colspan="2">configured; a one-shot check does not hold mappings (the reach step says whether it answers from outside)</td></tr>`);
+    } else if (families.includes(4) && m !== undefined) {
+      const target = m ? `${esc(m.internalAddress)}:${m.internalPort}` : `this host:${f.internalPort}`;
+      const state = m
+        ? `<span class="ok">mapped</span> via ${esc(m.via)}`
+        : `<span class="bad">not mapped</span>${f.problem ? `<br>${esc(f.problem)}` : ''}`;
+      const lease = m ? (m.expiresAt ? `${m.leaseSeconds} s, until ${when(m.expiresAt)}` : 'permanent') : '—';
+      out.push(`<tr><td class="addr">${esc(f.protocol.toUpperCase())} ${f.externalPort} → ${target}</td><td class="opt">${esc(f.description ?? '')}</td><td>${state}</td><td>${lease}</td></tr>`);
     }
-    const target = m ? `${esc(m.internalAddress)}:${m.internalPort}` : `this host:${f.internalPort}`;
-    const state = m
-      ? `<span class="ok">mapped</span> via ${esc(m.via)}`
-      : `<span class="bad">not mapped</span>${f.problem ? `<br>${esc(f.problem)}` : ''}`;
-    const lease = m ? (m.expiresAt ? `${m.leaseSeconds} s, until ${when(m.expiresAt)}` : 'permanent') : '—';
-    return `<tr><td class="addr">${esc(f.protocol.toUpperCase())} ${f.externalPort} → ${target}</td><td class="opt">${esc(f.description ?? '')}</td><td>${state}</td><td>${lease}</td></tr>`;
+    if (families.includes(6) && f.pinhole !== undefined) {
+      const p = f.pinhole;
+      const target = p ? `[${esc(p.internalAddress)}]:${p.internalPort}` : `this host:${f.internalPort}`;
+      const state = p
+        ? `<span class="ok">pinhole open</span> (#${p.id})`
+        : `<span class="bad">no pinhole</span>${f.pinholeProblem ? `<br>${esc(f.pinholeProblem)}` : ''}`;
+      const lease = p ? `${p.leaseSeconds} s, until ${when(p.expiresAt)}` : '—';
+      out.push(`<tr><td class="addr">IPv6 ${esc(f.protocol.toUpperCase())} ${f.internalPort} → ${target}</td><td class="opt">${esc(f.description ?? '')}</td><td>${state}</td><td>${lease}</td></tr>`);
+    }
+    return out;
   });
   return `<table><thead><tr><th>Forward</th><th class="opt">Description</th><th>Router</th><th>Lease</th></tr></thead><tbody>${rows.join('')}</tbody></table>`;
 }

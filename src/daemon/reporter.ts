@@ -13,6 +13,7 @@ import type { Logger } from '../log.js';
 import type { Family } from '../net/address.js';
 import type { PublicIpReport } from '../publicip/detect.js';
 import type { ForwardEvent } from './forwards.js';
+import { pinholeHealthKey, type PinholeKeeperEvent } from './pinholes.js';
 import { Health } from './health.js';
 import type { DaemonMetrics } from './metrics.js';
 import { Notifier, type Sender } from './notify.js';
@@ -160,6 +161,50 @@ export class Reporter {
         break;
       case 'lan-changed':
         log.warn({ event: 'lan.changed', from: e.from.address, to: e.to.address, gatewayFrom: e.from.gateway, gatewayTo: e.to.gateway });
+        this.changed('lan');
+        break;
+    }
+  }
+
+  /**
+   * An IPv6 pinhole's condition (pinholes.ts): health and /status.json under `tcp/22 (IPv6)`, pinhole
+   * metrics, `pinhole.*` events. Opening or re-opening one triggers the path check like a mapping does.
+   */
+  pinhole(e: PinholeKeeperEvent): void {
+    const { log, metrics } = this.o;
+    const problem = (key: string, message: string | undefined) => {
+      this.health.forward(pinholeHealthKey(key), message);
+      this.status.forward(pinholeHealthKey(key), message);
+    };
+    switch (e.kind) {
+      case 'opened': {
+        problem(e.key, undefined);
+        metrics.pinhole(e.how === 'added' ? 'open' : e.how === 'renewed' ? 'renewal' : 'recreation', e.key, e.pinhole.protocol);
+        if (e.how !== 'renewed') this.changed('mapping');
+        const fields = { forward: e.key, internal: `[${e.pinhole.internalAddress}]:${e.pinhole.internalPort}`, id: e.pinhole.id, lease: e.pinhole.leaseSeconds };
+        if (e.how === 'renewed') log.debug({ event: 'pinhole.renewed', ...fields });
+        else log.info({ event: e.how === 'added' ? 'pinhole.opened' : 'pinhole.recreated', ...fields });
+        break;
+      }
+      case 'gone':
+        metrics.pinhole('gone', e.key, e.pinhole.protocol);
+        log.warn({ event: 'pinhole.gone', forward: e.key, id: e.pinhole.id, why: e.why });
+        break;
+      case 'failed':
+        problem(e.key, e.message);
+        metrics.pinhole('failure', e.key, e.key.split('/')[0] ?? 'tcp');
+        log.warn({ event: 'pinhole.failed', forward: e.key, message: e.message });
+        break;
+      case 'unavailable':
+        for (const k of e.keys) problem(k, e.message);
+        log.warn({ event: 'pinhole.unavailable', forwards: e.keys, message: e.message });
+        break;
+      case 'removed':
+        metrics.pinhole('gone', e.key, e.key.split('/')[0] ?? 'tcp');
+        log.info({ event: 'pinhole.removed', forward: e.key, ok: e.ok });
+        break;
+      case 'lan-changed':
+        log.warn({ event: 'lan6.changed', from: e.from.address, to: e.to.address, gatewayFrom: e.from.gateway, gatewayTo: e.to.gateway });
         this.changed('lan');
         break;
     }

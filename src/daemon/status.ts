@@ -12,6 +12,7 @@ import { createHash } from 'node:crypto';
 import type { CheckReport } from '../check/report.js';
 import type { ForwardConfig } from '../config/schema.js';
 import type { Family } from '../net/address.js';
+import { pinholeHealthKey } from './pinholes.js';
 import type { CycleReport, RecordResult } from './report.js';
 
 export const STATUS_VERSION = 1;
@@ -51,18 +52,41 @@ export interface MappingStatus {
   expiresAt: string | null;
 }
 
+/** An inbound IPv6 pinhole to this host's stable address (no translation: the internal port is opened). */
+export interface PinholeStatus {
+  internalAddress: string;
+  internalPort: number;
+  /** The router's id for it (ids start again after a router reboot). */
+  id: number;
+  leaseSeconds: number;
+  /** When the router last opened or renewed it, and when that lease runs out (ISO). */
+  grantedAt: string;
+  expiresAt: string;
+}
+
 export interface ForwardStatus {
   /** `tcp/2222` (protocol and external port, as the daemon's logs name it). */
   key: string;
   protocol: 'tcp' | 'udp';
   internalPort: number;
   externalPort: number;
+  /** 4: a port mapping on the router; 6: an IPv6 pinhole. */
+  families: Array<4 | 6>;
   description?: string;
-  /** The mapping on the router now, null when there is none, absent when not tracked (a one-shot check). */
+  /**
+   * The mapping on the router now, null when there is none, absent when not tracked (a one-shot check)
+   * or not wanted (`families` without 4).
+   */
   mapping?: MappingStatus | null;
   /** Why there is no mapping (the daemon's last error for it). */
   problem?: string;
+  /** The IPv6 pinhole now, null when there is none, absent when not tracked or not wanted (`families` without 6). */
+  pinhole?: PinholeStatus | null;
+  /** Why there is no pinhole (the daemon's last error for it). */
+  pinholeProblem?: string;
 }
+
+type PinholeMemory = Readonly<Record<string, { internalAddress: string; internalPort: number; id: number; leaseSeconds: number; at: string }>>;
 
 /** A reverse tunnel as the tunnel keeper reports it (empty list without `tunnels`). */
 export interface TunnelStatus {
@@ -165,6 +189,8 @@ export class StatusBook {
     now: number;
     forwards: readonly ForwardConfig[];
     mappings: Readonly<Record<string, { via: string; internalAddress: string; internalPort: number; externalPort: number; leaseSeconds: number; at: string }>>;
+    /** The pinhole keeper's memory (key → the last open or renewal); absent: pinholes not tracked. */
+    pinholes?: PinholeMemory;
     tunnels: readonly TunnelStatus[];
     check: CheckStatus | null;
     nextCheckAt?: number;
@@ -173,7 +199,10 @@ export class StatusBook {
       version: STATUS_VERSION,
       generatedAt: iso(o.now),
       records: [...this.records.values()].map((r) => structuredClone(r)),
-      forwards: o.forwards.map((f) => forwardStatus(f, o.mappings, this.problems.get(`${f.protocol}/${f.externalPort ?? f.internalPort}`))),
+      forwards: o.forwards.map((f) => {
+        const key = `${f.protocol}/${f.externalPort ?? f.internalPort}`;
+        return forwardStatus(f, o.mappings, this.problems.get(key), o.pinholes ? { held: o.pinholes, problem: this.problems.get(pinholeHealthKey(key)) } : undefined);
+      }),
       tunnels: [...o.tunnels],
       check: o.check,
       ...(o.nextCheckAt !== undefined ? { nextCheckAt: iso(o.nextCheckAt) } : {}),
@@ -197,17 +226,30 @@ export function forwardStatus(
   f: ForwardConfig,
   mappings: Readonly<Record<string, { via: string; internalAddress: string; internalPort: number; externalPort: number; leaseSeconds: number; at: string }>>,
   problem: string | undefined,
+  pinholes?: { held: PinholeMemory; problem: string | undefined },
 ): ForwardStatus {
   const key = `${f.protocol}/${f.externalPort ?? f.internalPort}`;
+  const families = f.families ?? [4];
   const m = mappings[key];
   const granted = m ? Date.parse(m.at) : NaN;
+  const p = pinholes?.held[key];
+  const opened = p ? Date.parse(p.at) : NaN;
   return {
-    key, protocol: f.protocol, internalPort: f.internalPort, externalPort: f.externalPort ?? f.internalPort,
+    key, protocol: f.protocol, internalPort: f.internalPort, externalPort: f.externalPort ?? f.internalPort, families: [...families],
     ...(f.description ? { description: f.description } : {}),
-    mapping: m ? {
-      via: m.via, internalAddress: m.internalAddress, internalPort: m.internalPort, externalPort: m.externalPort, leaseSeconds: m.leaseSeconds,
-      grantedAt: m.at, expiresAt: m.leaseSeconds > 0 && Number.isFinite(granted) ? iso(granted + m.leaseSeconds * 1000) : null,
-    } : null,
-    ...(problem ? { problem } : {}),
+    ...(families.includes(4) ? {
+      mapping: m ? {
+        via: m.via, internalAddress: m.internalAddress, internalPort: m.internalPort, externalPort: m.externalPort, leaseSeconds: m.leaseSeconds,
+        grantedAt: m.at, expiresAt: m.leaseSeconds > 0 && Number.isFinite(granted) ? iso(granted + m.leaseSeconds * 1000) : null,
+      } : null,
+      ...(problem ? { problem } : {}),
+    } : {}),
+    ...(pinholes && families.includes(6) ? {
+      pinhole: p ? {
+        internalAddress: p.internalAddress, internalPort: p.internalPort, id: p.id, leaseSeconds: p.leaseSeconds,
+        grantedAt: p.at, expiresAt: iso((Number.isFinite(opened) ? opened : 0) + p.leaseSeconds * 1000),
+      } : null,
+      ...(pinholes.problem ? { pinholeProblem: pinholes.problem } : {}),
+    } : {}),
   };
 }

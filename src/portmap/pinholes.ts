@@ -82,6 +82,14 @@ function fromFailure(f: UpnpFailure): Exclude<PinholeOutcome, { kind: 'opened' }
  */
 const isGone = (f: UpnpFailure) => f.kind === 'upnp' && (f.code === 704 || f.code === 714 || f.code === 402);
 
+/**
+ * Ids are not stable across a router reboot (miniupnpd counts from 1 again): our old id may now name
+ * another host's pinhole, and the router refuses to touch it for us (606 Action not authorized, as it
+ * checks the sender against that pinhole's InternalClient). For renew and holds that means: not ours any
+ * more — open it again.
+ */
+const isGoneOrNotOurs = (f: UpnpFailure) => isGone(f) || (f.kind === 'upnp' && f.code === 606);
+
 export interface Firewall6 {
   lan: Lan6;
   open(req: { protocol: Protocol; internalPort: number; leaseSeconds: number }, o?: { signal?: AbortSignal }): Promise<PinholeOutcome>;
@@ -107,13 +115,13 @@ export class UpnpFirewall6 implements Firewall6 {
   async renew(p: Pinhole, leaseSeconds: number, o: { signal?: AbortSignal } = {}): Promise<{ kind: 'renewed' } | { kind: 'gone' } | { kind: 'failed'; message: string }> {
     const r = await this.client.update(p.id, leaseSeconds, o);
     if (r.ok) return { kind: 'renewed' };
-    return isGone(r.failure) ? { kind: 'gone' } : { kind: 'failed', message: describeUpnpFailure(r.failure) };
+    return isGoneOrNotOurs(r.failure) ? { kind: 'gone' } : { kind: 'failed', message: describeUpnpFailure(r.failure) };
   }
 
   async holds(p: Pinhole, o: { signal?: AbortSignal } = {}): Promise<boolean | undefined> {
     const r = await this.client.packets(p.id, o);
     if (r.ok) return true;
-    return isGone(r.failure) ? false : undefined;
+    return isGoneOrNotOurs(r.failure) ? false : undefined;
   }
 
   async working(p: Pinhole, o: { signal?: AbortSignal } = {}): Promise<boolean | undefined> {
@@ -204,7 +212,7 @@ export async function forgetPinhole(path: string, key: Pick<PinholeEntry, 'gatew
 
 export type PinholeEvent =
   | { event: 'pinhole.opened' | 'pinhole.renewed'; pinhole: Pinhole }
-  | { event: 'pinhole.gone'; pinhole: Pinhole }
+  | { event: 'pinhole.gone'; pinhole: Pinhole; why: string }
   | { event: 'pinhole.failed'; protocol: Protocol; internalPort: number; message: string; retryInMs: number }
   | { event: 'pinhole.removed'; pinhole: Pinhole; ok: boolean };
 
@@ -223,6 +231,24 @@ export interface KeepPinholesOptions {
   initial?: Pinhole;
   /** Waits `ms` or until the signal aborts (default: a timer). */
   wait?: (ms: number, signal: AbortSignal) => Promise<void>;
+  /** Shared by the upkeep of several pinholes through one router: an id handed out again is stale for its old holder. */
+  ids?: PinholeIds;
+}
+
+/**
+ * Which upkeep holds which router id. The router hands out an id to one live pinhole at a time, so when
+ * it gives one of ours the id another of ours had, the other's pinhole is gone (a reboot restarted the
+ * ids) — although asking the router about that id would say it exists (it is ours, from the same host).
+ */
+export class PinholeIds {
+  private readonly owners = new Map<number, symbol>();
+  claim(id: number, owner: symbol): void {
+    for (const [k, v] of this.owners) if (v === owner) this.owners.delete(k);
+    this.owners.set(id, owner);
+  }
+  owns(id: number, owner: symbol): boolean {
+    return this.owners.get(id) === owner;
+  }
 }
 
 /** One pinhole kept open until `o.signal` aborts. Resolves after the stop (and removal, if asked). Never throws. */
@@ -238,13 +264,17 @@ export async function keepPinhole(fw: Firewall6, req: { protocol: Protocol; inte
   let renewAt = 0;
   let retry = firstRetry;
   const lease = () => Math.max(clampLease(req.leaseSeconds), o.minLeaseSeconds ?? 4);
+  const me = Symbol('pinhole');
   const opened = (p: Pinhole, event: 'pinhole.opened' | 'pinhole.renewed') => {
     hole = p;
+    o.ids?.claim(p.id, me);
     renewAt = now() + (lease() * 1000) / 2;
     retry = firstRetry;
     emit({ event, pinhole: p });
   };
-  if (o.initial) { hole = o.initial; renewAt = now() + (lease() * 1000) / 2; }
+  if (o.initial) { hole = o.initial; o.ids?.claim(hole.id, me); renewAt = now() + (lease() * 1000) / 2; }
+  const gone = (p: Pinhole, why: string) => { emit({ event: 'pinhole.gone', pinhole: p, why }); hole = undefined; };
+  const stale = (p: Pinhole) => o.ids !== undefined && !o.ids.owns(p.id, me);
   const failed = async (message: string) => {
     emit({ event: 'pinhole.failed', protocol: req.protocol, internalPort: req.internalPort, message, retryInMs: retry });
     await wait(retry, o.signal);
@@ -258,20 +288,22 @@ export async function keepPinhole(fw: Firewall6, req: { protocol: Protocol; inte
       else { await failed(r.message); continue; }
     }
     const current: Pinhole = hole as Pinhole;
+    if (stale(current)) { gone(current, `the router gave id ${current.id} to another of our pinholes (it restarted its ids)`); continue; }
     const due = renewAt - now();
     if (due <= 0) {
       const r = await fw.renew(current, lease(), sig);
       if (o.signal.aborted) break;
       if (r.kind === 'renewed') opened({ ...current, leaseSeconds: lease() }, 'pinhole.renewed');
-      else if (r.kind === 'gone') { emit({ event: 'pinhole.gone', pinhole: current }); hole = undefined; }
+      else if (r.kind === 'gone') gone(current, `the router does not hold id ${current.id} for us (renewal refused)`);
       else await failed(r.message);
       continue;
     }
     await wait(Math.min(due, checkMs), o.signal);
     if (o.signal.aborted) break;
+    if (stale(current)) { gone(current, `the router gave id ${current.id} to another of our pinholes (it restarted its ids)`); continue; }
     if (renewAt - now() > 0) {
       const held = await fw.holds(current, sig);
-      if (held === false && !o.signal.aborted) { emit({ event: 'pinhole.gone', pinhole: current }); hole = undefined; }
+      if (held === false && !o.signal.aborted) gone(current, `the router does not hold id ${current.id} for us`);
     }
   }
   if (o.removeOnStop && hole) {

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { cgnatAdvice, doubleNatAdvice, hairpinAdvice, noPortmapAdvice, portPairs, staleForwardAdvice, unreachableAdvice } from '../../src/check/advice.js';
 
-const ssh = portPairs([{ internalPort: 22, externalPort: 2222, protocol: 'tcp', description: 'ssh', lease: 7200, via: 'auto' }]);
+const ssh = portPairs([{ internalPort: 22, externalPort: 2222, protocol: 'tcp', description: 'ssh', lease: 7200, via: 'auto', families: [4] }]);
 
 test('CGNAT advice shows the tunnels configuration with the user\'s ports, and the relay\'s permitlisten', () => {
   const a = cgnatAdvice({ ports: ssh });

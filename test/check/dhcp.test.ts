@@ -4,7 +4,7 @@ import { evaluateDhcp, type DhcpInput } from '../../src/check/steps/dhcp.js';
 import type { ListedMapping } from '../../src/portmap/types.js';
 
 const lan = { interface: 'l0', gateway: '192.168.77.1', address4: '192.168.77.50', prefixLength4: 24, mac: '02:00:00:00:00:50' };
-const ssh = { internalPort: 22, externalPort: 2222, protocol: 'tcp' as const, description: 'ssh', lease: 7200, via: 'auto' as const };
+const ssh = { internalPort: 22, externalPort: 2222, protocol: 'tcp' as const, description: 'ssh', lease: 7200, via: 'auto' as const, families: [4] as Array<4 | 6> };
 const mapping = (internalAddress: string, externalPort = 2222): ListedMapping => ({
   via: 'upnp', protocol: 'tcp', externalPort, internalAddress, internalPort: 22, description: 'ssh', leaseSeconds: 3600, ours: false, enabled: true,
 });

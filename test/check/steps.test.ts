@@ -8,8 +8,8 @@ import { evaluatePublicIp } from '../../src/check/steps/publicip.js';
 import { evaluateNat } from '../../src/check/steps/nat.js';
 import { configSchema, type ForwardConfig } from '../../src/config/schema.js';
 
-const ssh: ForwardConfig = { internalPort: 8022, externalPort: 2222, protocol: 'tcp', description: 'ssh', lease: 7200, via: 'auto' };
-const wg: ForwardConfig = { internalPort: 51820, externalPort: 51820, protocol: 'udp', description: 'wg', lease: 7200, via: 'auto' };
+const ssh: ForwardConfig = { internalPort: 8022, externalPort: 2222, protocol: 'tcp', description: 'ssh', lease: 7200, via: 'auto', families: [4] };
+const wg: ForwardConfig = { internalPort: 51820, externalPort: 51820, protocol: 'udp', description: 'wg', lease: 7200, via: 'auto', families: [4] };
 
 test('reach: every forward proven → pass; echoip connect-only adds the caveat', () => {
   const ok = evaluateReach([{ forward: ssh, outcome: { ok: true, proof: 'nonce', message: 'nonce arrived', ms: 3 } }], { mode: 'probe', nat: 'single' });

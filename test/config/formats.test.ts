@@ -68,5 +68,5 @@ test('defaults fill each record kind: No-IP, DuckDNS and Cloudflare servers', as
   assert.equal(noip?.provider === 'noip' && noip.server, 'https://dynupdate.no-ip.com');
   assert.equal(duck?.provider === 'duckdns' && duck.server, 'https://www.duckdns.org');
   assert.equal(cf?.provider === 'cloudflare' && cf.baseUrl, 'https://api.cloudflare.com/client/v4');
-  assert.deepEqual(config.forwards[0], { internalPort: 22, externalPort: 2222, protocol: 'tcp', description: 'ddns', lease: 7200, via: 'auto' });
+  assert.deepEqual(config.forwards[0], { internalPort: 22, externalPort: 2222, protocol: 'tcp', description: 'ddns', lease: 7200, via: 'auto', families: [4] });
 });

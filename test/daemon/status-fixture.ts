@@ -22,7 +22,7 @@ export function healthyDoc(): StatusDocument {
       { provider: 'duckdns', name: 'labhome.duckdns.org', addresses: { '4': { address: '44.0.0.2', since: '2026-11-29T23:40:00.000Z' } }, result: 'updated', history: [{ at: '2026-11-29T23:40:00.000Z', family: 4, from: '44.0.0.9', to: '44.0.0.2' }] },
     ],
     forwards: [
-      { key: 'tcp/8022', protocol: 'tcp', internalPort: 2222, externalPort: 8022, description: 'ssh', mapping: { via: 'upnp', internalAddress: '192.168.77.50', internalPort: 2222, externalPort: 8022, leaseSeconds: 7200, grantedAt: '2026-11-29T23:40:00.000Z', expiresAt: '2026-11-30T01:40:00.000Z' } },
+      { key: 'tcp/8022', protocol: 'tcp', internalPort: 2222, externalPort: 8022, families: [4], description: 'ssh', mapping: { via: 'upnp', internalAddress: '192.168.77.50', internalPort: 2222, externalPort: 8022, leaseSeconds: 7200, grantedAt: '2026-11-29T23:40:00.000Z', expiresAt: '2026-11-30T01:40:00.000Z' } },
     ],
     tunnels: [],
     check: { ok: true, nat: 'single', publicAddress: { '4': '44.0.0.2', '6': null }, steps: healthySteps, ms: 900, at: '2026-11-29T23:45:00.000Z', reasons: ['interval'] },

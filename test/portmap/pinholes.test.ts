@@ -71,6 +71,15 @@ test('606 is a refusal naming the sender rule; 402 for our id means the router n
   });
 });
 
+test('after a reboot our old id may name another host\'s pinhole: 606 on renew or check means not ours — open again', async () => {
+  await withFirewall(() => ({ status: 500, body: soapFault(606, 'Action not authorized') }), async (c) => {
+    const fw = new UpnpFirewall6({ gateway: '2a0d:dd00:77::1', address: STABLE, interface: 'l0' }, c);
+    const hole: Pinhole = { via: 'upnp', protocol: 'tcp', internalAddress: STABLE, internalPort: 2727, id: 1, leaseSeconds: 600 };
+    assert.deepEqual(await fw.renew(hole, 600), { kind: 'gone' });
+    assert.equal(await fw.holds(hole), false);
+  });
+});
+
 test('the address opened is the stable one in the gateway\'s /64, never a temporary one', () => {
   const table = parseIfInet6([
     '2a0ddd0000770000d5447b28b7d9a121 02 40 00 01 l0',

@@ -29,7 +29,7 @@ async function service(port: number, greeting: string | null): Promise<Server> {
 }
 const closeServer = (s: Server) => new Promise<void>((r) => s.close(() => r()));
 
-const fwd = (internalPort: number, externalPort = internalPort, protocol: 'tcp' | 'udp' = 'tcp'): ForwardConfig => ({ internalPort, externalPort, protocol, description: 'test', lease: 7200, via: 'auto' });
+const fwd = (internalPort: number, externalPort = internalPort, protocol: 'tcp' | 'udp' = 'tcp'): ForwardConfig => ({ internalPort, externalPort, protocol, description: 'test', lease: 7200, via: 'auto', families: [4] });
 const signal = () => AbortSignal.timeout(5000);
 
 describe('reach client against a loopback probe', () => {

@@ -95,7 +95,8 @@ export const reachStep: Step = {
     const hostnameFor = (f: 4 | 6) => (reach.mode === 'probe' ? names.find((n) => n.families.includes(f))?.name : undefined);
     const lanAddress = ctx.facts.lan?.address4;
     const jobs: Array<{ forward: ForwardConfig; family: 4 | 6; address: string }> = [
-      ...(public4 ? forwards.map((forward) => ({ forward, family: 4 as const, address: public4 })) : []),
+      // A forward with `families: [6]` has no IPv4 mapping to test.
+      ...(public4 ? forwards.filter((f) => (f.families ?? [4]).includes(4)).map((forward) => ({ forward, family: 4 as const, address: public4 })) : []),
       // IPv6 is routed, not NAT'd: the probe aims at the host's own port.
       ...(public6 ? forwards.map((forward) => ({ forward: { ...forward, externalPort: forward.internalPort }, family: 6 as const, address: public6 })) : []),
     ];

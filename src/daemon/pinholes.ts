@@ -1,0 +1,257 @@
+/**
+ * The daemon's upkeep of IPv6 pinholes: every forward whose `families` include 6 gets an inbound pinhole
+ * to this host's stable IPv6 address through the router's firewall (portmap/pinholes.ts `keepPinhole`:
+ * renew at half the lease, re-open what the router lost after a reboot — ids are never reused across
+ * one, see `PinholeIds`). On top of that, this module:
+ * - finds where to ask (this host's IPv6 place, the router's firewall control) and retries with backoff
+ *   when there is none;
+ * - re-opens everything for the new address when this host's stable IPv6 address or gateway changed (a
+ *   new prefix: `checkLan`, called with the forwards' LAN check);
+ * - reports each pinhole's condition (`onEvent`) for health, metrics, /status.json and logs.
+ *
+ * Contract: nothing here throws or rejects to the caller; `stop()` resolves within `stopBudgetMs`
+ * (removing our pinholes first when asked), whatever the router does.
+ */
+import type { ForwardConfig } from '../config/schema.js';
+import type { LanResult } from '../portmap/lan.js';
+import type { LanContext, Protocol } from '../portmap/types.js';
+import { PinholeIds, type Firewall6, type KeepPinholesOptions, type Lan6, type Lan6Result, type Pinhole, type PinholeEvent } from '../portmap/pinholes.js';
+import { backoffDelay } from '../state/backoff.js';
+import { realClock, type Clock } from '../state/clock.js';
+import { forwardKey } from './forwards.js';
+
+export type PinholeKeeperEvent =
+  /** `recreated`: opened again after the router lost it, or after a prefix change (never the first open). */
+  | { kind: 'opened'; key: string; pinhole: Pinhole; how: 'added' | 'renewed' | 'recreated' }
+  | { kind: 'gone'; key: string; pinhole: Pinhole; why: string }
+  | { kind: 'failed'; key: string; message: string }
+  | { kind: 'removed'; key: string; ok: boolean }
+  | { kind: 'unavailable'; keys: string[]; message: string }
+  | { kind: 'lan-changed'; from: Lan6; to: Lan6 };
+
+export type OpenFirewall6Result = { ok: true; firewall: Firewall6 } | { ok: false; message: string };
+
+export interface PinholeDeps {
+  /** This host on the IPv4 LAN (the router's IGD is found there by SSDP). */
+  lanContext(): Promise<LanResult>;
+  /** This host's stable IPv6 address and the IPv6 gateway. */
+  lanContext6(): Promise<Lan6Result>;
+  openFirewall(lan4: LanContext, lan6: Lan6, o: { signal: AbortSignal }): Promise<OpenFirewall6Result>;
+  keep(fw: Firewall6, req: { protocol: Protocol; internalPort: number; leaseSeconds: number }, o: KeepPinholesOptions): Promise<void>;
+}
+
+export interface PinholeKeeperOptions {
+  /** All configured forwards; those whose `families` include 6 get a pinhole. */
+  forwards: readonly ForwardConfig[];
+  removeOnStop: boolean;
+  deps: PinholeDeps;
+  onEvent?(e: PinholeKeeperEvent): void;
+  /** Retry when there is no IPv6 place / no firewall control: default 15 s doubling to 10 min. */
+  retry?: { baseMs: number; maxMs: number };
+  /** How often upkeep asks whether the router still holds each pinhole; default 60 s. */
+  checkIntervalMs?: number;
+  stopBudgetMs?: number;
+  clock?: Clock;
+  random?: () => number;
+}
+
+/** What /status.json shows per pinhole. */
+export interface PinholeView extends Pinhole {
+  gateway: string;
+  /** ISO time of the last open or renewal. */
+  at: string;
+}
+
+/** The forwards that get a pinhole. */
+export const pinholeForwards = (forwards: readonly ForwardConfig[]): ForwardConfig[] => forwards.filter((f) => f.families.includes(6));
+
+/** The health key of a forward's pinhole (its IPv4 mapping is `tcp/2222`, this `tcp/22 (IPv6)`). */
+export const pinholeHealthKey = (key: string): string => `${key} (IPv6)`;
+
+const leaseOf = (f: ForwardConfig) => (f.lease === 0 ? 86_400 : f.lease);
+
+interface Generation { lan: Lan6; controller: AbortController; remove: boolean; done: Promise<void> }
+
+export class PinholeKeeper {
+  private forwards: ForwardConfig[];
+  private removeOnStop: boolean;
+  private gen: Generation | undefined;
+  private starting: Promise<void> | undefined;
+  private checking: Promise<boolean> | undefined;
+  private stopped = false;
+  private failures = 0;
+  private readonly held = new Map<string, PinholeView>();
+  private readonly everOpened = new Set<string>();
+  private readonly stopCtl = new AbortController();
+  private readonly clock: Clock;
+  private readonly random: () => number;
+
+  constructor(private readonly o: PinholeKeeperOptions) {
+    this.forwards = pinholeForwards(o.forwards);
+    this.removeOnStop = o.removeOnStop;
+    this.clock = o.clock ?? realClock;
+    this.random = o.random ?? Math.random;
+  }
+
+  /** The pinholes held now, by forward key. */
+  snapshot(): Record<string, PinholeView> {
+    return Object.fromEntries(this.held);
+  }
+
+  get lan(): Lan6 | undefined {
+    return this.gen?.lan;
+  }
+
+  start(): void {
+    if (this.forwards.length === 0 || this.stopped || this.starting || this.gen) return;
+    this.starting = this.begin().finally(() => { this.starting = undefined; });
+  }
+
+  /**
+   * Re-reads this host's IPv6 place. When its stable address (a new prefix) or the gateway changed, the
+   * old pinholes are removed (best effort) and opened again for the new address. Resolves true then.
+   */
+  checkLan(): Promise<boolean> {
+    this.checking ??= this.checkLanOnce().finally(() => { this.checking = undefined; });
+    return this.checking;
+  }
+
+  private async checkLanOnce(): Promise<boolean> {
+    const g = this.gen;
+    if (!g || this.stopped) return false;
+    const r = await this.o.deps.lanContext6().catch((err: unknown): Lan6Result => ({ ok: false, message: String(err) }));
+    if (!r.ok || (r.lan.address === g.lan.address && r.lan.gateway === g.lan.gateway)) return false;
+    this.emit({ kind: 'lan-changed', from: g.lan, to: r.lan });
+    await this.end(g, true, 2000);
+    if (!this.stopped) void this.launch(r.lan);
+    return true;
+  }
+
+  /** New forwards or removeOnStop (SIGHUP): restarts the upkeep only when the pinhole forwards changed. */
+  async reload(forwards: readonly ForwardConfig[], removeOnStop: boolean): Promise<void> {
+    this.removeOnStop = removeOnStop;
+    const next = pinholeForwards(forwards);
+    if (JSON.stringify(next) === JSON.stringify(this.forwards)) return;
+    const old = this.gen;
+    const gone = new Set(this.forwards.map(forwardKey));
+    for (const f of next) gone.delete(forwardKey(f));
+    this.forwards = next;
+    for (const k of gone) this.held.delete(k);
+    if (old) await this.end(old, gone.size > 0, 2000);
+    if (this.stopped) return;
+    if (old && next.length > 0) this.launch(old.lan);
+    else this.start();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.stopCtl.abort();
+    const g = this.gen;
+    if (g) await this.end(g, this.removeOnStop, this.o.stopBudgetMs ?? 3500);
+  }
+
+  private async begin(): Promise<void> {
+    while (!this.stopped) {
+      const r = await this.o.deps.lanContext6().catch((err: unknown): Lan6Result => ({ ok: false, message: String(err) }));
+      if (r.ok) {
+        this.failures = 0;
+        this.launch(r.lan);
+        return;
+      }
+      this.emit({ kind: 'unavailable', keys: this.forwards.map(forwardKey), message: r.message });
+      await this.pause(backoffDelay(this.failures++, this.o.retry ?? { baseMs: 15_000, maxMs: 600_000 }, this.random));
+    }
+  }
+
+  private launch(lan: Lan6): void {
+    const gen: Generation = { lan, controller: new AbortController(), remove: false, done: Promise.resolve() };
+    gen.done = this.run(gen);
+    this.gen = gen;
+  }
+
+  /** Finds the router's firewall control (retrying with backoff), then keeps each pinhole until aborted. */
+  private async run(gen: Generation): Promise<void> {
+    const signal = gen.controller.signal;
+    const keys = this.forwards.map(forwardKey);
+    let failures = 0;
+    let fw: Firewall6 | undefined;
+    while (!signal.aborted && !fw) {
+      const lan4 = await this.o.deps.lanContext().catch((err: unknown): LanResult => ({ ok: false, message: String(err) }));
+      const opened: OpenFirewall6Result = lan4.ok
+        ? await this.o.deps.openFirewall(lan4.lan, gen.lan, { signal }).catch((err: unknown): OpenFirewall6Result => ({ ok: false, message: String(err) }))
+        : { ok: false, message: `${lan4.message} (the router's firewall control is found from the IPv4 side)` };
+      if (signal.aborted) return;
+      if (opened.ok) { fw = opened.firewall; break; }
+      this.emit({ kind: 'unavailable', keys, message: opened.message });
+      await this.pause(backoffDelay(failures++, this.o.retry ?? { baseMs: 15_000, maxMs: 600_000 }, this.random), signal);
+    }
+    if (!fw) return;
+    const firewall = fw;
+    const ids = new PinholeIds();
+    const wait = (ms: number, s: AbortSignal) => this.pause(ms, s);
+    await Promise.all(this.forwards.map(async (f) => {
+      const key = forwardKey(f);
+      let lost = false;
+      try {
+        await this.o.deps.keep(firewall, { protocol: f.protocol, internalPort: f.internalPort, leaseSeconds: leaseOf(f) }, {
+          signal, ids, wait, now: () => this.clock.now(),
+          ...(this.o.checkIntervalMs !== undefined ? { checkIntervalMs: this.o.checkIntervalMs } : {}),
+          ...(this.o.retry ? { retryMs: this.o.retry.baseMs, maxRetryMs: this.o.retry.maxMs } : {}),
+          // Read when upkeep ends: a stop with removeOnStop, or a prefix change, removes our pinholes.
+          get removeOnStop() { return gen.remove; },
+          onEvent: (e: PinholeEvent) => {
+            switch (e.event) {
+              case 'pinhole.opened':
+              case 'pinhole.renewed': {
+                const again = e.event === 'pinhole.opened' && (lost || this.everOpened.has(key));
+                lost = false;
+                this.everOpened.add(key);
+                this.held.set(key, { ...e.pinhole, gateway: gen.lan.gateway, at: new Date(this.clock.now()).toISOString() });
+                this.emit({ kind: 'opened', key, pinhole: e.pinhole, how: again ? 'recreated' : e.event === 'pinhole.opened' ? 'added' : 'renewed' });
+                break;
+              }
+              case 'pinhole.gone':
+                lost = true;
+                this.held.delete(key);
+                this.emit({ kind: 'gone', key, pinhole: e.pinhole, why: e.why });
+                break;
+              case 'pinhole.failed':
+                this.emit({ kind: 'failed', key, message: e.message });
+                break;
+              case 'pinhole.removed':
+                if (e.ok) this.held.delete(key);
+                this.emit({ kind: 'removed', key, ok: e.ok });
+                break;
+            }
+          },
+        });
+      } catch (err) {
+        this.emit({ kind: 'failed', key, message: `pinhole upkeep stopped: ${String(err)}` });
+      }
+    }));
+  }
+
+  private async end(g: Generation, remove: boolean, budgetMs: number): Promise<void> {
+    g.remove = remove;
+    g.controller.abort();
+    let t: NodeJS.Timeout | undefined;
+    await Promise.race([g.done, new Promise<void>((r) => { t = setTimeout(r, budgetMs); })]);
+    clearTimeout(t);
+    if (this.gen === g) this.gen = undefined;
+  }
+
+  private emit(e: PinholeKeeperEvent): void {
+    try { this.o.onEvent?.(e); } catch { /* a reporter's bug must not stop upkeep */ }
+  }
+
+  /** A wait on the injected clock that ends early when the keeper stops or `signal` aborts. */
+  private pause(ms: number, signal?: AbortSignal): Promise<void> {
+    const signals = [this.stopCtl.signal, ...(signal ? [signal] : [])];
+    if (signals.some((s) => s.aborted)) return Promise.resolve();
+    return new Promise((resolve) => {
+      const done = () => { t.cancel(); for (const s of signals) s.removeEventListener('abort', done); resolve(); };
+      const t = this.clock.setTimer(done, ms);
+      for (const s of signals) s.addEventListener('abort', done, { once: true });
+    });
+  }
+}
