@@ -16,6 +16,7 @@ const loaders: Record<ProviderName, () => Promise<{ provider: Provider<never> }>
   rfc2136: () => import('./rfc2136.js'),
   custom: () => import('./custom.js'),
   porkbun: () => import('./porkbun.js'),
+  hetzner: () => import('./hetzner.js'),
 };
 
 export const PROVIDER_NAMES = Object.keys(loaders) as ProviderName[];

@@ -85,11 +85,11 @@ type AnyRecord = { provider: string; allowInsecure?: boolean; server?: string; b
  */
 const RECORD_SECRET: Readonly<Record<string, readonly string[]>> = {
   duckdns: ['token'], cloudflare: ['apiToken'], rfc2136: ['keySecret'], custom: ['url'],
-  porkbun: ['apiKey', 'secretApiKey'],
+  porkbun: ['apiKey', 'secretApiKey'], hetzner: ['apiToken'],
 };
 /** The key holding the URL that receives the credentials (default `server`; rfc2136 speaks DNS, not HTTP). */
 const RECORD_ENDPOINT: Readonly<Record<string, string | undefined>> = {
-  cloudflare: 'baseUrl', custom: 'url', rfc2136: undefined, porkbun: 'baseUrl',
+  cloudflare: 'baseUrl', custom: 'url', rfc2136: undefined, porkbun: 'baseUrl', hetzner: 'baseUrl',
 };
 
 /** Per record: credentials only over TLS (loopback or allowInsecure excepted), and the secret present. */
@@ -226,6 +226,13 @@ const porkbunRecord = z.strictObject({
   secretApiKeyFile: secretFile.optional(),
   ...zoneRecordFields('https://api.porkbun.com/api/json/v3', 600),
 });
+/** Hetzner DNS (DNS Console API): an API token of the zone's project. */
+const hetznerRecord = z.strictObject({
+  provider: z.literal('hetzner'),
+  apiToken: secret.optional(),
+  apiTokenFile: secretFile.optional(),
+  ...zoneRecordFields('https://dns.hetzner.com/api/v1', 60),
+});
 
 const tsigAlgorithm = z.enum(['hmac-sha1', 'hmac-sha224', 'hmac-sha256', 'hmac-sha384', 'hmac-sha512']);
 const base64Secret = secret.refine((s) => /^[A-Za-z0-9+/]+={0,2}$/.test(s.trim()) && s.trim().length % 4 === 0, {
@@ -262,7 +269,7 @@ const customRecord = z.strictObject({
   successStatus: z.array(z.number().int().min(100).max(599)).min(1).optional(),
   ...recordCommon,
 });
-export const PROVIDERS = ['noip', 'dyndns2', 'duckdns', 'cloudflare', 'dynu', 'ovh', 'desec', 'rfc2136', 'custom', 'porkbun'] as const;
+export const PROVIDERS = ['noip', 'dyndns2', 'duckdns', 'cloudflare', 'dynu', 'ovh', 'desec', 'rfc2136', 'custom', 'porkbun', 'hetzner'] as const;
 export const recordSchema = z.discriminatedUnion('provider', [
   noipRecord.superRefine(checkRecord),
   dyndns2Record.superRefine(checkRecord),
@@ -274,6 +281,7 @@ export const recordSchema = z.discriminatedUnion('provider', [
   rfc2136Record.superRefine(checkRecord),
   customRecord.superRefine(checkRecord),
   porkbunRecord.superRefine(checkRecord).superRefine(nameInZone),
+  hetznerRecord.superRefine(checkRecord).superRefine(nameInZone),
 ]);
 
 // ---- forwards, lan, probe, daemon ----------------------------------------------------------------------
@@ -516,6 +524,7 @@ export type Dyndns2PresetRecordConfig = Extract<RecordConfig, { provider: 'dynu'
 export type Rfc2136RecordConfig = Extract<RecordConfig, { provider: 'rfc2136' }>;
 export type CustomRecordConfig = Extract<RecordConfig, { provider: 'custom' }>;
 export type PorkbunRecordConfig = Extract<RecordConfig, { provider: 'porkbun' }>;
+export type HetznerRecordConfig = Extract<RecordConfig, { provider: 'hetzner' }>;
 export type ForwardConfig = z.output<typeof forwardSchema>;
 export type LanConfig = Config['lan'];
 export type ProbeConfig = NonNullable<Config['probe']>;
