@@ -10,6 +10,7 @@ import type { Family } from '../net/address.js';
 import type { HopsFacts, LanFacts, RouterFacts, PublicFacts } from './facts.js';
 import type { ProbeConfig } from '../config/schema.js';
 import type { ReachOutcome, ReachRequest } from '../reach/types.js';
+import type { StepId } from './step.js';
 
 export type { ReachOutcome, ReachRequest } from '../reach/types.js';
 export type { RelayProbeOutcome, RelayProbeRequest } from '../reach/relay.js';
@@ -45,6 +46,13 @@ export interface Reachability {
 }
 
 export interface CheckDeps {
+  /**
+   * Loads the code a step's I/O runs (its modules are imported lazily, so a check loads only what it uses).
+   * The runner awaits it before the step's budget starts: a budget is for answers from the network, not for
+   * loading modules — under load, importing the port-mapping client took 1–2 s of the router's 3 s.
+   * Optional (fakes have nothing to load); never rejects.
+   */
+  load?(step: StepId): Promise<void>;
   lan(o: { interface?: string } & Signal): Promise<LanResult>;
   router(lan: LanFacts, o: Signal): Promise<RouterFacts>;
   publicIp(families: Family[], o: Signal): Promise<PublicFacts>;

@@ -5,6 +5,7 @@
 import type { Config } from '../config/schema.js';
 import type { CheckDeps } from './deps.js';
 import type { PublicFacts } from './facts.js';
+import type { StepId } from './step.js';
 import { stateHistory } from './io/history.js';
 import type { StateStore } from '../state/store.js';
 
@@ -21,8 +22,21 @@ export function traceTarget(config: Config): string {
   return config.probe ? new URL(config.probe.url).hostname : 'ifconfig.co';
 }
 
+/** The modules each step's I/O imports (loaded by `load` before the step's budget starts). */
+const STEP_CODE: Partial<Record<StepId, () => Promise<unknown>[]>> = {
+  lan: () => [import('./io/lan.js')],
+  router: () => [import('./io/router.js'), import('./io/hops.js')],
+  nat: () => [import('./io/hops.js')],
+  publicip: () => [import('./io/publicip.js')],
+  dns: () => [import('./io/dns.js')],
+  reach: () => [import('../reach/client.js')],
+  hairpin: () => [import('../reach/hairpin.js')],
+  relay: () => [import('../reach/relay.js')],
+};
+
 export function realDeps(o: RealDepsOptions): CheckDeps {
   return {
+    load: async (step) => { await Promise.all(STEP_CODE[step]?.() ?? []); },
     lan: async (x) => (await import('./io/lan.js')).observeLan(x),
     router: async (lan, x) => (await import('./io/router.js')).observeRouter(lan, x),
     publicIp: async (families, x) => (await import('./io/publicip.js')).observePublicIp(o.config, families, x),

@@ -42,6 +42,8 @@ export async function runCheck(o: RunOptions): Promise<RunResult> {
       await Promise.all(step.needs.map((n) => { const dep = byId.get(n); return dep ? runOne(dep) : Promise.resolve(); }));
       o.onStart?.(step);
       const t0 = clock();
+      // The step's code is loaded before its budget starts (the budget is for the network); `ms` counts both.
+      await o.deps.load?.(step.id).catch(() => undefined);
       // A ref'd timer (AbortSignal.timeout is unref'd): a step that hangs on nothing still ends at its budget.
       const budget = new AbortController();
       const timer = setTimeout(() => budget.abort(new DOMException(`${step.id} budget spent`, 'TimeoutError')), step.timeoutMs);

@@ -113,3 +113,30 @@ test('runner: waiting on a step not listed in `after` is a failure of that step,
   const { results } = await runCheck({ config, configured: false, deps, steps: [bad, step('nat', [])] });
   assert.equal(results.find((r) => r.id === 'reach')?.status, 'fail');
 });
+
+test('runner starts a step\'s budget only once its code is loaded (deps.load), and a failing load is no failure', async (t) => {
+  t.mock.timers.enable({ apis: ['setTimeout'] });
+  const loading = gate();
+  const asked: StepId[] = [];
+  let loaded = false;
+  const withLoad: CheckDeps = {
+    ...deps,
+    load: async (id) => {
+      asked.push(id);
+      if (id === 'publicip') throw new Error('no such module');
+      loading.opened.then(() => { loaded = true; }, () => undefined);
+      await loading.opened;
+    },
+  };
+  const ran = runCheck({ config, configured: false, deps: withLoad, steps: [
+    step('lan', [], { timeoutMs: 1_000, onStart: () => assert.ok(loaded, 'lan ran before its code was loaded') }),
+    step('publicip', []),
+  ] });
+  // Loading takes far longer than the 1 s budget: a budget running meanwhile would fail the step.
+  await new Promise((r) => setImmediate(r));
+  t.mock.timers.tick(5_000);
+  loading.open();
+  const { results } = await ran;
+  assert.deepEqual(asked.sort(), ['lan', 'publicip']);
+  assert.deepEqual(results.map((r) => `${r.id}:${r.status}`), ['lan:pass', 'publicip:pass']);
+});

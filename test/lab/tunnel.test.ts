@@ -138,7 +138,7 @@ describe('ddns tunnel through an OpenSSH relay (cgnat)', { skip }, () => {
 
 describe('ddns check and ddns update with a relay (cgnat, fixtures)', { skip }, () => {
   const DUCK_TOKEN = 'lab-duck-token-relay-77';
-  test('check: the relay step passes through the relay and nat warns (the relay carries the traffic); the record points at the relay', async () => {
+  test('check: ok through the relay — the relay step passes and nat warns (the relay carries the traffic); the record points at the relay', async () => {
     const lab = await startLab('cgnat');
     let relay: Relay | undefined;
     let t: Running | undefined;
@@ -156,10 +156,9 @@ describe('ddns check and ddns update with a relay (cgnat, fixtures)', { skip }, 
       assert.equal(report.nat, 'cgnat');
       assert.equal(step('nat')?.status, 'warn');
       assert.match(step('nat')?.summary ?? '', /the relay carries the traffic/);
-      // `ok` also needs every other step to pass; in this lab the router step can time out (3 s) while
-      // both cores are busy, which has nothing to do with the relay: the relay's part is that neither
-      // relay nor nat fails (tracked in notes/relay.md).
-      assert.deepEqual(report.steps.filter((s) => s.status === 'fail' && ['relay', 'nat', 'reach'].includes(s.id)), []);
+      // Behind CGNAT with a working relay the whole check passes (no step fails: router and nat only warn).
+      assert.equal(report.ok, true, JSON.stringify(report.steps, null, 1));
+      assert.equal(r.code, 0, r.stderr);
 
       const u = await lab.ddns(['update'], { config: { tunnels, records: [{ provider: 'duckdns', domains: ['relayhome'], token: DUCK_TOKEN, target: 'relay' }] } });
       assert.equal(u.code, 0, u.stderr);

@@ -2,12 +2,12 @@
 import type { Family } from '../../net/address.js';
 import type { DnsAnswer } from '../deps.js';
 import { describeError } from '../../net/abort.js';
+import { lookupAuthoritative, lookupRecursive } from '../../dns/authoritative.js';
 
 const type = (f: Family) => (f === 4 ? 'A' : 'AAAA') as 'A' | 'AAAA';
 
 export async function authoritativeLookup(name: string, family: Family, o: { signal: AbortSignal }): Promise<DnsAnswer[]> {
   try {
-    const { lookupAuthoritative } = await import('../../dns/authoritative.js');
     const r = await lookupAuthoritative(name, type(family), { signal: o.signal, timeoutMs: 1500 });
     if (!r.ok) return [{ server: 'authoritative', addresses: [], error: r.why }];
     return [{ server: r.server, addresses: r.addresses, ...(r.ttl !== null ? { ttl: r.ttl } : {}), ...(r.rcode === 'NXDOMAIN' ? { error: 'NXDOMAIN (no such name)' } : {}) }];
@@ -18,7 +18,6 @@ export async function authoritativeLookup(name: string, family: Family, o: { sig
 
 export async function systemLookup(name: string, family: Family, o: { signal: AbortSignal }): Promise<DnsAnswer> {
   try {
-    const { lookupRecursive } = await import('../../dns/authoritative.js');
     const r = await lookupRecursive(name, type(family), { signal: o.signal, timeoutMs: 1500 });
     if (!r.ok) return { server: 'system', addresses: [], error: r.why };
     return { server: `resolver ${r.server}`, addresses: r.addresses, ...(r.ttl !== null ? { ttl: r.ttl } : {}) };

@@ -2,7 +2,7 @@
 import type { Config } from '../../config/schema.js';
 import type { Family } from '../../net/address.js';
 import type { FamilyConsensus, PublicFacts } from '../facts.js';
-import type { FamilyResult } from '../../publicip/detect.js';
+import { detectPublicAddresses, type FamilyResult } from '../../publicip/detect.js';
 import { describeError } from '../../net/abort.js';
 
 /** One family's consensus report, flattened to the facts the steps read. Pure. */
@@ -23,7 +23,6 @@ export function familyConsensus(r: FamilyResult): FamilyConsensus {
 
 export async function observePublicIp(config: Config, families: Family[], o: { signal: AbortSignal }): Promise<PublicFacts> {
   try {
-    const { detectPublicAddresses } = await import('../../publicip/detect.js');
     const report = await detectPublicAddresses(config, { families, signal: o.signal });
     const out: PublicFacts = {};
     if (report['4']) out[4] = familyConsensus(report['4']);

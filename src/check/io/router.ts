@@ -5,8 +5,13 @@
  * PCP ANNOUNCE. Never throws.
  */
 import type { LanFacts, ProtocolProbe, RouterFacts } from '../facts.js';
-import type { RouterAddressResult, RouterProbe } from '../../portmap/router.js';
+import { routerExternalAddress, type RouterAddressResult, type RouterProbe } from '../../portmap/router.js';
 import type { Mapping, LanContext } from '../../portmap/types.js';
+import { budgets } from '../../portmap/mapper.js';
+import { pcpAnnounce } from '../../portmap/pcp.js';
+import { findGateway } from '../../portmap/upnp/gateway.js';
+import { UpnpMapper } from '../../portmap/mapper-upnp.js';
+import { describeUpnpFailure } from '../../portmap/upnp/errors.js';
 import { describeError } from '../../net/abort.js';
 import { classifyAddress } from '../../net/address.js';
 
@@ -40,7 +45,6 @@ export function routerFacts(gateway: string, probe: PresenceSeen | undefined, ad
 
 /** PCP ANNOUNCE as an address result: answered (no address: ANNOUNCE reports none), mismatch, or absent. */
 async function pcpAddressCheck(lan: LanContext, signal: AbortSignal): Promise<RouterAddressResult> {
-  const [{ pcpAnnounce }, { budgets }] = await Promise.all([import('../../portmap/pcp.js'), import('../../portmap/mapper.js')]);
   const b = budgets(true);
   const t0 = performance.now();
   const r = await pcpAnnounce(lan.address, { gateway: lan.gateway, bindAddress: lan.address, budgetMs: b.udpBudgetMs, initialMs: b.pcpInitialMs, signal });
@@ -52,10 +56,6 @@ async function pcpAddressCheck(lan: LanContext, signal: AbortSignal): Promise<Ro
 }
 
 export async function observeRouter(lanFacts: LanFacts, o: { signal: AbortSignal }): Promise<RouterFacts> {
-  const [{ routerExternalAddress }, { budgets }, { findGateway }, { UpnpMapper }, { describeUpnpFailure }] = await Promise.all([
-    import('../../portmap/router.js'), import('../../portmap/mapper.js'), import('../../portmap/upnp/gateway.js'),
-    import('../../portmap/mapper-upnp.js'), import('../../portmap/upnp/errors.js'),
-  ]);
   const gateway = lanFacts.gateway;
   const lan: LanContext | undefined = lanFacts.address4
     ? { gateway, address: lanFacts.address4, interface: lanFacts.interface, prefixLength: lanFacts.prefixLength4 ?? 24 }
