@@ -18,7 +18,10 @@ const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
 // ESM output, but some dependencies are CommonJS and call `require()` for node builtins; esbuild's
 // `__require` shim uses a `require` in scope when there is one. Every output file gets the same banner.
-const REQUIRE_SHIM = "import { createRequire as __ddnsCreateRequire } from 'node:module'; const require = __ddnsCreateRequire(import.meta.url);";
+// Some also read `__filename`/`__dirname` (ssh2's poly1305 module does, as soon as it loads): `define` turns
+// every free use of those into names the banner sets from import.meta.url (a module's own `__dirname` stays its own).
+const REQUIRE_SHIM = "import { createRequire as __ddnsCreateRequire } from 'node:module'; const require = __ddnsCreateRequire(import.meta.url); " +
+  "const __ddnsFilename = new URL(import.meta.url).pathname; const __ddnsDirname = new URL('.', import.meta.url).pathname;";
 
 /**
  * `await import('pkg')` of a CommonJS package: with code splitting, esbuild gives that package a chunk
@@ -138,6 +141,7 @@ export async function build(opts = {}) {
     // main.ts starts with its own hashbang, which esbuild keeps at the top of the entry; the banner
     // goes after it. pino-pretty (readable logs on a terminal) stays an optional dependency, loaded if there.
     banner: { js: REQUIRE_SHIM },
+    define: { __filename: '__ddnsFilename', __dirname: '__ddnsDirname' },
     external: EXTERNAL,
     metafile: true,
     logLevel: 'warning',

@@ -161,6 +161,34 @@ describe('the bundle (dist/ddns.mjs)', () => {
     }
   });
 
+  test('ddns tunnel from the bundle loads ssh2 and dials the relay (a closed connection is retried), exits 0 on SIGTERM', async () => {
+    // A "relay" that accepts and hangs up at once: the tunnel must get as far as dialling it, then back off.
+    let dialled = 0;
+    const relay = createServer((s) => { dialled++; s.destroy(); });
+    await new Promise<void>((r) => relay.listen(0, '127.0.0.1', r));
+    const port = (relay.address() as { port: number }).port;
+    const keyFile = join(dir, 'tunnel-key');
+    spawnSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 't', '-f', keyFile]);
+    const hostKey = readFileSync(`${keyFile}.pub`, 'utf8').split(' ').slice(0, 2).join(' ');
+    const file = join(dir, 'tunnel.json');
+    writeFileSync(file, JSON.stringify({ state: join(dir, 'tunnel-state.json'), tunnels: [{ relay: `t@127.0.0.1:${port}`, identityFile: keyFile, hostKey, forwards: [{ remotePort: 2222, localPort: 8080 }] }] }));
+    const child = spawn(process.execPath, [join(out, 'ddns.mjs'), '-c', file, 'tunnel'], { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'], env: { PATH: process.env.PATH ?? '', HOME: dir } });
+    let stderr = '';
+    const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+    try {
+      await new Promise<void>((resolve, reject) => {
+        child.stderr.setEncoding('utf8').on('data', (c: string) => { stderr += c; if (stderr.includes('"tunnel.backoff"')) resolve(); });
+        void exited.then((code) => reject(new Error(`ddns tunnel exited ${code}: ${stderr}`)));
+      });
+      assert.ok(dialled >= 1, 'the relay was dialled');
+      child.kill('SIGTERM');
+      assert.equal(await exited, 0, stderr);
+    } finally {
+      if (child.exitCode === null) child.kill('SIGKILL');
+      await new Promise<void>((r) => relay.close(() => r()));
+    }
+  });
+
   test('a Cloudflare update through the bundle works with the slimmed SDK (zones and DNS records kept)', async () => {
     const { startInternet } = await import('../fixtures/internet.js');
     const token = 'bundleToken_0123456789abcdefABCDEF012';
