@@ -22,6 +22,7 @@ const benches: Bench[] = [
   { name: 'quorum (ip)', run: async () => (await import('./quorum.js')).benchQuorum() },
   { name: 'check', run: async () => (await import('./check.js')).benchCheck() },
   { name: 'probe (under attack)', run: async () => (await import('./probe.js')).benchProbe() },
+  { name: 'tunnel (vs autossh)', run: async () => (await import('./tunnel.js')).benchTunnel() },
   // The harness idles the daemon 30 s per phase (standalone, `tsx bench/daemon.ts` idles 60 s) so that
   // the whole run stays under 10 minutes with the peers' randomly phased WAN changes below.
   { name: 'daemon (idle run)', run: async () => (await import('./daemon.js')).benchDaemon({ idleSeconds: 30 }) },
