@@ -5,9 +5,12 @@
  * - `ddns ip --family 6` publishes the stable address although every echo source sees the temporary one;
  * - `ddns map add --family 6` opens a pinhole a real inbound IPv6 connection arrives through (refused
  *   before and after), `map list --all` shows it;
- * - `map add --family 6 --keep` has the pinhole back after a router reboot (events, not timing).
+ * - `map add --family 6 --keep` has the pinhole back after a router reboot (events, not timing);
+ * - `ddns run` with a `families: [4, 6]` forward opens the pinhole (a connection arrives), shows it in
+ *   /status.json and /metrics, re-opens it after a router reboot, removes it on stop.
  */
 import assert from 'node:assert/strict';
+import type { ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -17,6 +20,22 @@ import type { PublicIpReport } from '../../src/publicip/detect.js';
 import { ip6Groups } from '../../src/net/address.js';
 
 const skip = labSkip();
+
+/** JSON log events of a child's stderr, and a wait for the next one named `name` after index `from`. */
+function eventsOf(child: ChildProcess) {
+  const events: Array<{ event: string } & Record<string, unknown>> = [];
+  const waiters: Array<{ name: string; from: number; resolve: () => void }> = [];
+  createInterface({ input: child.stderr! }).on('line', (l) => {
+    try { events.push(JSON.parse(l) as { event: string }); } catch { return; }
+    for (const w of [...waiters]) if (events.slice(w.from).some((e) => e.event === w.name)) { waiters.splice(waiters.indexOf(w), 1); w.resolve(); }
+  });
+  const next = (name: string, from: number) => new Promise<void>((resolve, reject) => {
+    if (events.slice(from).some((e) => e.event === name)) return resolve();
+    waiters.push({ name, from, resolve });
+    child.once('exit', (code) => reject(new Error(`the child exited (${code}) before ${name}: ${JSON.stringify(events)}`)));
+  });
+  return { events, next };
+}
 
 describe('IPv6 in the cgnat-v6 lab', { skip }, () => {
   let lab: Lab;
@@ -115,18 +134,7 @@ describe('IPv6 in the cgnat-v6 lab', { skip }, () => {
     const lan6 = lab.addr.lan6 ?? '';
     const echo = await lab.listen('lan', 2929);
     const child = lab.spawn('lan', lab.ddnsArgv(['map', 'add', '2929', '--family', '6', '--lease', '600', '--keep']), { env: { ...env(), DDNS_MAP_CHECK_MS: '300' } });
-    const events: Array<{ event: string }> = [];
-    const waiters: Array<{ name: string; from: number; resolve: () => void }> = [];
-    const lines = createInterface({ input: child.stderr! });
-    lines.on('line', (l) => {
-      try { events.push(JSON.parse(l) as { event: string }); } catch { return; }
-      for (const w of [...waiters]) if (events.slice(w.from).some((e) => e.event === w.name)) { waiters.splice(waiters.indexOf(w), 1); w.resolve(); }
-    });
-    const next = (name: string, from: number) => new Promise<void>((resolve, reject) => {
-      if (events.slice(from).some((e) => e.event === name)) return resolve();
-      waiters.push({ name, from, resolve });
-      child.once('exit', (code) => reject(new Error(`map add --keep exited (${code}) before ${name}: ${JSON.stringify(events)}`)));
-    });
+    const { events, next } = eventsOf(child);
     try {
       const out = await new Promise<string>((resolve) => child.stdout!.once('data', (d: Buffer) => resolve(d.toString())));
       assert.match(out, /opened IPv6 pinhole tcp \[2a0d:dd00:77::50\]:2929/);
@@ -142,6 +150,48 @@ describe('IPv6 in the cgnat-v6 lab', { skip }, () => {
       await exited;
       assert.ok(events.some((e) => e.event === 'pinhole.removed'), JSON.stringify(events));
       assert.equal((await lab.connectFromInternet(lan6, 2929, { send: 'stopped', timeoutMs: 800 })).ok, false, 'removed on stop');
+    } finally {
+      if (child.exitCode === null) child.kill('SIGKILL');
+      await echo.close();
+    }
+  });
+
+  test('ddns run with a families [4, 6] forward: the pinhole opens, a connection arrives, a router reboot has it back, stop removes it', { timeout: 120_000 }, async () => {
+    const lan6 = lab.addr.lan6 ?? '';
+    const echo = await lab.listen('lan', 3030);
+    const config = {
+      ip: { families: [6] }, records: [],
+      forwards: [{ internalPort: 3030, families: [4, 6], lease: 20, description: 'lab-v6' }],
+      daemon: { listen: '127.0.0.1:9876', interval: 300, removeOnStop: true },
+      state: join(lab.dir, 'run-v6-state.json'),
+    };
+    const child = lab.spawn('lan', lab.ddnsArgv(['run'], { config }), { env: lab.ddnsEnv });
+    const { events, next } = eventsOf(child);
+    const get = async (path: string) => (await lab.exec('lan', ['curl', '-s', '-m', '3', `http://127.0.0.1:9876${path}`], { timeoutMs: 5000 })).stdout;
+    try {
+      await next('pinhole.opened', 0);
+      assert.deepEqual(await lab.connectFromInternet(lan6, 3030, { send: 'v6 in' }), { ok: true, data: 'v6 in' });
+      const opened = events.find((e) => e.event === 'pinhole.opened');
+      assert.equal(opened?.internal, `[${lan6}]:3030`, 'the stable address, not the temporary one');
+      const status = JSON.parse(await get('/status.json')) as { forwards: Array<{ key: string; families: number[]; pinhole?: { internalAddress: string; id: number } | null; mapping?: unknown }> };
+      const f = status.forwards.find((x) => x.key === 'tcp/3030');
+      assert.deepEqual(f?.families, [4, 6]);
+      assert.equal(f?.pinhole?.internalAddress, lan6, JSON.stringify(f));
+      assert.match(await get('/metrics'), /^ddns_pinhole_open\{forward="tcp\/3030"\} 1$/m);
+
+      const mark = events.length;
+      await lab.rebootRouter();
+      assert.equal((await lab.connectFromInternet(lan6, 3030, { send: 'gone', timeoutMs: 800 })).ok, false, 'the reboot closed it');
+      await next('pinhole.gone', mark);
+      await next('pinhole.recreated', mark);
+      assert.deepEqual(await lab.connectFromInternet(lan6, 3030, { send: 'back' }), { ok: true, data: 'back' });
+      assert.match(await get('/metrics'), /^ddns_pinhole_recreations_total\{protocol="tcp"\} 1$/m);
+
+      const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+      child.kill('SIGTERM');
+      assert.equal(await exited, 0);
+      assert.ok(events.some((e) => e.event === 'pinhole.removed' && e.ok === true), JSON.stringify(events.slice(-5)));
+      assert.equal((await lab.connectFromInternet(lan6, 3030, { send: 'stopped', timeoutMs: 800 })).ok, false, 'removed on stop');
     } finally {
       if (child.exitCode === null) child.kill('SIGKILL');
       await echo.close();
