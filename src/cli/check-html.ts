@@ -4,28 +4,19 @@
  * external resource, no secret (records by name, forwards by port, tunnels by relay host).
  */
 import type { CheckReport } from '../check/report.js';
-import { recordNames } from '../check/steps/dns.js';
 import type { Config } from '../config/schema.js';
 import { renderPage } from '../daemon/page.js';
-import type { RecordStatus, StatusDocument, TunnelStatus } from '../daemon/status.js';
+import { seededStatus, seedRecords, type StatusDocument, type TunnelStatus } from '../daemon/status.js';
 import { writeFileAtomic } from '../state/atomic.js';
-import { openStateStore } from '../state/store.js';
-import { recordKey } from '../update/records.js';
-
-export type Published = Record<string, Partial<Record<'4' | '6', { address: string; at: string }>> | undefined>;
+import { openStateStore, type State } from '../state/store.js';
 
 /**
- * The status document of a one-shot check. `published` is the state file's last published address per
- * record key (what `ddns update`/`ddns run` confirmed); forwards are what the configuration asks for (a
- * one-shot check does not hold mappings: `mapping` is left undefined). Pure.
+ * The status document of a one-shot check. `records` is the state file's records section (what
+ * `ddns update`/`ddns run` confirmed, and each record's history of changes); forwards are what the
+ * configuration asks for (a one-shot check does not hold mappings: `mapping` is left undefined). Pure.
  */
-export function oneShotStatus(config: Config, report: CheckReport, at: Date, published: Published, keyOf: (r: Config['records'][number]) => string): StatusDocument {
-  const records: RecordStatus[] = config.records.map((r) => {
-    const p = published[keyOf(r)] ?? {};
-    const addresses: RecordStatus['addresses'] = {};
-    for (const f of ['4', '6'] as const) { const x = p[f]; if (x) addresses[f] = { address: x.address, since: x.at }; }
-    return { provider: r.provider, name: recordNames(r, config.ip.families).map((n) => n.name).join(', '), addresses, history: [] };
-  });
+export function oneShotStatus(config: Config, report: CheckReport, at: Date, persisted: State['records']): StatusDocument {
+  const records = seedRecords(config, { records: persisted }).map(seededStatus);
   const tunnels: TunnelStatus[] = (config as { tunnels?: ReadonlyArray<{ relay: string; forwards: ReadonlyArray<{ remotePort: number; localPort: number; localAddress?: string }> }> }).tunnels?.map((t) => {
     const host = t.relay.replace(/^[^@]*@/, '');
     const relayHost = host.replace(/:\d+$/, '').replace(/^\[|\]$/g, '');
@@ -48,13 +39,9 @@ export async function writeCheckHtml(file: string, doc: StatusDocument, now: Dat
   await writeFileAtomic(file, renderPage(doc, { live: false, now: now.getTime() }));
 }
 
-/** Reads the state file's published addresses (only when a configuration was loaded) and writes the page. */
+/** Reads the state file's records (only when a configuration was loaded) and writes the page. */
 export async function writeCheckHtmlFor(file: string, config: Config, report: CheckReport, configured: boolean): Promise<void> {
   const now = new Date();
-  let published: Published = {};
-  if (configured) {
-    const loaded = await openStateStore(config.state).load().catch(() => undefined);
-    if (loaded) published = Object.fromEntries(Object.entries(loaded.state.records).map(([k, v]) => [k, v.published]));
-  }
-  await writeCheckHtml(file, oneShotStatus(config, report, now, published, recordKey), now);
+  const loaded = configured ? await openStateStore(config.state).load().catch(() => undefined) : undefined;
+  await writeCheckHtml(file, oneShotStatus(config, report, now, loaded?.state.records ?? {}), now);
 }

@@ -11,7 +11,7 @@ import type { Config } from '../config/schema.js';
 import type { Logger } from '../log.js';
 import type { Family } from '../net/address.js';
 import type { PublicIpReport } from '../publicip/detect.js';
-import type { StateStore } from '../state/store.js';
+import type { RecordState, StateStore } from '../state/store.js';
 import type { RecordReport as UpdateRecordReport, UpdateContext, UpdateOptions, UpdateReport, WantedFamily } from '../update/run.js';
 import type { CycleReport, RecordResult } from './report.js';
 import type { CycleReason } from './scheduler.js';
@@ -29,8 +29,11 @@ const STATUS: Record<UpdateRecordReport['status'], RecordResult> = {
 
 const slot = (f: Family): '4' | '6' => (f === 4 ? '4' : '6');
 
-/** The update engine's report as the daemon's cycle report. Pure. */
-export function toCycleReport(reasons: CycleReason[], startedAt: number, ms: number, families: readonly Family[], u: UpdateReport | undefined, lastDetection: PublicIpReport | undefined): CycleReport {
+/**
+ * The update engine's report as the daemon's cycle report; `persisted` is the state file's records
+ * section after the engine wrote it (each record's history). Pure.
+ */
+export function toCycleReport(reasons: CycleReason[], startedAt: number, ms: number, families: readonly Family[], u: UpdateReport | undefined, lastDetection: PublicIpReport | undefined, persisted?: Readonly<Record<string, RecordState>>): CycleReport {
   const fams = families.map((family) => {
     const w = u?.addresses[slot(family)] ?? null;
     const d = lastDetection?.[slot(family)];
@@ -44,6 +47,7 @@ export function toCycleReport(reasons: CycleReason[], startedAt: number, ms: num
       key: r.key, provider: r.provider, name: r.names.join(', '), result: STATUS[r.status],
       ...(r.why ? { why: r.why } : {}), ...(r.fix ? { fix: r.fix } : {}),
       addresses: { ...(r.addresses['4'] ? { 4: r.addresses['4'] } : {}), ...(r.addresses['6'] ? { 6: r.addresses['6'] } : {}) },
+      ...(persisted ? { history: persisted[r.key]?.history ?? [] } : {}),
     })),
   };
 }
@@ -88,7 +92,9 @@ export async function runCycle(i: CycleInput): Promise<CycleReport> {
       i.log.error({ event: 'daemon.bug', where: 'update', err });
     }
   }
-  const report = toCycleReport(i.reasons, t0, Math.round(performance.now() - p0), families, update, i.detection);
+  // The engine has written the records' state (their history among it): read it back for the report.
+  const persisted = update ? (await i.store.load().catch(() => undefined))?.state.records : undefined;
+  const report = toCycleReport(i.reasons, t0, Math.round(performance.now() - p0), families, update, i.detection, persisted);
   if (error) report.error = error;
   return report;
 }

@@ -35,6 +35,7 @@ import { PathCheckService, type PathCheckFn } from './pathcheck-service.js';
 import { Reporter } from './reporter.js';
 import { Scheduler, type CycleReason } from './scheduler.js';
 import { startServer, type HealthServer } from './server.js';
+import { seedRecords } from './status.js';
 import { eachService, type DaemonService, type ServiceContext } from './service.js';
 import { onSignals, type SignalSource, type StopSignal } from './signals.js';
 import { openStateStore, serializedStore, type StateStore } from '../state/store.js';
@@ -91,6 +92,7 @@ export async function runDaemon(o: DaemonOptions): Promise<number> {
   if (!loaded) return 1;
 
   const reporter = new Reporter({ log, metrics: deps.createMetrics(), notify: config.daemon.notify, ...(deps.notifySend ? { notifySend: deps.notifySend } : {}), startedAt: clock.now(), now: () => clock.now() });
+  reporter.status.seed(seedRecords(config, loaded.state));
   const listen = parseListen(config.daemon.listen);
   if (!listen) {
     log.error({ event: 'daemon.listen.invalid', listen: config.daemon.listen });

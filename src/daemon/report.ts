@@ -6,6 +6,7 @@
  * secrets (record labels are names, never URLs with tokens). `judge` and `diffReports` are pure.
  */
 import type { Family } from '../net/address.js';
+import type { AddressChange } from '../state/store.js';
 import type { CycleReason } from './scheduler.js';
 
 /**
@@ -35,6 +36,8 @@ export interface RecordReport {
   fix?: string;
   /** What the provider now has (for updated/unchanged). */
   addresses?: Partial<Record<Family, string>>;
+  /** The record's address changes as the state file holds them after the cycle, newest first. */
+  history?: AddressChange[];
 }
 
 export interface CycleReport {

@@ -6,25 +6,23 @@
  * Contract: the document never holds a secret. Records are named by their DNS names and provider, never
  * by a URL, token or password; forwards by protocol and ports; tunnels by the relay's host and ports;
  * errors are the sentences the daemon already logs (which carry no secrets). `StatusBook` is pure: the
- * daemon hands it what happened with the time it happened; it keeps a bounded history per record.
+ * daemon hands it what happened with the time it happened. A record's history of changes is the state
+ * file's (the update engine keeps it, bounded): seeded at start, then taken from each cycle's report.
  */
 import { createHash } from 'node:crypto';
 import type { CheckReport } from '../check/report.js';
-import type { ForwardConfig } from '../config/schema.js';
+import type { Config, ForwardConfig } from '../config/schema.js';
 import type { Family } from '../net/address.js';
+import type { AddressChange, State } from '../state/store.js';
+import { recordKey } from '../update/records.js';
+import { recordNames } from '../check/steps/dns.js';
 import { pinholeHealthKey } from './pinholes.js';
 import type { CycleReport, RecordResult } from './report.js';
 
+export type { AddressChange } from '../state/store.js';
+
 export const STATUS_VERSION = 1;
 
-/** One change of a record's published address. */
-export interface AddressChange {
-  at: string;
-  family: Family;
-  /** null: the first address the daemon saw for the record. */
-  from: string | null;
-  to: string;
-}
 
 export interface RecordStatus {
   provider: string;
@@ -37,7 +35,7 @@ export interface RecordStatus {
   /** Why it is not current (held, failed, waiting), and what to do. */
   why?: string;
   fix?: string;
-  /** Newest first, at most HISTORY entries. */
+  /** The published address's changes, newest first (the state file's, so they outlive a restart). */
   history: AddressChange[];
 }
 
@@ -129,7 +127,6 @@ export function revision(doc: StatusDocument): string {
   return createHash('sha256').update(JSON.stringify(shown)).digest('hex').slice(0, 16);
 }
 
-const HISTORY = 20;
 const iso = (ms: number) => new Date(ms).toISOString();
 const fkey = (f: Family) => (f === 4 ? '4' : '6');
 
@@ -139,20 +136,20 @@ export class StatusBook {
   private readonly problems = new Map<string, string>();
 
   /**
-   * Addresses the state file says were published before this start (record name → family → address and
-   * time), so a restarted daemon shows where records stood. Called once, before the first cycle.
+   * What the state file says about the records before this start (their published addresses and their
+   * history; `seedRecords`), so a restarted daemon shows where records stood and how they got there
+   * before its first cycle. Called once, at start.
    */
-  seed(records: ReadonlyArray<{ key: string; provider: string; name: string; published: Partial<Record<'4' | '6', { address: string; at: string }>> }>): void {
+  seed(records: readonly SeedRecord[]): void {
     for (const r of records) {
       const s = this.entry(r.key, r.provider, r.name);
-      for (const f of ['4', '6'] as const) {
-        const p = r.published[f];
-        if (p) s.addresses[f] = { address: p.address, since: p.at };
-      }
+      const seeded = seededStatus(r);
+      s.addresses = seeded.addresses;
+      s.history = seeded.history;
     }
   }
 
-  /** A finished cycle: each record's outcome, and a history entry where its address moved. */
+  /** A finished cycle: each record's outcome, its addresses, and its history as the state file has it now. */
   cycle(report: CycleReport, at: number): void {
     const seen = new Set<string>();
     for (const r of report.records) {
@@ -161,14 +158,14 @@ export class StatusBook {
       s.result = r.result;
       if (r.why) s.why = r.why; else delete s.why;
       if (r.fix) s.fix = r.fix; else delete s.fix;
+      if (r.history) s.history = r.history.map((h) => ({ ...h }));
       for (const [f, address] of Object.entries(r.addresses ?? {}) as Array<[string, string]>) {
         const family = Number(f) as Family;
         const k = fkey(family);
-        const before = s.addresses[k]?.address ?? null;
-        if (before === address) continue;
-        s.addresses[k] = { address, since: iso(at) };
-        s.history.unshift({ at: iso(at), family, from: before, to: address });
-        s.history.length = Math.min(s.history.length, HISTORY);
+        if (s.addresses[k]?.address === address) continue;
+        // Since when: the change the state file recorded for it, else this cycle.
+        const change = s.history.find((h) => h.family === family);
+        s.addresses[k] = { address, since: change?.to === address ? change.at : iso(at) };
       }
     }
     // Records no longer configured (a reload) leave the page.
@@ -219,6 +216,36 @@ export class StatusBook {
     s.name = name;
     return s;
   }
+}
+
+export interface SeedRecord {
+  key: string;
+  provider: string;
+  name: string;
+  published: Partial<Record<'4' | '6', { address: string; at: string }>>;
+  history: AddressChange[];
+}
+
+/** The configured records as the state file left them (for `StatusBook.seed`). Pure. */
+export function seedRecords(config: Config, state: Pick<State, 'records'>): SeedRecord[] {
+  return config.records.map((r) => {
+    const key = recordKey(r);
+    const persisted = state.records[key];
+    return {
+      key, provider: r.provider, name: recordNames(r, config.ip.families).map((n) => n.name).join(', '),
+      published: persisted?.published ?? {}, history: persisted?.history ?? [],
+    };
+  });
+}
+
+/** A record as the state file left it, before any cycle of this process. Pure. */
+export function seededStatus(r: SeedRecord): RecordStatus {
+  const addresses: RecordStatus['addresses'] = {};
+  for (const f of ['4', '6'] as const) {
+    const p = r.published[f];
+    if (p) addresses[f] = { address: p.address, since: p.at };
+  }
+  return { provider: r.provider, name: r.name, addresses, history: r.history.map((h) => ({ ...h })) };
 }
 
 /** One configured forward with what the router holds for it. Pure. */

@@ -52,8 +52,23 @@ export interface RecordRetry {
   why: string;
 }
 
+/** One change of a record's published address (the status page's history). */
+export interface AddressChange {
+  /** ISO time the provider confirmed the new address. */
+  at: string;
+  family: 4 | 6;
+  /** null: the first address published for the record (as far as this state file knows). */
+  from: string | null;
+  to: string;
+}
+
+/** How many address changes a record keeps (newest first); older ones are dropped. */
+export const ADDRESS_HISTORY_LIMIT = 20;
+
 export interface RecordState {
   published?: Partial<Record<FamilyKey, PublishedAddress>>;
+  /** The published address's changes, newest first, at most ADDRESS_HISTORY_LIMIT. */
+  history?: AddressChange[];
   hold?: RecordHold;
   retryAfter?: RecordRetry;
   /** Outcome of the last attempt, for `ddns check`/health: kind and time. */
@@ -122,11 +137,25 @@ function parsePublished(v: unknown): RecordState['published'] | undefined {
   return out;
 }
 
+function parseHistory(v: unknown): AddressChange[] {
+  if (!Array.isArray(v)) return [];
+  const out: AddressChange[] = [];
+  for (const c of v) {
+    if (!isObject(c) || !str(c.at) || Number.isNaN(Date.parse(c.at as string)) || (c.family !== 4 && c.family !== 6) || !str(c.to)) continue;
+    if (c.from !== null && !str(c.from)) continue;
+    out.push({ at: c.at as string, family: c.family, from: c.from as string | null, to: c.to as string });
+    if (out.length === ADDRESS_HISTORY_LIMIT) break;
+  }
+  return out;
+}
+
 function parseRecordState(v: unknown): RecordState | undefined {
   if (!isObject(v)) return undefined;
   const out: RecordState = {};
   const published = parsePublished(v.published);
   if (published) out.published = published;
+  const history = parseHistory(v.history);
+  if (history.length) out.history = history;
   const h = v.hold;
   if (isObject(h) && str(h.reason) && str(h.configHash)) {
     out.hold = { reason: h.reason as string, fix: str(h.fix) ?? '', configHash: h.configHash as string, since: str(h.since) ?? new Date(0).toISOString() };

@@ -2,7 +2,8 @@
  * The decision core of `ddns update` and the daemon: pure functions of plain values.
  *
  * `decide` — wanted addresses + one configured record + its persisted state + its live values → whether
- * to call the provider and with what. `applyOutcome` — what to remember afterwards. No I/O, no clock
+ * to call the provider and with what. `applyOutcome` — what to remember afterwards (the published
+ * addresses and, when one moved, an entry in the record's history). No I/O, no clock
  * (the time comes in), so every rule here is a row in a table test.
  *
  * Rules:
@@ -18,7 +19,7 @@
  *   the families they are given; sending all keeps them consistent).
  */
 import { clampRetrySeconds, MAX_RETRY_AFTER_SECONDS, type Addresses, type Outcome } from '../../providers/provider.js';
-import type { RecordHold, RecordState } from '../state/store.js';
+import { ADDRESS_HISTORY_LIMIT, type RecordHold, type RecordState } from '../state/store.js';
 import { canonicalAddress, type Family } from '../net/address.js';
 
 /** The live record per family: its addresses per published name, or why they could not be read. */
@@ -140,7 +141,9 @@ export function applyOutcome(prev: RecordState | undefined, decision: Decision, 
       if (a === undefined) continue;
       const key = String(f) as '4' | '6';
       const mismatch = liveMismatch[f];
-      if (next.published[key]?.address !== a || mismatch !== undefined) next.published[key] = { address: a, at, ...(mismatch !== undefined ? { liveMismatch: mismatch } : {}) };
+      const before = next.published[key]?.address;
+      if (before !== a) next.history = [{ at, family: f, from: before ?? null, to: a }, ...(next.history ?? [])].slice(0, ADDRESS_HISTORY_LIMIT);
+      if (before !== a || mismatch !== undefined) next.published[key] = { address: a, at, ...(mismatch !== undefined ? { liveMismatch: mismatch } : {}) };
       else delete next.published[key]?.liveMismatch;
     }
   };

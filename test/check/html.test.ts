@@ -19,8 +19,9 @@ test('check --html: the one-shot report as the status page — the path, records
   const report = healthyDoc().check!;
   const key = recordKey(config.records[0]!);
   const at = new Date('2026-11-29T23:50:00Z');
-  const doc = oneShotStatus(config, report, at, { [key]: { '4': { address: '44.0.0.2', at: '2026-11-29T20:00:00.000Z' } } }, recordKey);
-  assert.deepEqual(doc.records, [{ provider: 'duckdns', name: 'labhome.duckdns.org', addresses: { '4': { address: '44.0.0.2', since: '2026-11-29T20:00:00.000Z' } }, history: [] }]);
+  const change = { at: '2026-11-29T20:00:00.000Z', family: 4 as const, from: '44.0.0.1', to: '44.0.0.2' };
+  const doc = oneShotStatus(config, report, at, { [key]: { published: { '4': { address: '44.0.0.2', at: change.at } }, history: [change] } });
+  assert.deepEqual(doc.records, [{ provider: 'duckdns', name: 'labhome.duckdns.org', addresses: { '4': { address: '44.0.0.2', since: '2026-11-29T20:00:00.000Z' } }, history: [change] }]);
   assert.equal(doc.forwards[0]?.mapping, undefined);
   assert.equal(doc.check?.at, at.toISOString());
   const dir = mkdtempSync(join(tmpdir(), 'ddns-html-'));
@@ -31,6 +32,7 @@ test('check --html: the one-shot report as the status page — the path, records
     assert.ok(statSync(file).isFile());
     assert.match(html, /data-hop="outside" data-tone="pass"/);
     assert.match(html, /labhome\.duckdns\.org/);
+    assert.match(html, /<summary>1 change<\/summary><ol><li><time[^>]*>[^<]*<\/time>: IPv4 44\.0\.0\.1 → 44\.0\.0\.2<\/li>/, 'the history from the state file');
     assert.match(html, /a one-shot check does not hold mappings/);
     assert.ok(!html.includes(TOKEN), 'the token is not in the page');
     assert.ok(!/<script/.test(html));

@@ -25,6 +25,11 @@ import type { MappingRequest } from '../../src/portmap/types.js';
 import type { PublicIpReport } from '../../src/publicip/detect.js';
 import { parsePrometheus, sampleValue } from './prom-text.js';
 import { ManualClock } from '../../src/state/clock.js';
+import { runUpdate } from '../../src/update/run.js';
+import type { StatusDocument } from '../../src/daemon/status.js';
+import { startInternet } from '../fixtures/internet.js';
+import { assertStatusDocument } from './status-schema.js';
+import { DUCKDNS_HOST } from '../fixtures/duckdns.js';
 
 const dirs: string[] = [];
 afterEach(() => { for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true }); });
@@ -336,12 +341,12 @@ test('the path check: runs after the first changes settle and after a re-created
   const mapping = { via: 'natpmp' as const, protocol: 'tcp' as const, externalPort: 2222, internalAddress: '192.168.1.50', internalPort: 22, description: 'ddns', leaseSeconds: 7200 };
   await until('upkeep', () => emit !== undefined);
   emit?.({ event: 'mapping.added', mapping, renewInMs: 3_600_000 });
-  assert.equal((JSON.parse((await get(`${base}/status.json`)).body) as { check: unknown }).check, null, 'no check yet');
+  assert.equal(assertStatusDocument(JSON.parse((await get(`${base}/status.json`)).body)).check, null, 'no check yet');
   await clock.advance(4999);
   assert.equal(runs.length, 0, 'not before the changes settle');
   await clock.advance(1);
   await until('the first check', () => runs.length === 1);
-  let doc = JSON.parse((await get(`${base}/status.json`)).body) as { check: { at: string; reasons: string[]; steps: unknown[] }; forwards: Array<{ mapping: { expiresAt: string } | null }> };
+  let doc = assertStatusDocument(JSON.parse((await get(`${base}/status.json`)).body)) as { check: { at: string; reasons: string[]; steps: unknown[] }; forwards: Array<{ mapping: { expiresAt: string } | null }> };
   assert.equal(doc.check.at, new Date(clock.now()).toISOString());
   assert.deepEqual(new Set(doc.check.reasons), new Set(['start', 'mapping']));
   assert.equal(doc.forwards[0]?.mapping?.expiresAt, new Date(Date.parse('2026-11-29T23:00:00Z') + 7200_000).toISOString());
@@ -363,7 +368,7 @@ test('the path check: runs after the first changes settle and after a re-created
   const s = parsePrometheus((await get(`${base}/metrics`)).body);
   assert.equal(sampleValue(s, 'ddns_check_step_status', { step: 'reach' }), 0);
   assert.equal(sampleValue(s, 'ddns_check_ok'), 0);
-  doc = JSON.parse((await get(`${base}/status.json`)).body) as typeof doc;
+  doc = assertStatusDocument(JSON.parse((await get(`${base}/status.json`)).body)) as typeof doc;
   for (const text of [JSON.stringify(doc), page, (await get(`${base}/metrics`)).body]) assert.ok(!text.includes('secret-hook-path'), 'no secret shown');
 
   // Nothing changes: the next check waits for the interval.
@@ -374,4 +379,52 @@ test('the path check: runs after the first changes settle and after a re-created
   stopped = true;
   h.signals.emit('SIGTERM');
   assert.equal(await h.done, 0);
+});
+
+test('a restart: /status.json and the page show each record\'s change history from the state file before the first cycle, and cycles keep it', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'ddns-daemon-')); dirs.push(dir);
+  const TOKEN = 'duck-token-restart-0123456789';
+  const internet = await startInternet({ mode: 'loopback', config: { duckdns: { tokens: { [TOKEN]: ['myhome'] } } } });
+  t.after(() => internet.close());
+  const cfg = config({ records: [{ provider: 'duckdns', domains: ['myhome'], token: TOKEN, server: internet.urls[DUCKDNS_HOST] }] }, dir);
+  // The real update engine against the loopback DuckDNS (it writes the history into the state file).
+  const realUpdate: Partial<DaemonDeps> = { runUpdate: (ctx, o) => runUpdate(ctx, { ...o, live: false }) };
+  const status = async (base: string) => assertStatusDocument(JSON.parse((await get(`${base}/status.json`)).body)) as StatusDocument;
+  const cycles = (h: ReturnType<typeof harness>) => h.lines.filter((l) => l.event === 'cycle.done').length;
+
+  const first = harness(cfg, async () => [], realUpdate);
+  t.after(() => { if (first.server) first.signals.emit('SIGTERM'); });
+  const base1 = await first.base;
+  await until('the watcher', () => first.watchers.length === 1);
+  first.watchers[0]?.confirm('44.0.0.2');
+  await until('the first cycle', () => cycles(first) === 1);
+  first.watchers[0]?.confirm('44.0.0.3', 'change');
+  await until('the second cycle', () => cycles(first) === 2);
+  assert.deepEqual(internet.records({ name: 'myhome.duckdns.org', type: 'A' }).map((r) => r.content), ['44.0.0.3']);
+  const before = (await status(base1)).records[0]?.history.map((x) => [x.from, x.to]);
+  assert.deepEqual(before, [['44.0.0.2', '44.0.0.3'], [null, '44.0.0.2']]);
+  first.signals.emit('SIGTERM');
+  assert.equal(await first.done, 0);
+
+  const second = harness(cfg, async () => [], realUpdate);
+  t.after(() => { if (second.server) second.signals.emit('SIGTERM'); });
+  const base2 = await second.base;
+  // No cycle has run in this process: what shows comes from the state file alone.
+  assert.equal(cycles(second), 0);
+  const seeded = (await status(base2)).records;
+  assert.deepEqual(seeded.map((r) => [r.provider, r.name, r.addresses['4']?.address]), [['duckdns', 'myhome.duckdns.org', '44.0.0.3']]);
+  assert.deepEqual(seeded[0]?.history.map((x) => [x.family, x.from, x.to]), [[4, '44.0.0.2', '44.0.0.3'], [4, null, '44.0.0.2']]);
+  const page = (await get(`${base2}/`)).body;
+  assert.match(page, /<summary>2 changes<\/summary><ol><li><time[^>]*>[^<]*<\/time>: IPv4 44\.0\.0\.2 → 44\.0\.0\.3<\/li><li><time[^>]*>[^<]*<\/time>: IPv4 \(none\) → 44\.0\.0\.2<\/li><\/ol>/);
+  // A cycle with the same address adds nothing; a new address adds one entry on top of the old ones.
+  await until('the watcher', () => second.watchers.length === 1);
+  second.watchers[0]?.confirm('44.0.0.3');
+  await until('a cycle', () => cycles(second) === 1);
+  assert.equal((await status(base2)).records[0]?.history.length, 2);
+  second.watchers[0]?.confirm('44.0.0.4', 'change');
+  await until('a cycle', () => cycles(second) === 2);
+  assert.deepEqual((await status(base2)).records[0]?.history.map((x) => x.to), ['44.0.0.4', '44.0.0.3', '44.0.0.2']);
+  for (const path of ['/', '/status.json', '/metrics']) assert.ok(!(await get(`${base2}${path}`)).body.includes(TOKEN), `the record's token is in ${path}`);
+  second.signals.emit('SIGTERM');
+  assert.equal(await second.done, 0);
 });

@@ -5,8 +5,11 @@ import { request } from 'node:http';
 import { esc, hops, pageCsp, renderPage, worst } from '../../src/daemon/page.js';
 import { startServer } from '../../src/daemon/server.js';
 import { Health } from '../../src/daemon/health.js';
-import { StatusBook, revision, type StatusDocument } from '../../src/daemon/status.js';
+import { StatusBook, revision, seedRecords, type StatusDocument } from '../../src/daemon/status.js';
+import { configSchema } from '../../src/config/schema.js';
+import { recordKey } from '../../src/update/records.js';
 import { brokenDoc, healthyDoc } from './status-fixture.js';
+import { assertStatusDocument } from './status-schema.js';
 
 const NOW = Date.parse('2026-11-29T23:50:00Z');
 
@@ -103,13 +106,21 @@ test('revision moves when what the page shows moves, not when only the time of t
   assert.notEqual(revision(a), revision(brokenDoc()));
 });
 
-test('StatusBook: history of address changes per record, newest first; outcomes; forwards with leases and problems', () => {
+test('StatusBook: records seeded from the state file (addresses, history); cycles carry the state\'s history; forwards with leases and problems', () => {
   const book = new StatusBook();
-  book.seed([{ key: 'k1', provider: 'duckdns', name: 'labhome.duckdns.org', published: { '4': { address: '44.0.0.9', at: '2026-11-28T10:00:00.000Z' } } }]);
-  const cyc = (address: string, result: 'updated' | 'current', at: number) => book.cycle({ reasons: ['change'], startedAt: at, ms: 1, families: [{ family: 4, address }], records: [{ key: 'k1', provider: 'duckdns', name: 'labhome.duckdns.org', result, addresses: { 4: address } }] }, at);
-  cyc('44.0.0.9', 'current', 1000);
-  cyc('44.0.0.2', 'updated', 2000);
-  cyc('44.0.0.3', 'updated', 3000);
+  const h = (at: number, from: string | null, to: string) => ({ at: new Date(at).toISOString(), family: 4 as const, from, to });
+  const earlier = [h(500, '44.0.0.8', '44.0.0.9'), h(100, null, '44.0.0.8')];
+  book.seed([{ key: 'k1', provider: 'duckdns', name: 'labhome.duckdns.org', published: { '4': { address: '44.0.0.9', at: '2026-11-28T10:00:00.000Z' } }, history: earlier }]);
+  // Before any cycle: where the record stood and how it got there, from the state file alone.
+  const seeded = book.document({ now: 900, check: null, tunnels: [], forwards: [], mappings: {} }).records[0]!;
+  assert.equal(seeded.addresses['4']?.address, '44.0.0.9');
+  assert.deepEqual(seeded.history, earlier);
+  assert.equal(seeded.result, undefined);
+  const cyc = (address: string, result: 'updated' | 'current', at: number, history?: ReturnType<typeof h>[]) => book.cycle({ reasons: ['change'], startedAt: at, ms: 1, families: [{ family: 4, address }], records: [{ key: 'k1', provider: 'duckdns', name: 'labhome.duckdns.org', result, addresses: { 4: address }, ...(history ? { history } : {}) }] }, at);
+  cyc('44.0.0.9', 'current', 1000, earlier);
+  const moved = [h(1990, '44.0.0.9', '44.0.0.2'), ...earlier];
+  cyc('44.0.0.2', 'updated', 2000, moved);
+  cyc('44.0.0.2', 'current', 2500); // a cycle whose state could not be read keeps the history it had
   book.forward('tcp/8022', 'the router refused');
   const doc = book.document({
     now: 4000, check: null, tunnels: [],
@@ -117,10 +128,28 @@ test('StatusBook: history of address changes per record, newest first; outcomes;
     mappings: { 'tcp/80': { via: 'natpmp', internalAddress: '192.168.77.50', internalPort: 80, externalPort: 80, leaseSeconds: 60, at: new Date(3000).toISOString() } },
   });
   const r = doc.records[0]!;
-  assert.equal(r.addresses['4']?.address, '44.0.0.3');
-  assert.equal(r.result, 'updated');
-  assert.deepEqual(r.history.map((h) => [h.from, h.to]), [['44.0.0.2', '44.0.0.3'], ['44.0.0.9', '44.0.0.2']]);
+  assert.equal(r.addresses['4']?.address, '44.0.0.2');
+  assert.equal(r.addresses['4']?.since, new Date(1990).toISOString(), 'since: when the state file says the address changed');
+  assert.equal(r.result, 'current');
+  assert.deepEqual(r.history.map((x) => [x.from, x.to]), [['44.0.0.9', '44.0.0.2'], ['44.0.0.8', '44.0.0.9'], [null, '44.0.0.8']]);
   assert.deepEqual(doc.forwards.map((f) => [f.key, f.mapping?.expiresAt ?? null, f.problem ?? null]), [['tcp/8022', null, 'the router refused'], ['tcp/80', new Date(63_000).toISOString(), null]]);
+});
+
+test('seedRecords: each configured record by its state key and DNS names, with the state file\'s addresses and history', () => {
+  const config = configSchema.parse({
+    records: [
+      { provider: 'duckdns', domains: ['labhome'], token: 'tok-0123456789abcdef' },
+      { provider: 'cloudflare', zone: 'example.com', name: 'home.example.com', apiToken: 'cf-0123456789abcdefghijkl', create: true },
+    ],
+  });
+  const duckKey = recordKey(config.records[0]!);
+  const change = { at: '2026-11-28T10:00:00.000Z', family: 4 as const, from: null, to: '44.0.0.9' };
+  const seeds = seedRecords(config, { records: { [duckKey]: { published: { '4': { address: '44.0.0.9', at: change.at } }, history: [change] } } });
+  assert.deepEqual(seeds.map((x) => [x.provider, x.name, x.history.length, x.published['4']?.address ?? null]), [
+    ['duckdns', 'labhome.duckdns.org', 1, '44.0.0.9'], ['cloudflare', 'home.example.com', 0, null],
+  ]);
+  assert.equal(seeds[0]?.key, duckKey);
+  assert.ok(!JSON.stringify(seeds).includes('tok-0123456789abcdef'), 'no secret in a seed');
 });
 
 function get(url: string, headers: Record<string, string> = {}): Promise<{ status: number; headers: Record<string, unknown>; body: string }> {
@@ -161,4 +190,49 @@ test('the server: / is the page with its CSP and no-frame headers, /status.json 
   } finally {
     await r.server.close();
   }
+});
+
+test('the page routes answer a foreign Host with 421 and nothing of the page (DNS rebinding); allowed Hosts get the page', async () => {
+  const doc = healthyDoc();
+  const r = await startServer({ listen: { host: '127.0.0.1', port: 0 }, readiness: () => new Health(0).readiness(), status: () => doc, now: () => NOW, allowHosts: ['ddns.home.arpa'] });
+  assert.ok(r.ok);
+  const port = r.server.address.port;
+  const base = `http://127.0.0.1:${port}`;
+  const name = doc.records[0]?.name ?? '';
+  assert.ok(name.length > 0, 'the fixture has a record name to look for');
+  try {
+    for (const path of ['/', '/page.js', '/status.json']) {
+      for (const host of ['evil.example', `rebind.attacker.example:${port}`, 'ddns.home.arpa.evil.example', '127.0.0.1.nip.io']) {
+        const res = await get(`${base}${path}`, { host });
+        assert.equal(res.status, 421, `${path} with Host ${host}`);
+        assert.ok(!res.body.includes(name) && !res.body.includes('fetch('), `${path} with Host ${host} leaked the page: ${res.body.slice(0, 80)}`);
+      }
+      for (const host of [`127.0.0.1:${port}`, `localhost:${port}`, 'ddns.home.arpa:9876']) {
+        assert.equal((await get(`${base}${path}`, { host })).status, 200, `${path} with Host ${host}`);
+      }
+    }
+  } finally {
+    await r.server.close();
+  }
+});
+
+test('the /status.json contract: the documents the server sends pass the strict schema; an unknown field, a bad time or a bad address does not', async () => {
+  for (const doc of [healthyDoc(), brokenDoc()]) {
+    const r = await startServer({ listen: { host: '127.0.0.1', port: 0 }, readiness: () => new Health(0).readiness(), status: () => doc, now: () => NOW });
+    assert.ok(r.ok);
+    try {
+      assertStatusDocument(JSON.parse((await get(`http://127.0.0.1:${r.server.address.port}/status.json`)).body));
+    } finally { await r.server.close(); }
+  }
+  const good = { ...healthyDoc(), revision: revision(healthyDoc()) };
+  assertStatusDocument(good);
+  const bad: Array<[string, (d: typeof good) => unknown]> = [
+    ['a secret-looking extra field on a record', (d) => ({ ...d, records: [{ ...d.records[0], token: 'x' }] })],
+    ['an extra top-level field', (d) => ({ ...d, config: {} })],
+    ['a time that is not ISO', (d) => ({ ...d, generatedAt: 'yesterday' })],
+    ['an address that is not one', (d) => ({ ...d, records: [{ ...d.records[0], addresses: { 4: { address: 'home', since: d.generatedAt } } }] })],
+    ['an unknown step', (d) => ({ ...d, check: { ...d.check, steps: [{ id: 'ping', status: 'pass', summary: '', ms: 1 }] } })],
+    ['no revision', (d) => ({ ...d, revision: undefined })],
+  ];
+  for (const [what, make] of bad) assert.throws(() => assertStatusDocument(make(good)), /does not match its contract/, what);
 });

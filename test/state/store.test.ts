@@ -4,7 +4,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, w
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
-import { emptyState, noteLanAddress, openStateStore, parseState, recordConfigHash } from '../../src/state/store.js';
+import { ADDRESS_HISTORY_LIMIT, emptyState, noteLanAddress, openStateStore, parseState, recordConfigHash } from '../../src/state/store.js';
 
 const dirs: string[] = [];
 const tmp = (): string => {
@@ -62,6 +62,24 @@ describe('state store', () => {
     const { problem } = await openStateStore(path).load();
     assert.match(problem ?? '', /newer ddns/);
     assert.equal(readFileSync(path, 'utf8'), '{"version":99,"salt":"0123456789abcdef"}');
+  });
+
+  test('a record\'s address history is kept; malformed entries are dropped, at most ADDRESS_HISTORY_LIMIT', async () => {
+    const path = join(tmp(), 'state.json');
+    const good = { at: '2026-11-20T00:00:00.000Z', family: 4, from: null, to: '44.0.0.2' };
+    const many = Array.from({ length: ADDRESS_HISTORY_LIMIT + 3 }, () => ({ ...good, from: '44.0.0.1' }));
+    writeFileSync(path, JSON.stringify({
+      version: 1, salt: '0123456789abcdef',
+      records: {
+        a: { history: [good, { ...good, family: 5 }, { ...good, at: 'yesterday' }, { ...good, from: 7 }, { ...good, to: undefined }, 'x'] },
+        b: { history: many },
+        c: { history: 'nope' },
+      },
+    }));
+    const { state } = await openStateStore(path).load();
+    assert.deepEqual(state.records.a?.history, [good]);
+    assert.equal(state.records.b?.history?.length, ADDRESS_HISTORY_LIMIT);
+    assert.equal(state.records.c?.history, undefined);
   });
 
   test('invalid entries are dropped and unknown sections survive a save', async () => {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { outcome } from '../../providers/provider.js';
-import type { RecordState } from '../../src/state/store.js';
+import { ADDRESS_HISTORY_LIMIT, type RecordState } from '../../src/state/store.js';
 import { applyOutcome, decide, type DecideInput, type LiveView } from '../../src/update/decide.js';
 
 const NOW = new Date('2026-11-22T05:00:00Z');
@@ -91,6 +91,25 @@ describe('applyOutcome', () => {
     const d = decide(input({ live: live([V4]) }));
     const s = applyOutcome(undefined, d, undefined, 'H', NOW);
     assert.equal(s.published?.['4']?.address, V4);
+  });
+  test('a moved address is a history entry, newest first; the same address or a failure is none', () => {
+    const first = applyOutcome(undefined, send, outcome.updated({ 4: OLD }), 'H', new Date('2026-11-20T00:00:00Z'));
+    assert.deepEqual(first.history, [{ at: '2026-11-20T00:00:00.000Z', family: 4, from: null, to: OLD }]);
+    const moved = applyOutcome(first, send, outcome.updated({ 4: V4, 6: V6 }), 'H', NOW);
+    assert.deepEqual(moved.history?.map((h) => [h.family, h.from, h.to, h.at]), [
+      [6, null, V6, NOW.toISOString()], [4, OLD, V4, NOW.toISOString()], [4, null, OLD, '2026-11-20T00:00:00.000Z'],
+    ]);
+    assert.deepEqual(applyOutcome(moved, send, outcome.unchanged({ 4: V4, 6: V6 }), 'H', NOW).history, moved.history, 'no change, no entry');
+    assert.deepEqual(applyOutcome(moved, send, outcome.failed('x'), 'H', NOW).history, moved.history);
+    const confirmed = applyOutcome(pub(OLD), decide(input({ persisted: pub(OLD), live: live([V4]) })), undefined, 'H', NOW);
+    assert.deepEqual(confirmed.history, [{ at: NOW.toISOString(), family: 4, from: OLD, to: V4 }], 'a live confirmation of a new address is a change too');
+  });
+  test('the history keeps the newest ADDRESS_HISTORY_LIMIT changes', () => {
+    let s: RecordState | undefined;
+    for (let i = 1; i <= ADDRESS_HISTORY_LIMIT + 5; i++) s = applyOutcome(s, send, outcome.updated({ 4: `44.0.1.${i}` }), 'H', NOW);
+    assert.equal(s?.history?.length, ADDRESS_HISTORY_LIMIT);
+    assert.equal(s?.history?.[0]?.to, `44.0.1.${ADDRESS_HISTORY_LIMIT + 5}`);
+    assert.equal(s?.history?.at(-1)?.to, '44.0.1.6');
   });
   test('a cleared hold is removed even when no request was needed', () => {
     const d = decide(input({ persisted: { ...pub(V4), hold: { reason: 'x', fix: 'y', configHash: 'OLD', since: 's' } }, live: live([V4]) }));
