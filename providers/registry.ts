@@ -17,6 +17,7 @@ const loaders: Record<ProviderName, () => Promise<{ provider: Provider<never> }>
   custom: () => import('./custom.js'),
   porkbun: () => import('./porkbun.js'),
   hetzner: () => import('./hetzner.js'),
+  digitalocean: () => import('./digitalocean.js'),
 };
 
 export const PROVIDER_NAMES = Object.keys(loaders) as ProviderName[];

@@ -85,11 +85,11 @@ type AnyRecord = { provider: string; allowInsecure?: boolean; server?: string; b
  */
 const RECORD_SECRET: Readonly<Record<string, readonly string[]>> = {
   duckdns: ['token'], cloudflare: ['apiToken'], rfc2136: ['keySecret'], custom: ['url'],
-  porkbun: ['apiKey', 'secretApiKey'], hetzner: ['apiToken'],
+  porkbun: ['apiKey', 'secretApiKey'], hetzner: ['apiToken'], digitalocean: ['apiToken'],
 };
 /** The key holding the URL that receives the credentials (default `server`; rfc2136 speaks DNS, not HTTP). */
 const RECORD_ENDPOINT: Readonly<Record<string, string | undefined>> = {
-  cloudflare: 'baseUrl', custom: 'url', rfc2136: undefined, porkbun: 'baseUrl', hetzner: 'baseUrl',
+  cloudflare: 'baseUrl', custom: 'url', rfc2136: undefined, porkbun: 'baseUrl', hetzner: 'baseUrl', digitalocean: 'baseUrl',
 };
 
 /** Per record: credentials only over TLS (loopback or allowInsecure excepted), and the secret present. */
@@ -233,6 +233,13 @@ const hetznerRecord = z.strictObject({
   apiTokenFile: secretFile.optional(),
   ...zoneRecordFields('https://dns.hetzner.com/api/v1', 60),
 });
+/** DigitalOcean DNS (API v2): a personal access token with the domain scopes. TTL ≥ 30. */
+const digitaloceanRecord = z.strictObject({
+  provider: z.literal('digitalocean'),
+  apiToken: secret.optional(),
+  apiTokenFile: secretFile.optional(),
+  ...zoneRecordFields('https://api.digitalocean.com/v2', 30),
+});
 
 const tsigAlgorithm = z.enum(['hmac-sha1', 'hmac-sha224', 'hmac-sha256', 'hmac-sha384', 'hmac-sha512']);
 const base64Secret = secret.refine((s) => /^[A-Za-z0-9+/]+={0,2}$/.test(s.trim()) && s.trim().length % 4 === 0, {
@@ -269,7 +276,7 @@ const customRecord = z.strictObject({
   successStatus: z.array(z.number().int().min(100).max(599)).min(1).optional(),
   ...recordCommon,
 });
-export const PROVIDERS = ['noip', 'dyndns2', 'duckdns', 'cloudflare', 'dynu', 'ovh', 'desec', 'rfc2136', 'custom', 'porkbun', 'hetzner'] as const;
+export const PROVIDERS = ['noip', 'dyndns2', 'duckdns', 'cloudflare', 'dynu', 'ovh', 'desec', 'rfc2136', 'custom', 'porkbun', 'hetzner', 'digitalocean'] as const;
 export const recordSchema = z.discriminatedUnion('provider', [
   noipRecord.superRefine(checkRecord),
   dyndns2Record.superRefine(checkRecord),
@@ -282,6 +289,7 @@ export const recordSchema = z.discriminatedUnion('provider', [
   customRecord.superRefine(checkRecord),
   porkbunRecord.superRefine(checkRecord).superRefine(nameInZone),
   hetznerRecord.superRefine(checkRecord).superRefine(nameInZone),
+  digitaloceanRecord.superRefine(checkRecord).superRefine(nameInZone),
 ]);
 
 // ---- forwards, lan, probe, daemon ----------------------------------------------------------------------
@@ -525,6 +533,7 @@ export type Rfc2136RecordConfig = Extract<RecordConfig, { provider: 'rfc2136' }>
 export type CustomRecordConfig = Extract<RecordConfig, { provider: 'custom' }>;
 export type PorkbunRecordConfig = Extract<RecordConfig, { provider: 'porkbun' }>;
 export type HetznerRecordConfig = Extract<RecordConfig, { provider: 'hetzner' }>;
+export type DigitaloceanRecordConfig = Extract<RecordConfig, { provider: 'digitalocean' }>;
 export type ForwardConfig = z.output<typeof forwardSchema>;
 export type LanConfig = Config['lan'];
 export type ProbeConfig = NonNullable<Config['probe']>;
