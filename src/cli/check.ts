@@ -2,6 +2,7 @@
 import type { Command } from 'commander';
 import type { CheckReport } from '../check/report.js';
 import { action, EXIT, loadContext } from './context.js';
+import { withInterrupt } from './interrupt.js';
 
 export function register(program: Command): void {
   program
@@ -13,29 +14,24 @@ export function register(program: Command): void {
       const [{ check }, { liveRenderer }, { paint, printJson }] = await Promise.all([
         import('../check/check.js'), import('./render/check-human.js'), import('./output.js'),
       ]);
-      const ac = new AbortController();
-      const onSigint = () => ac.abort(new Error('interrupted'));
-      process.once('SIGINT', onSigint);
-      try {
+      return withInterrupt(async (signal) => {
         const configured = ctx.configSource !== undefined;
         const html = async (rep: CheckReport): Promise<void> => {
           if (flags.html) await (await import('./check-html.js')).writeCheckHtmlFor(flags.html, ctx.config, rep, configured);
         };
         if (ctx.opts.json) {
-          const rep = await check({ config: ctx.config, configured, signal: ac.signal });
+          const rep = await check({ config: ctx.config, configured, signal });
           await html(rep);
           printJson(rep);
           return rep.ok ? EXIT.ok : EXIT.failed;
         }
         const p = paint(ctx.opts.color);
         const live = liveRenderer(process.stdout, p, { verbose: ctx.opts.verbose, animate: process.stdout.isTTY === true });
-        const rep = await check({ config: ctx.config, configured, signal: ac.signal, onStart: live.onStart, onFinish: live.onFinish });
+        const rep = await check({ config: ctx.config, configured, signal, onStart: live.onStart, onFinish: live.onFinish });
         live.end(rep);
         await html(rep);
         if (flags.html) process.stdout.write(`${p.dim(`wrote ${flags.html}`)}\n`);
         return rep.ok ? EXIT.ok : EXIT.failed;
-      } finally {
-        process.off('SIGINT', onSigint);
-      }
+      }, { signals: ['SIGINT'] });
     }));
 }

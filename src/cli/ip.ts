@@ -1,6 +1,7 @@
 /** `ddns ip [--family 4|6|all]`: the public address per family with every source's answer; exit 1 without a quorum. */
 import { Option, type Command } from 'commander';
 import { action, EXIT, loadContext } from './context.js';
+import { withInterrupt } from './interrupt.js';
 
 export function register(program: Command): void {
   program
@@ -14,19 +15,14 @@ export function register(program: Command): void {
         import('../publicip/detect.js'), import('./render/ip.js'), import('./output.js'),
       ]);
       const families = opts.family === undefined ? ctx.config.ip.families : opts.family === 'all' ? [4, 6] as const : [Number(opts.family) as 4 | 6];
-      const ac = new AbortController();
-      const onSigint = () => ac.abort(new Error('interrupted'));
-      process.once('SIGINT', onSigint);
-      try {
-        const report = await detectPublicAddresses(ctx.config, { families, router: opts.router, signal: ac.signal });
+      return withInterrupt(async (signal) => {
+        const report = await detectPublicAddresses(ctx.config, { families, router: opts.router, signal });
         for (const f of Object.values(report)) {
           if (f) ctx.log.debug({ event: 'ip.detected', family: f.family, address: f.address, verdict: f.verdict, agreeing: f.agreeing, ms: f.ms });
         }
         if (ctx.opts.json) printJson(report);
         else process.stdout.write(renderIpReport(report, paint(ctx.opts.color), { verbose: ctx.opts.verbose }));
         return allAgreed(report) ? EXIT.ok : EXIT.failed;
-      } finally {
-        process.off('SIGINT', onSigint);
-      }
+      }, { signals: ['SIGINT'] });
     }));
 }

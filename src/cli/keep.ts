@@ -1,18 +1,10 @@
 /** `map add --keep`: runs an upkeep loop until SIGINT/SIGTERM; its events go to stderr as JSON lines. */
+import { withInterrupt } from './interrupt.js';
 
 /** Runs `fn` with a signal that aborts on SIGINT/SIGTERM and the router check interval (DDNS_MAP_CHECK_MS, default 60 s). */
 export async function untilStopped(fn: (signal: AbortSignal, checkIntervalMs: number) => Promise<void>): Promise<void> {
-  const ac = new AbortController();
-  const stop = () => ac.abort();
-  process.once('SIGINT', stop);
-  process.once('SIGTERM', stop);
   const checkIntervalMs = Number(process.env.DDNS_MAP_CHECK_MS) > 0 ? Number(process.env.DDNS_MAP_CHECK_MS) : 60_000;
-  try {
-    await fn(ac.signal, checkIntervalMs);
-  } finally {
-    process.off('SIGINT', stop);
-    process.off('SIGTERM', stop);
-  }
+  await withInterrupt((signal) => fn(signal, checkIntervalMs));
 }
 
 /** One upkeep event as a JSON line on stderr. */

@@ -1,6 +1,7 @@
 /** `ddns probe serve`: the self-hostable reachability probe (run it on a machine outside, e.g. a VPS). */
 import type { Command } from 'commander';
 import { action, CliError, EXIT, loadContext } from './context.js';
+import { untilInterrupt } from './interrupt.js';
 
 /** Parses HOST:PORT / [v6]:PORT; undefined when it is not one. */
 export function parseListen(text: string): { host: string; port: number } | undefined {
@@ -60,10 +61,7 @@ export function register(program: Command): void {
       if (!token) ctx.log.warn({ event: 'probe.open' }, 'no token: anyone may ask this probe to test their own address (like echoip)');
       ctx.log.info({ event: 'probe.listening', host: srv.address.host, port: srv.address.port, tls: tls !== undefined });
       process.stderr.write(`ddns probe listening on ${tls ? 'https' : 'http'}://${srv.address.host.includes(':') ? `[${srv.address.host}]` : srv.address.host}:${srv.address.port}\n`);
-      await new Promise<void>((resolve) => {
-        const stop = () => { void srv.close().then(resolve); };
-        process.once('SIGINT', stop);
-        process.once('SIGTERM', stop);
-      });
+      await untilInterrupt();
+      await srv.close();
     }));
 }

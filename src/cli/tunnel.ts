@@ -5,6 +5,7 @@
  */
 import type { Command } from 'commander';
 import { action, CliError, EXIT, loadContext } from './context.js';
+import { untilInterrupt } from './interrupt.js';
 
 export function register(program: Command): void {
   program
@@ -26,23 +27,17 @@ export function register(program: Command): void {
       // realClock's timers are unref'd: in the foreground something must hold the process while a tunnel waits out a backoff.
       const hold = setInterval(() => {}, 1 << 30);
       let failed: string | undefined;
-      let finish!: () => void;
-      const done = new Promise<void>((r) => { finish = r; });
+      const failure = new AbortController();
       const tunnels = startTunnels(specs, {
         dial: ssh2Dial(),
         clock: realClock,
         onEvent: (e, st) => {
           const { level, fields } = tunnelLogLine(e, st);
           ctx.log[level](fields);
-          if (e.event === 'tunnel.failed') { failed ??= `${st.name} (${st.relay}): ${e.message}`; finish(); }
+          if (e.event === 'tunnel.failed') { failed ??= `${st.name} (${st.relay}): ${e.message}`; failure.abort(); }
         },
       });
-      const stop = () => finish();
-      process.once('SIGTERM', stop);
-      process.once('SIGINT', stop);
-      await done;
-      process.off('SIGTERM', stop);
-      process.off('SIGINT', stop);
+      await untilInterrupt({ also: failure.signal });
       await tunnels.stop();
       clearInterval(hold);
       if (failed) throw new CliError(`a tunnel cannot be made: ${failed}`, EXIT.failed);

@@ -4,6 +4,7 @@
  */
 import { CliError, EXIT, type Context } from './context.js';
 import { classifyAddress, canonicalAddress, familyOf } from '../net/address.js';
+import { withInterrupt } from './interrupt.js';
 import { renderHuman, renderJson } from './render/update.js';
 import { runUpdate, type UpdateOptions, type UpdateReport } from '../update/run.js';
 
@@ -30,16 +31,9 @@ export function parseIpFlags(values: readonly string[]): string[] {
 
 export async function updateCommand(ctx: Context, flags: UpdateFlags, extra: UpdateOptions = {}): Promise<{ code: number; report: UpdateReport }> {
   const ips = parseIpFlags(flags.ip ?? []);
-  const controller = new AbortController();
-  const onSignal = (): void => controller.abort(new Error('interrupted'));
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
-  try {
-    const report = await runUpdate(ctx, { dryRun: flags.dryRun === true, force: flags.force === true, ips, signal: controller.signal, ...extra });
+  return withInterrupt(async (signal) => {
+    const report = await runUpdate(ctx, { dryRun: flags.dryRun === true, force: flags.force === true, ips, signal, ...extra });
     process.stdout.write(ctx.opts.json ? renderJson(report) : renderHuman(report, ctx.opts.color));
     return { code: report.ok ? EXIT.ok : EXIT.failed, report };
-  } finally {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
-  }
+  });
 }
