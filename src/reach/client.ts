@@ -10,6 +10,7 @@
  * Never throws; bounded by `signal`.
  */
 import { randomBytes } from 'node:crypto';
+import { isIP } from 'node:net';
 import type { ProbeConfig } from '../config/schema.js';
 import { canonicalAddress } from '../net/address.js';
 import { tcpConnect } from './connect.js';
@@ -98,7 +99,7 @@ export async function checkReach(probe: ProbeConfig | undefined, req: ReachReque
     if (!p.reachable) return fail(`${f.protocol.toUpperCase()} ${external} at ${p.ip} is closed from outside${p.error ? ` (${p.error})` : ''}${via}`, t0, seen);
     if (mode === 'nonce') {
       const arrived = listener.ok ? await listener.waitFor(300) : undefined;
-      if (arrived && p.echoed !== false) return { ok: true, proof: 'nonce', message: `the probe's nonce reached this host: ${f.protocol.toUpperCase()} ${p.ip}:${external} → port ${f.internalPort} here${via}`, ms: Math.round(performance.now() - t0), ...seen };
+      if (arrived && p.echoed !== false) return { ok: true, proof: 'nonce', message: `the probe's nonce reached this host: ${f.protocol.toUpperCase()} ${isIP(p.ip) === 6 ? `[${p.ip}]` : p.ip}:${external} → port ${f.internalPort} here${via}`, ms: Math.round(performance.now() - t0), ...seen };
       if (f.protocol === 'udp') return fail(`the probe's datagram to ${where} did not come back through this host's port ${f.internalPort}${via}`, t0, seen);
       return fail(`${where} answers from outside, but the probe's nonce never arrived here: the router forwards TCP ${external} to another host${via}`, t0, seen);
     }

@@ -8,10 +8,9 @@ import { describe, test } from 'node:test';
 import { labSkip } from './gate.js';
 import { withLab, type Lab } from './lab.js';
 import { upnpcAdd } from './tools.js';
+import { startProbe } from './probe.js';
 import type { InternetClient } from '../fixtures/client.js';
-import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { once } from 'node:events';
 
 const skip = labSkip();
 
@@ -41,28 +40,6 @@ function step(rep: Report, id: string): Report['steps'][number] {
 
 function show(rep: Report): string {
   return rep.steps.map((s) => `${s.status} ${s.id}: ${s.summary}${s.details ? `\n    ${s.details.join('\n    ')}` : ''}`).join('\n');
-}
-
-const PROBE_PORT = 8443;
-const TOKEN = 'lab-probe-token-0123456789';
-
-/** Our own `ddns probe serve` in the internet host, HTTPS with the lab certificate; resolves once it listens. */
-async function startProbe(lab: Lab): Promise<{ config: object }> {
-  const tokenFile = join(lab.dir, 'probe-token');
-  writeFileSync(tokenFile, `${TOKEN}\n`);
-  const child = lab.spawn('wan', [process.execPath, '--import', 'tsx', 'src/cli/main.ts', 'probe', 'serve',
-    '--listen', `${lab.addr.internet4}:${PROBE_PORT}`, '--cert', join(lab.dir, 'server.pem'), '--key', join(lab.dir, 'server.key'), '--token-file', tokenFile]);
-  let err = '';
-  child.stderr?.setEncoding('utf8');
-  child.stderr?.on('data', (d: string) => { err += d; });
-  child.stdout?.resume();
-  const deadline = Date.now() + 15_000;
-  while (!/listening on https:/.test(err)) {
-    if (child.exitCode !== null) throw new Error(`probe serve exited ${child.exitCode}: ${err}`);
-    if (Date.now() > deadline) throw new Error(`probe serve did not start: ${err}`);
-    await Promise.race([once(child.stderr!, 'data'), new Promise((r) => setTimeout(r, 200))]);
-  }
-  return { config: { url: `https://${lab.addr.internet4}:${PROBE_PORT}`, token: TOKEN } };
 }
 
 const internet = (lab: Lab) => lab.internet as unknown as InternetClient;

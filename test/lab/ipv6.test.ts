@@ -16,6 +16,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { labSkip } from './gate.js';
 import { startLab, type Lab } from './lab.js';
+import { startProbe } from './probe.js';
 import type { PublicIpReport } from '../../src/publicip/detect.js';
 import { ip6Groups } from '../../src/net/address.js';
 
@@ -118,6 +119,29 @@ describe('IPv6 in the cgnat-v6 lab', { skip }, () => {
       assert.match(reach?.summary ?? '', /IPv6: TCP 8022 at 2a0d:dd00:77::50 answers from outside/, show);
     } finally {
       await lab.ddns(['map', 'remove', '8022', '--family', '6'], { env: env() });
+    }
+  });
+
+  test('ddns check with our own probe: the nonce proves over IPv6 that the pinhole reaches this host (asked from the stable address)', { timeout: 120_000 }, async () => {
+    const probe = await startProbe(lab, { name: 'ifconfig.co' });
+    const add = await lab.ddns(['map', 'add', '8023', '--family', '6', '--lease', '600'], { env: env() });
+    assert.equal(add.code, 0, add.stdout + add.stderr);
+    try {
+      const config = { ip: { families: [4, 6] }, forwards: [{ internalPort: 8023, families: [4, 6] }], records: [], probe: probe.config };
+      const r = await lab.ddns(['check', '--json'], { config, timeoutMs: 60_000 });
+      const report = JSON.parse(r.stdout) as { steps: Array<{ id: string; status: string; summary: string; details?: string[] }> };
+      const show = report.steps.map((x) => `${x.status} ${x.id}: ${x.summary}${x.details ? `\n    ${x.details.join('\n    ')}` : ''}`).join('\n');
+      const reach = report.steps.find((x) => x.id === 'reach');
+      assert.equal(reach?.status, 'warn', show);
+      assert.match(reach?.summary ?? '', /IPv6: the probe's nonce reached this host: TCP \[2a0d:dd00:77::50\]:8023 → port 8023 here/, show);
+      // The probe was asked over IPv6 from the stable address (it connects back only to the caller).
+      const after = await lab.ddns(['map', 'remove', '8023', '--family', '6'], { env: env() });
+      assert.equal(after.code, 0, after.stdout + after.stderr);
+      const closed = JSON.parse((await lab.ddns(['check', '--json'], { config, timeoutMs: 60_000 })).stdout) as typeof report;
+      const reach2 = closed.steps.find((x) => x.id === 'reach');
+      assert.doesNotMatch(reach2?.summary ?? '', /nonce reached this host/, 'without the pinhole the nonce does not arrive');
+    } finally {
+      await lab.ddns(['map', 'remove', '8023', '--family', '6'], { env: env() });
     }
   });
 
