@@ -18,6 +18,7 @@ const loaders: Record<ProviderName, () => Promise<{ provider: Provider<never> }>
   porkbun: () => import('./porkbun.js'),
   hetzner: () => import('./hetzner.js'),
   digitalocean: () => import('./digitalocean.js'),
+  namecheap: () => import('./namecheap.js'),
 };
 
 export const PROVIDER_NAMES = Object.keys(loaders) as ProviderName[];

@@ -240,6 +240,18 @@ const digitaloceanRecord = z.strictObject({
   apiTokenFile: secretFile.optional(),
   ...zoneRecordFields('https://api.digitalocean.com/v2', 30),
 });
+/** Namecheap Dynamic DNS: the domain's Dynamic DNS password; IPv4 (A records) only. */
+const namecheapRecord = z.strictObject({
+  provider: z.literal('namecheap'),
+  /** The domain registered at Namecheap (example.com). */
+  zone: hostname,
+  /** The full name to publish (the domain itself or a host in it). */
+  name: hostname,
+  password: secret.optional(),
+  passwordFile: secretFile.optional(),
+  server: httpUrl.default('https://dynamicdns.park-your-domain.com'),
+  ...recordCommon,
+});
 
 const tsigAlgorithm = z.enum(['hmac-sha1', 'hmac-sha224', 'hmac-sha256', 'hmac-sha384', 'hmac-sha512']);
 const base64Secret = secret.refine((s) => /^[A-Za-z0-9+/]+={0,2}$/.test(s.trim()) && s.trim().length % 4 === 0, {
@@ -276,7 +288,7 @@ const customRecord = z.strictObject({
   successStatus: z.array(z.number().int().min(100).max(599)).min(1).optional(),
   ...recordCommon,
 });
-export const PROVIDERS = ['noip', 'dyndns2', 'duckdns', 'cloudflare', 'dynu', 'ovh', 'desec', 'rfc2136', 'custom', 'porkbun', 'hetzner', 'digitalocean'] as const;
+export const PROVIDERS = ['noip', 'dyndns2', 'duckdns', 'cloudflare', 'dynu', 'ovh', 'desec', 'rfc2136', 'custom', 'porkbun', 'hetzner', 'digitalocean', 'namecheap'] as const;
 export const recordSchema = z.discriminatedUnion('provider', [
   noipRecord.superRefine(checkRecord),
   dyndns2Record.superRefine(checkRecord),
@@ -290,6 +302,7 @@ export const recordSchema = z.discriminatedUnion('provider', [
   porkbunRecord.superRefine(checkRecord).superRefine(nameInZone),
   hetznerRecord.superRefine(checkRecord).superRefine(nameInZone),
   digitaloceanRecord.superRefine(checkRecord).superRefine(nameInZone),
+  namecheapRecord.superRefine(checkRecord).superRefine(nameInZone),
 ]);
 
 // ---- forwards, lan, probe, daemon ----------------------------------------------------------------------
@@ -534,6 +547,7 @@ export type CustomRecordConfig = Extract<RecordConfig, { provider: 'custom' }>;
 export type PorkbunRecordConfig = Extract<RecordConfig, { provider: 'porkbun' }>;
 export type HetznerRecordConfig = Extract<RecordConfig, { provider: 'hetzner' }>;
 export type DigitaloceanRecordConfig = Extract<RecordConfig, { provider: 'digitalocean' }>;
+export type NamecheapRecordConfig = Extract<RecordConfig, { provider: 'namecheap' }>;
 export type ForwardConfig = z.output<typeof forwardSchema>;
 export type LanConfig = Config['lan'];
 export type ProbeConfig = NonNullable<Config['probe']>;
