@@ -110,16 +110,5 @@ export function combine(parts: readonly Outcome[]): Outcome {
   return find('updated').length > 0 ? outcome.updated(addresses) : outcome.unchanged(addresses);
 }
 
-/** Runs `fn` over `items` with at most `limit` in flight; results in input order. */
-export async function mapLimit<T, U>(items: readonly T[], limit: number, fn: (item: T, index: number) => Promise<U>): Promise<U[]> {
-  const out = new Array<U>(items.length);
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < items.length) {
-      const i = next++;
-      out[i] = await fn(items[i] as T, i);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return out;
-}
+/** The one concurrency helper, re-exported so an adapter finds it beside the rest of its seam. */
+export { mapLimit } from '../src/net/concurrency.js';

@@ -1,16 +1,8 @@
 /** `ddns probe serve`: the self-hostable reachability probe (run it on a machine outside, e.g. a VPS). */
 import type { Command } from 'commander';
+import { parseListen } from '../net/listen.js';
 import { action, CliError, EXIT, loadContext } from './context.js';
 import { untilInterrupt } from './interrupt.js';
-
-/** Parses HOST:PORT / [v6]:PORT; undefined when it is not one. */
-export function parseListen(text: string): { host: string; port: number } | undefined {
-  const m = /^(?:\[([0-9a-f:.]+)\]|([^\s:[\]]+)):(\d{1,5})$/i.exec(text.trim());
-  const port = Number(m?.[3]);
-  const host = m?.[1] ?? m?.[2];
-  if (!host || !Number.isInteger(port) || port < 0 || port > 65535) return undefined;
-  return { host, port };
-}
 
 export function register(program: Command): void {
   const probe = program.command('probe').description('the reachability probe that `ddns check` asks from outside');

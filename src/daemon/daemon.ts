@@ -27,7 +27,7 @@ import { familiesOf, runCycle } from './cycle.js';
 import { ForwardService } from './forward-service.js';
 import type { ForwardsDeps } from './forwards.js';
 import type { PinholeDeps } from './pinholes.js';
-import { parseListen } from './listen.js';
+import { parseListen } from '../net/listen.js';
 import type { DaemonMetrics } from './metrics.js';
 import type { Sender } from './notify.js';
 import { planReload, schedulerTimed } from './reload.js';

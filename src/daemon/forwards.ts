@@ -17,6 +17,7 @@ import type { LanResult } from '../portmap/lan.js';
 import type { Mapper, OpenOptions, OpenResult } from '../portmap/mapper.js';
 import type { KeepEvent, KeepOptions } from '../portmap/upkeep.js';
 import type { LanContext, Mapping, MappingRequest, Via, ViaChoice } from '../portmap/types.js';
+import { groupBy } from '../net/concurrency.js';
 import { backoffDelay } from '../state/backoff.js';
 import type { ListenFn } from './announcements.js';
 import { realClock, type Clock } from '../state/clock.js';
@@ -211,11 +212,7 @@ export class Forwards {
   private launch(lan: LanContext): void {
     const controller = new AbortController();
     const gen: Generation = { lan, controller, remove: false, done: Promise.resolve() };
-    const groups = new Map<string, ForwardConfig[]>();
-    for (const f of this.forwards) {
-      const k = `${f.via}|${f.externalPort !== undefined}`;
-      groups.set(k, [...(groups.get(k) ?? []), f]);
-    }
+    const groups = groupBy(this.forwards, (f) => `${f.via}|${f.externalPort !== undefined}`);
     gen.done = Promise.all([...groups.values()].map((list) => this.runGroup(gen, list))).then(() => undefined);
     this.gen = gen;
   }

@@ -5,7 +5,7 @@
  * Contract: never throws; every failure (no daemon, timeout, garbage) is `ready: false` with a reason.
  */
 import { request } from 'node:http';
-import { baseUrl, connectAddress, parseListen } from './listen.js';
+import { baseUrl, connectAddress, parseListen } from '../net/listen.js';
 
 export interface HealthAnswer {
   ready: boolean;

@@ -21,7 +21,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { isIP, type AddressInfo } from 'node:net';
 import type { Readiness } from './health.js';
-import type { ListenAddress } from './listen.js';
+import type { ListenAddress } from '../net/listen.js';
 import { PAGE_SCRIPT, pageCsp, renderPage } from './page.js';
 import { revision, type StatusDocument } from './status.js';
 

@@ -16,6 +16,7 @@
  * The runner never throws (a source that throws becomes a failure) and honours `signal`.
  */
 import type { Family } from '../net/address.js';
+import { groupBy } from '../net/concurrency.js';
 import type { FailureKind, Source, SourceResult, SourceType, Vantage } from './source.js';
 
 /** One finished answer as consensus sees it. */
@@ -72,8 +73,7 @@ export function decide(answers: readonly Answer[], quorum: number, moreToCome: b
 
 /** Sources in asking order: round-robin over operators, each operator's sources in configured order. Pure. */
 export function askingOrder<T extends { operator: string }>(sources: readonly T[]): T[] {
-  const queues = new Map<string, T[]>();
-  for (const s of sources) queues.set(s.operator, [...(queues.get(s.operator) ?? []), s]);
+  const queues = groupBy(sources, (s) => s.operator);
   const out: T[] = [];
   for (let round = 0; out.length < sources.length; round++) {
     for (const q of queues.values()) { const s = q[round]; if (s) out.push(s); }

@@ -17,6 +17,7 @@ import { openStateStore, type State, type StateStore } from '../state/store.js';
 import type { DnsOptions } from '../dns/authoritative.js';
 import type { Logger } from '../log.js';
 import { sleep as realSleep } from '../net/abort.js';
+import { mapLimit } from '../net/concurrency.js';
 import type { Family } from '../net/address.js';
 import { applyOutcome, decide, retryAt, type Decision, type LiveFamily, type LiveView } from './decide.js';
 import { configHashOf, recordAddress, recordFamilies, recordKey, recordLabel } from './records.js';
@@ -138,13 +139,6 @@ interface Entry {
   decision?: Decision;
   outcome?: Outcome;
   ms?: number;
-}
-
-async function mapLimit<T>(items: readonly T[], limit: number, fn: (t: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, async () => {
-    while (next < items.length) await fn(items[next++] as T);
-  }));
 }
 
 /** Live values of one record: the provider's API for proxied Cloudflare records, else authoritative DNS. */

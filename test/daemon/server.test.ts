@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { request } from 'node:http';
 import { startServer } from '../../src/daemon/server.js';
 import { Health } from '../../src/daemon/health.js';
-import { parseListen, connectAddress, baseUrl } from '../../src/daemon/listen.js';
+import { parseListen, connectAddress, baseUrl } from '../../src/net/listen.js';
 
 function get(url: string, method = 'GET'): Promise<{ status: number; type: string; body: string }> {
   return new Promise((resolve, reject) => {

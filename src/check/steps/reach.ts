@@ -3,6 +3,7 @@
  * the record's hostname from outside). Own probe: the nonce must arrive here, or the service's first
  * line must match. Default (no probe.url): echoip, which proves only that the port answers.
  */
+import { groupBy, mapLimit } from '../../net/concurrency.js';
 import { ECHOIP_CAVEAT, portPairs, unreachableAdvice } from '../advice.js';
 import type { ForwardConfig } from '../../config/schema.js';
 import type { ReachOutcome } from '../deps.js';
@@ -67,15 +68,6 @@ export function evaluateReach(list: ForwardReach[], o: { mode: 'probe' | 'echoip
   };
 }
 
-async function pool<T, R>(items: readonly T[], n: number, fn: (t: T) => Promise<R>): Promise<R[]> {
-  const out: R[] = new Array<R>(items.length);
-  let next = 0;
-  await Promise.all(Array.from({ length: Math.min(n, items.length) }, async () => {
-    while (next < items.length) { const i = next++; out[i] = await fn(items[i]!); }
-  }));
-  return out;
-}
-
 export const reachStep: Step = {
   id: 'reach',
   title: 'reachability from outside',
@@ -101,9 +93,8 @@ export const reachStep: Step = {
       ...(public6 ? forwards.map((forward) => ({ forward: { ...forward, externalPort: forward.internalPort }, family: 6 as const, address: public6 })) : []),
     ];
     // One at a time per port: the nonce listener holds the internal port for the test's duration.
-    const byPort = new Map<string, typeof jobs>();
-    for (const j of jobs) { const k = `${j.forward.protocol}/${j.forward.internalPort}`; byPort.set(k, [...(byPort.get(k) ?? []), j]); }
-    const lists = await pool([...byPort.values()], 3, async (group) => {
+    const byPort = groupBy(jobs, (j) => `${j.forward.protocol}/${j.forward.internalPort}`);
+    const lists = await mapLimit([...byPort.values()], 3, async (group) => {
       const out: ForwardReach[] = [];
       for (const j of group) {
         const hostname = hostnameFor(j.family);

@@ -1,6 +1,7 @@
 /**
- * `daemon.listen` ("HOST:PORT", "[v6]:PORT") parsed once, for the server that binds it and for
- * `ddns health` that connects to it (a wildcard bind is reached through loopback).
+ * A listen address ("HOST:PORT", "[v6]:PORT") parsed in one place: `daemon.listen` for the server that
+ * binds it and for `ddns health` that connects to it (a wildcard bind is reached through loopback), and
+ * `ddns probe serve --listen`.
  */
 export interface ListenAddress { host: string; port: number }
 
