@@ -10,7 +10,6 @@ import { withLab, type Lab } from './lab.js';
 import { upnpcAdd } from './tools.js';
 import { startProbe } from './probe.js';
 import type { InternetClient } from '../fixtures/client.js';
-import { join } from 'node:path';
 
 const skip = labSkip();
 
