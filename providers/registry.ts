@@ -19,6 +19,7 @@ const loaders: Record<ProviderName, () => Promise<{ provider: Provider<never> }>
   hetzner: () => import('./hetzner.js'),
   digitalocean: () => import('./digitalocean.js'),
   namecheap: () => import('./namecheap.js'),
+  gandi: () => import('./gandi.js'),
 };
 
 export const PROVIDER_NAMES = Object.keys(loaders) as ProviderName[];

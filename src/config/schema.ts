@@ -85,11 +85,11 @@ type AnyRecord = { provider: string; allowInsecure?: boolean; server?: string; b
  */
 const RECORD_SECRET: Readonly<Record<string, readonly string[]>> = {
   duckdns: ['token'], cloudflare: ['apiToken'], rfc2136: ['keySecret'], custom: ['url'],
-  porkbun: ['apiKey', 'secretApiKey'], hetzner: ['apiToken'], digitalocean: ['apiToken'],
+  porkbun: ['apiKey', 'secretApiKey'], hetzner: ['apiToken'], digitalocean: ['apiToken'], gandi: ['apiToken'],
 };
 /** The key holding the URL that receives the credentials (default `server`; rfc2136 speaks DNS, not HTTP). */
 const RECORD_ENDPOINT: Readonly<Record<string, string | undefined>> = {
-  cloudflare: 'baseUrl', custom: 'url', rfc2136: undefined, porkbun: 'baseUrl', hetzner: 'baseUrl', digitalocean: 'baseUrl',
+  cloudflare: 'baseUrl', custom: 'url', rfc2136: undefined, porkbun: 'baseUrl', hetzner: 'baseUrl', digitalocean: 'baseUrl', gandi: 'baseUrl',
 };
 
 /** Per record: credentials only over TLS (loopback or allowInsecure excepted), and the secret present. */
@@ -252,6 +252,15 @@ const namecheapRecord = z.strictObject({
   server: httpUrl.default('https://dynamicdns.park-your-domain.com'),
   ...recordCommon,
 });
+/** Gandi LiveDNS (API v5): a personal access token (or a deprecated API key). TTL ≥ 300. */
+const gandiRecord = z.strictObject({
+  provider: z.literal('gandi'),
+  apiToken: secret.optional(),
+  apiTokenFile: secretFile.optional(),
+  /** `pat` (default): `Authorization: Bearer`; `apikey`: a deprecated API key, `Authorization: Apikey`. */
+  tokenKind: z.enum(['pat', 'apikey']).default('pat'),
+  ...zoneRecordFields('https://api.gandi.net/v5/livedns', 300),
+});
 
 const tsigAlgorithm = z.enum(['hmac-sha1', 'hmac-sha224', 'hmac-sha256', 'hmac-sha384', 'hmac-sha512']);
 const base64Secret = secret.refine((s) => /^[A-Za-z0-9+/]+={0,2}$/.test(s.trim()) && s.trim().length % 4 === 0, {
@@ -288,7 +297,7 @@ const customRecord = z.strictObject({
   successStatus: z.array(z.number().int().min(100).max(599)).min(1).optional(),
   ...recordCommon,
 });
-export const PROVIDERS = ['noip', 'dyndns2', 'duckdns', 'cloudflare', 'dynu', 'ovh', 'desec', 'rfc2136', 'custom', 'porkbun', 'hetzner', 'digitalocean', 'namecheap'] as const;
+export const PROVIDERS = ['noip', 'dyndns2', 'duckdns', 'cloudflare', 'dynu', 'ovh', 'desec', 'rfc2136', 'custom', 'porkbun', 'hetzner', 'digitalocean', 'namecheap', 'gandi'] as const;
 export const recordSchema = z.discriminatedUnion('provider', [
   noipRecord.superRefine(checkRecord),
   dyndns2Record.superRefine(checkRecord),
@@ -303,6 +312,7 @@ export const recordSchema = z.discriminatedUnion('provider', [
   hetznerRecord.superRefine(checkRecord).superRefine(nameInZone),
   digitaloceanRecord.superRefine(checkRecord).superRefine(nameInZone),
   namecheapRecord.superRefine(checkRecord).superRefine(nameInZone),
+  gandiRecord.superRefine(checkRecord).superRefine(nameInZone),
 ]);
 
 // ---- forwards, lan, probe, daemon ----------------------------------------------------------------------
@@ -548,6 +558,7 @@ export type PorkbunRecordConfig = Extract<RecordConfig, { provider: 'porkbun' }>
 export type HetznerRecordConfig = Extract<RecordConfig, { provider: 'hetzner' }>;
 export type DigitaloceanRecordConfig = Extract<RecordConfig, { provider: 'digitalocean' }>;
 export type NamecheapRecordConfig = Extract<RecordConfig, { provider: 'namecheap' }>;
+export type GandiRecordConfig = Extract<RecordConfig, { provider: 'gandi' }>;
 export type ForwardConfig = z.output<typeof forwardSchema>;
 export type LanConfig = Config['lan'];
 export type ProbeConfig = NonNullable<Config['probe']>;
