@@ -6,7 +6,7 @@ import { CliError, EXIT, type Context } from './context.js';
 import { classifyAddress, canonicalAddress, familyOf } from '../net/address.js';
 import { withInterrupt } from './interrupt.js';
 import { renderHuman, renderJson } from './render/update.js';
-import { runUpdate, type UpdateOptions, type UpdateReport } from '../update/run.js';
+import { runUpdate, type UpdateOptions, type UpdateReport } from '../update/pass.js';
 
 export interface UpdateFlags {
   dryRun?: boolean;

@@ -12,7 +12,7 @@ import type { Logger } from '../log.js';
 import type { Family } from '../net/address.js';
 import type { PublicIpReport } from '../publicip/detect.js';
 import type { RecordState, StateStore } from '../state/store.js';
-import type { RecordReport as UpdateRecordReport, UpdateContext, UpdateOptions, UpdateReport, WantedFamily } from '../update/run.js';
+import type { RecordReport as UpdateRecordReport, UpdateContext, UpdateOptions, UpdateReport, WantedFamily } from '../update/pass.js';
 import type { CycleReport, RecordResult } from './report.js';
 import type { CycleReason } from './scheduler.js';
 

@@ -20,7 +20,7 @@
 import pkg from '../../package.json' with { type: 'json' };
 import type { Config } from '../config/schema.js';
 import type { Logger } from '../log.js';
-import type { UpdateContext, UpdateOptions, UpdateReport } from '../update/run.js';
+import type { UpdateContext, UpdateOptions, UpdateReport } from '../update/pass.js';
 import { realClock, type Clock } from '../state/clock.js';
 import { AnnouncementHub, type ListenFn } from './announcements.js';
 import { familiesOf, runCycle } from './cycle.js';

@@ -33,7 +33,7 @@ export function realDeps(o: RealDepsOptions = {}): DaemonDeps {
       return config;
     },
     async runUpdate(ctx, opts) {
-      const { runUpdate } = await import('../update/run.js');
+      const { runUpdate } = await import('../update/pass.js');
       return runUpdate(ctx, opts);
     },
     async createWatcher(_config, w) {

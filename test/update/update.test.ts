@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
-import { runUpdate, type UpdateOptions } from '../../src/update/run.js';
+import { runUpdate, type UpdateOptions } from '../../src/update/pass.js';
 import { configSchema } from '../../src/config/schema.js';
 import { NOIP_HOST, GENERIC_DYNDNS2_HOST } from '../fixtures/dyndns2.js';
 import { DUCKDNS_HOST } from '../fixtures/duckdns.js';

@@ -4,7 +4,7 @@
  */
 import { paint, table } from '../output.js';
 import { scrubText } from '../../log.js';
-import type { RecordReport, UpdateReport } from '../../update/run.js';
+import type { RecordReport, UpdateReport } from '../../update/pass.js';
 
 export function renderJson(r: UpdateReport): string {
   // Provider texts come from servers: cut any known secret out, as the logger does.
