@@ -57,7 +57,7 @@ export async function benchCheck(o: { runs?: number } = {}): Promise<Figure[]> {
       figure: '`ddns check` (lab healthy: lan, dhcp, router, nat, publicip, dns, reach via echoip, hairpin)',
       unit: 'ms', ours: m, peer: res.peerMedian, peerName: 'upnpc -s (one hand step of eight)', ratio: res.ratio,
       target: '≤ 1000 ms', met: m <= 1000,
-      note: `medians of ${runs} interleaved runs after a warm-up (process wall time, bundle); samples ${res.ours.map(Math.round).join('/')}; upnpc -s ${res.peer.map(Math.round).join('/')}; the check's own time ${inner.slice(-runs).map(Math.round).join('/')} ms`,
+      note: `a new process each run (wall time, bundle; the router's description URL remembered from the warm-up), upnpc -s discovers by SSDP each run; medians of ${runs} interleaved runs after a warm-up; samples ${res.ours.map(Math.round).join('/')}; upnpc -s ${res.peer.map(Math.round).join('/')}; the check's own time ${inner.slice(-runs).map(Math.round).join('/')} ms`,
     }];
   } finally {
     await lab.down();

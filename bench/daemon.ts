@@ -1,15 +1,15 @@
 /**
- * Idle `ddns run` (the bundle) in the lab, with the full sidecar job: three records (No-IP, DuckDNS,
- * Cloudflare — so the Cloudflare SDK is loaded) and one forward kept on the real router.
+ * Idle `ddns run` (the bundle) in the lab.
  *
- * Figures (issue 8): peak RSS (target ≤ 70 MiB; as the image runs it, with MALLOC_ARENA_MAX=2, and as
- * plain node from an npm install), CPU while idle (≤ 0.5 % of a core), and requests per
- * hour when nothing changes — to echo services (≤ 12 at the default 300 s interval) and to providers (0).
- *
- * How requests per hour are measured honestly in one minute: the daemon runs with the shortest interval
- * the config allows (30 s), so the minute holds real external confirmations; the echo requests per
- * confirmation are counted and scaled to the default interval (3600 / 300 confirmations an hour). The
- * raw rate at 30 s is reported too. Provider requests in the idle minute are counted as they are.
+ * A. As the image runs it (issue 14): one record (DuckDNS) and one forward kept on the real router, the
+ *    image's Node (Dockerfile NODE_VERSION, from /opt/ddns-node/<version> when installed, else this
+ *    node — the row says which), NODE_ENV=production and MALLOC_ARENA_MAX=2 as the Dockerfile sets them,
+ *    the default interval (300 s). Idle for `idleSeconds` after the first cycle; memory is the peak
+ *    (VmHWM, the one RSS definition of the bench) at the end, CPU is ticks over the window.
+ * B. Request rates, measured over ≥ 3 whole intervals: three records (No-IP, DuckDNS, Cloudflare) at the
+ *    shortest interval the config allows (30 s) for `intervals` × 30 s. Echo requests per confirmation are
+ *    counted over the confirmations in that window and scaled to the default interval ("computed from N
+ *    measured confirmations"); provider requests in the window are counted as they are.
  *
  *   tsx bench/daemon.ts          (root; builds the bundle if it is missing)
  */
@@ -28,6 +28,13 @@ const CF_TOKEN = 'benchCloudflareTokenAbcdefghijkl9';
 const ZONE_ID = 'bb00bb11cc22dd33ee44ff5566778899';
 const DEFAULT_INTERVAL_S = 300;
 const BENCH_INTERVAL_S = 30;
+
+/** The Node the image runs (Dockerfile's NODE_VERSION), when installed here; else this one. */
+export function imageNode(): { path: string; version: string; asImage: boolean } {
+  const m = /^ARG NODE_VERSION=(\S+)$/m.exec(readFileSync(join(ROOT, 'Dockerfile'), 'utf8'));
+  const path = m ? `/opt/ddns-node/${m[1]}/bin/node` : '';
+  return m && existsSync(path) ? { path, version: `v${m[1]}`, asImage: true } : { path: process.execPath, version: process.version, asImage: false };
+}
 
 const isProvider = (e: RequestLogEntry) => e.service === 'dyndns2' || e.service === 'duckdns' || e.service === 'cloudflare';
 const isEcho = (e: RequestLogEntry) =>
@@ -56,12 +63,14 @@ async function ensureBundle(): Promise<void> {
   await build();
 }
 
-export interface DaemonBenchOptions { idleSeconds?: number; log?: (s: string) => void }
+export interface DaemonBenchOptions { idleSeconds?: number; intervals?: number; log?: (s: string) => void }
 
 export async function benchDaemon(o: DaemonBenchOptions = {}): Promise<Figure[]> {
   await ensureBundle();
   const say = o.log ?? ((s: string) => process.stderr.write(`${s}\n`));
   const idleSeconds = o.idleSeconds ?? 60;
+  const intervals = Math.max(3, o.intervals ?? 3);
+  const node = imageNode();
   const lab = await startLab('healthy', { ipv6: false });
   try {
     const net = lab.internet;
@@ -73,15 +82,17 @@ export async function benchDaemon(o: DaemonBenchOptions = {}): Promise<Figure[]>
     });
     let phase = 0;
     const NAMES = ['bench.ddns.net', 'benchhome.duckdns.org', 'bench.example.com'];
-    const writeConf = (interval: number): string => {
-      const file = join(lab.dir, `bench-daemon-${interval}.json`);
+    const ALL = [
+      { provider: 'noip', hostname: 'bench.ddns.net', username: 'benchuser', password: NOIP_PW },
+      { provider: 'duckdns', domains: ['benchhome'], token: DUCK_TOKEN },
+      { provider: 'cloudflare', zone: 'example.com', name: 'bench.example.com', apiToken: CF_TOKEN, create: true },
+    ];
+    let names = NAMES;
+    const writeConf = (interval: number, records: object[]): string => {
+      const file = join(lab.dir, `bench-daemon-${interval}-${records.length}.json`);
       writeFileSync(file, JSON.stringify({
         ip: { families: [4] },
-        records: [
-          { provider: 'noip', hostname: 'bench.ddns.net', username: 'benchuser', password: NOIP_PW },
-          { provider: 'duckdns', domains: ['benchhome'], token: DUCK_TOKEN },
-          { provider: 'cloudflare', zone: 'example.com', name: 'bench.example.com', apiToken: CF_TOKEN, create: true },
-        ],
+        records,
         forwards: [{ internalPort: 2222, externalPort: 8022, protocol: 'tcp' }],
         daemon: { listen: '127.0.0.1:9876', interval },
         state: join(lab.dir, `bench-daemon-state-${++phase}.json`),
@@ -94,15 +105,16 @@ export async function benchDaemon(o: DaemonBenchOptions = {}): Promise<Figure[]>
      * three (the Cloudflare SDK loaded, TLS to every provider): the memory of a daemon that has worked,
      * not of one that found nothing to do. Waits until the records are published and the forward mapped.
      */
-    const startDaemon = async (interval: number, env: Record<string, string>) => {
-      for (const name of NAMES) await net.setRecord({ name, type: 'A', content: null });
-      const child = lab.spawn('lan', [process.execPath, BUNDLE, '-c', writeConf(interval), 'run'], { env: { ...lab.ddnsEnv, DDNS_LOG_LEVEL: 'info', ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
+    const startDaemon = async (interval: number, records: object[], env: Record<string, string>) => {
+      names = records.length === 1 ? ['benchhome.duckdns.org'] : NAMES;
+      for (const name of names) await net.setRecord({ name, type: 'A', content: null });
+      const child = lab.spawn('lan', [node.path, BUNDLE, '-c', writeConf(interval, records), 'run'], { env: { ...lab.ddnsEnv, DDNS_LOG_LEVEL: 'info', ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
       let log = '';
       child.stderr?.setEncoding('utf8');
       child.stderr?.on('data', (c: string) => { log += c; });
       const end = Date.now() + 60_000;
       while (Date.now() < end) {
-        const done = await Promise.all(NAMES.map(async (name) => (await net.records({ name, type: 'A' }))[0]?.content === lab.addr.public4));
+        const done = await Promise.all(names.map(async (name) => (await net.records({ name, type: 'A' }))[0]?.content === lab.addr.public4));
         if (done.every(Boolean) && /mapping\.(added|renewed)/.test(log) && /"event":"cycle\.done"|"event":"daemon\.started"/.test(log)) break;
         await new Promise((r) => setTimeout(r, 200));
       }
@@ -115,62 +127,50 @@ export async function benchDaemon(o: DaemonBenchOptions = {}): Promise<Figure[]>
       if (child.exitCode === null) await new Promise((r) => child.once('exit', r));
     };
 
-    // A. Idle as the image runs it (default interval, MALLOC_ARENA_MAX=2): memory, CPU, requests.
-    say(`daemon: idle for ${idleSeconds} s at the default interval (${DEFAULT_INTERVAL_S} s), as the image runs it`);
-    const a = await startDaemon(DEFAULT_INTERVAL_S, { MALLOC_ARENA_MAX: '2' });
+    // A. Idle as the image runs it: one record, one forward, the default interval.
+    const imageEnv = { NODE_ENV: 'production', MALLOC_ARENA_MAX: '2' };
+    say(`daemon: idle for ${idleSeconds} s, one record + one forward, as the image runs it (node ${node.version})`);
+    const a = await startDaemon(DEFAULT_INTERVAL_S, [ALL[1] as object], imageEnv);
     await net.clearRequests();
     const s0 = sample(a.pid ?? -1);
-    let peakRss = s0?.rssKiB ?? 0;
     const t0 = Date.now();
-    while (Date.now() - t0 < idleSeconds * 1000) {
-      peakRss = Math.max(peakRss, sample(a.pid ?? -1)?.rssKiB ?? 0);
-      await new Promise((r) => setTimeout(r, 500));
-    }
+    while (Date.now() - t0 < idleSeconds * 1000) await new Promise((r) => setTimeout(r, 1000));
     const elapsed = (Date.now() - t0) / 1000;
     const s1 = sample(a.pid ?? -1);
     const idleRequests = await net.requests();
     await stopDaemon(a);
     const cpu = s0 && s1 ? ((s1.cpuTicks - s0.cpuTicks) / 100 / elapsed) * 100 : Number.NaN;
-    const hwm = (s1?.hwmKiB ?? peakRss) / 1024;
-    const providers = idleRequests.filter(isProvider).length;
-    const idleEcho = idleRequests.filter(isEcho).length;
+    const hwm = (s1?.hwmKiB ?? Number.NaN) / 1024;
+    const idleProviders = idleRequests.filter(isProvider).length;
 
-    // B. Echo requests per external confirmation: the shortest interval, confirmations from /metrics.
-    say(`daemon: ${idleSeconds} s at interval ${BENCH_INTERVAL_S} s, counting echo requests per confirmation`);
-    const b = await startDaemon(BENCH_INTERVAL_S, { MALLOC_ARENA_MAX: '2' });
+    // B. Request rates over ≥ 3 whole intervals at the shortest interval, three records.
+    const windowS = intervals * BENCH_INTERVAL_S;
+    say(`daemon: ${intervals} whole intervals of ${BENCH_INTERVAL_S} s (${windowS} s), three records, counting requests`);
+    const b = await startDaemon(BENCH_INTERVAL_S, ALL, imageEnv);
     const confirmations = async (): Promise<number> => {
       const m = await lab.exec('lan', ['curl', '-s', '-m', '3', 'http://127.0.0.1:9876/metrics']);
       return m.stdout.split('\n').filter((l) => l.startsWith('ddns_ip_confirmations_total')).reduce((n, l) => n + Number(l.split(' ').pop()), 0);
     };
     await net.clearRequests();
     const c0 = await confirmations();
-    await new Promise((r) => setTimeout(r, idleSeconds * 1000 + 5000));
+    const w0 = Date.now();
+    await new Promise((r) => setTimeout(r, windowS * 1000));
     const cycles = (await confirmations()) - c0;
-    const echo = (await net.requests()).filter(isEcho).length;
+    const windowMeasured = (Date.now() - w0) / 1000;
+    const log = await net.requests();
     await stopDaemon(b);
+    const echo = log.filter(isEcho).length;
+    const providers = log.filter(isProvider).length;
     const perConfirmation = cycles > 0 ? echo / cycles : Number.NaN;
     const echoPerHourDefault = perConfirmation * (3600 / DEFAULT_INTERVAL_S);
 
-    // C. The same job from an npm install: plain node, no MALLOC_ARENA_MAX (memory only).
-    say('daemon: plain node (as npm installs it), 20 s');
-    const c = await startDaemon(DEFAULT_INTERVAL_S, {});
-    let plainPeak = 0;
-    const p0 = Date.now();
-    while (Date.now() - p0 < 20_000) {
-      plainPeak = Math.max(plainPeak, sample(c.pid ?? -1)?.rssKiB ?? 0);
-      await new Promise((r) => setTimeout(r, 500));
-    }
-    const plainHwm = (sample(c.pid ?? -1)?.hwmKiB ?? 0) / 1024;
-    await stopDaemon(c);
-
-    say(`daemon: image-like RSS ${((s0?.rssKiB ?? 0) / 1024).toFixed(1)} → peak ${(peakRss / 1024).toFixed(1)} MiB (high-water ${hwm.toFixed(1)}); plain node ${(plainPeak / 1024).toFixed(1)} (high-water ${plainHwm.toFixed(1)})`);
-    say(`daemon: idle ${elapsed.toFixed(0)} s: ${providers} provider and ${idleEcho} echo requests; at ${BENCH_INTERVAL_S} s: ${cycles} confirmations, ${echo} echo requests`);
+    say(`daemon: VmHWM ${hwm.toFixed(1)} MiB (node ${node.version}); idle ${elapsed.toFixed(0)} s: ${idleProviders} provider requests; ${windowMeasured.toFixed(0)} s at ${BENCH_INTERVAL_S} s: ${cycles} confirmations, ${echo} echo and ${providers} provider requests`);
+    const image = `node ${node.version}${node.asImage ? ' (the image\'s NODE_VERSION)' : ' (NOT the image\'s Node: not installed here)'}, NODE_ENV=production, MALLOC_ARENA_MAX=2, bundle`;
     return [
-      { figure: 'idle `ddns run` peak RSS, as the image runs it (3 records + 1 forward)', unit: 'MiB', ours: hwm, target: '≤ 70 MiB', met: hwm <= 70, note: `MALLOC_ARENA_MAX=2 as in the Dockerfile and the systemd unit; steady ${(peakRss / 1024).toFixed(1)} MiB` },
-      { figure: 'idle `ddns run` peak RSS, plain node (npm install)', unit: 'MiB', ours: plainHwm, target: '≤ 70 MiB', met: plainHwm <= 70, note: `steady ${(plainPeak / 1024).toFixed(1)} MiB` },
-      { figure: 'idle `ddns run` CPU', unit: '% of a core', ours: cpu, target: '≤ 0.5 %', met: cpu <= 0.5, note: `default interval, router polled every 60 s, forward upkeep` },
-      { figure: 'echo requests/hour at the default interval, nothing changing', unit: 'req/h', ours: echoPerHourDefault, target: '≤ 12', met: echoPerHourDefault <= 12, note: `${perConfirmation.toFixed(2)} per confirmation over ${cycles} confirmations at ${BENCH_INTERVAL_S} s` },
-      { figure: 'provider requests/hour, nothing changing', unit: 'req/h', ours: (providers * 3600) / elapsed, target: '0', met: providers === 0 },
+      { figure: 'idle `ddns run` peak RSS (VmHWM), one record + one forward, as the image runs it', unit: 'MiB', ours: hwm, target: '≤ 60 MiB', met: hwm <= 60, note: `VmHWM (peak since start) read after ${Math.round(elapsed)} s idle past the first cycle; ${image}; default interval 300 s; DuckDNS + tcp/8022 via UPnP` },
+      { figure: 'idle `ddns run` CPU, one record + one forward', unit: '% of a core', ours: cpu, target: '≤ 0.5 %', met: cpu <= 0.5, note: `user+sys ticks over a ${Math.round(elapsed)} s window after the first cycle; ${image}; router events subscribed (GENA), router poll 60 s, forward upkeep` },
+      { figure: 'echo requests/hour at the default interval (300 s), nothing changing', unit: 'req/h', ours: echoPerHourDefault, target: '≤ 12', met: echoPerHourDefault <= 12, note: `computed from ${cycles} measured confirmations (${echo} echo requests) over ${Math.round(windowMeasured)} s = ${intervals} whole intervals at 30 s, scaled to 12 confirmations an hour` },
+      { figure: 'provider requests, nothing changing (3 records)', unit: 'req/h', ours: (providers * 3600) / windowMeasured, target: '0', met: providers === 0, note: `${providers} counted over ${Math.round(windowMeasured)} s = ${intervals} whole intervals at 30 s (${cycles} confirmations)` },
     ];
   } finally {
     await lab.down();

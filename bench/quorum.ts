@@ -2,8 +2,8 @@
  * Time to quorum: 6 public-IP sources (HTTP, DNS and STUN, the defaults' own hostnames) of which 2 hang —
  * and those 2 are the first the consensus asks (the worst case). Measured in the lab's LAN host against
  * the fixture internet, in one warm process (what the daemon does every interval), median of `runs`.
- * Target: ≤ 200 ms. Side by side: the same sources all healthy, and the same with hedging switched off
- * (the runner then only replaces a source when it fails, i.e. after the hung ones time out).
+ * Target: ≤ 200 ms with `ddns ip`'s hedge (100 ms). Beside it, no ratio (there is no peer tool that does
+ * a quorum): the same with the daemon's 1,500 ms hedge, and the sources all healthy.
  *
  *   tsx bench/quorum.ts            (root: builds a healthy lab, prints one JSON figure per line)
  *   benchQuorum({ runs })          (for the bench harness)
@@ -67,22 +67,28 @@ export async function benchQuorum(o: QuorumBenchOptions = {}): Promise<Figure[]>
     const healthy = await measure({ runs, warmup: 2, timeoutMs: 3000 });
     check(healthy, 'healthy');
     await net.configure({ echo: { overrides: Object.fromEntries(HUNG.map((h) => [h, { silence: true }])) } });
-    const hung = await measure({ runs, warmup: 2, timeoutMs: 3000 });
-    check(hung, '2 hung');
-    const unhedged = await measure({ runs: 3, warmup: 1, timeoutMs: 3000, hedgeMs: 60_000 });
-    check(unhedged, 'unhedged');
-
-    const m = median(hung.samples);
+    // `ddns ip` hedges after 100 ms (the consensus default); `ddns run` after 1,500 ms (src/daemon/deps.ts:
+    // fewer requests, it is not in a hurry). Both are ours: rows, not ratios.
+    const hungIp = await measure({ runs, warmup: 2, timeoutMs: 3000 });
+    check(hungIp, '2 hung, ddns ip hedge');
+    const hungRun = await measure({ runs: 5, warmup: 1, timeoutMs: 3000, hedgeMs: 1500 });
+    check(hungRun, '2 hung, ddns run hedge');
+    const how = (n: number, what: string) => `warm (one process, ${what}); median of ${n} runs after a warm-up; 6 sources (3 HTTP, 2 DNS, 1 STUN) at the lab's fixtures, quorum 2, per-source timeout 3 s`;
+    const agreeing = (r: ChildResult) => [...new Set(r.agreeing.map((a) => a.join('+')))].join(' | ');
+    const m = median(hungIp.samples);
     return [
       {
-        figure: 'time to quorum (2 of 6 sources hang, asked first)', unit: 'ms', ours: m,
-        peer: median(unhedged.samples), peerName: 'same runner without hedging', ratio: m / median(unhedged.samples),
+        figure: 'time to quorum, 2 of 6 sources hang and are asked first — `ddns ip` (hedge 100 ms)', unit: 'ms', ours: m,
         target: '≤ 200 ms (issue 4)', met: m <= 200,
-        note: `samples ${hung.samples.join(' ')}; agreeing ${[...new Set(hung.agreeing.map((a) => a.join('+')))].join(' | ')}`,
+        note: `${how(runs, 'hedge 100 ms, the consensus default')}; samples ${hungIp.samples.join(' ')}; agreeing ${agreeing(hungIp)}`,
       },
       {
-        figure: 'time to quorum (6 healthy sources)', unit: 'ms', ours: median(healthy.samples),
-        note: `samples ${healthy.samples.join(' ')}`,
+        figure: 'time to quorum, 2 of 6 sources hang and are asked first — `ddns run` (hedge 1,500 ms)', unit: 'ms', ours: median(hungRun.samples),
+        note: `${how(5, 'hedge 1,500 ms as src/daemon/deps.ts sets it')}; no target (the daemon trades time for fewer requests), no peer; samples ${hungRun.samples.join(' ')}; agreeing ${agreeing(hungRun)}`,
+      },
+      {
+        figure: 'time to quorum, 6 healthy sources — `ddns ip`', unit: 'ms', ours: median(healthy.samples),
+        note: `${how(runs, 'hedge 100 ms')}; samples ${healthy.samples.join(' ')}`,
       },
     ];
   });

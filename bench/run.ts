@@ -7,7 +7,7 @@
  *   npm run bench -- quorum map   only those whose name contains one of the words
  */
 import { execFileSync } from 'node:child_process';
-import { cpus, totalmem } from 'node:os';
+import { cpus, loadavg, totalmem } from 'node:os';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { Figure } from './lib/stats.js';
@@ -23,11 +23,9 @@ const benches: Bench[] = [
   { name: 'check', run: async () => (await import('./check.js')).benchCheck() },
   { name: 'probe (under attack)', run: async () => (await import('./probe.js')).benchProbe() },
   { name: 'tunnel (vs autossh)', run: async () => (await import('./tunnel.js')).benchTunnel() },
-  // The harness idles the daemon 30 s per phase (standalone, `tsx bench/daemon.ts` idles 60 s) so that
-  // the whole run stays under 10 minutes with the peers' randomly phased WAN changes below.
-  { name: 'daemon (idle run)', run: async () => (await import('./daemon.js')).benchDaemon({ idleSeconds: 30 }) },
-  // 30 s idle here: the daemon bench above already idles 60 s; this keeps the whole run under 10 minutes.
-  { name: 'peers (run vs inadyn, ddclient)', run: async () => (await import('./peers.js')).benchPeers({ idleSeconds: 30 }) },
+  { name: 'daemon (idle run)', run: async () => (await import('./daemon.js')).benchDaemon({ idleSeconds: 60, intervals: 3 }) },
+  { name: 'wan change (upnp-only, no router help)', run: async () => (await import('./wanchange.js')).benchWanChange() },
+  { name: 'peers (run vs inadyn, ddclient)', run: async () => (await import('./peers.js')).benchPeers() },
 ];
 
 function fmt(n: number | undefined, unit = ''): string {
@@ -40,11 +38,16 @@ function fmt(n: number | undefined, unit = ''): string {
 function toTable(figures: Figure[]): string[][] {
   return [
     ['figure', 'ours', 'peer', 'peer value', 'ratio', 'target', 'met'],
-    ...figures.map((f) => [
-      f.figure, fmt(f.ours, f.unit), f.peerName ?? '—', fmt(f.peer, f.unit), f.ratio === undefined || !Number.isFinite(f.ratio) ? '—' : `${fmt(f.ratio)}×`,
+    ...figures.map((f, i) => [
+      `${f.figure}${f.note ? ` [${i + 1}]` : ''}`, fmt(f.ours, f.unit), f.peerName ?? '—', fmt(f.peer, f.unit), f.ratio === undefined || !Number.isFinite(f.ratio) ? '—' : `${fmt(f.ratio)}×`,
       f.target ?? '—', f.met === undefined ? '—' : f.met ? 'yes' : 'NO',
     ]),
   ];
+}
+
+/** How each row was measured, numbered as the rows' [n] marks. */
+function notes(figures: Figure[]): string[] {
+  return figures.flatMap((f, i) => (f.note ? [`${i + 1}. ${f.note}`] : []));
 }
 
 function markdown(rows: string[][]): string {
@@ -74,6 +77,11 @@ async function main(): Promise<void> {
   execFileSync('npm', ['run', '--silent', 'build'], { cwd: ROOT, stdio: ['ignore', 'ignore', 'inherit'] });
 
   const started = Date.now();
+  // The machine's load during the run (1-minute load average, sampled every 10 s): the figures are
+  // ratios measured side by side, but a loaded machine slows process starts and timers; say how loaded.
+  const loads: number[] = [loadavg()[0] ?? 0];
+  const loadTimer = setInterval(() => loads.push(loadavg()[0] ?? 0), 10_000);
+  loadTimer.unref();
   const figures: Figure[] = [];
   const failures: string[] = [];
   for (const b of chosen) {
@@ -88,13 +96,18 @@ async function main(): Promise<void> {
       console.error(`bench: ${b.name} FAILED: ${err instanceof Error ? err.stack : String(err)}`);
     }
   }
+  clearInterval(loadTimer);
+  loads.push(loadavg()[0] ?? 0);
+  const load = { min: Math.min(...loads), max: Math.max(...loads), mean: loads.reduce((a, b) => a + b, 0) / loads.length, samples: loads.length };
+  const loadText = `load average (1 min) ${load.min.toFixed(1)}–${load.max.toFixed(1)}, mean ${load.mean.toFixed(1)} over ${load.samples} samples on ${cpus().length} cores`;
   const seconds = (Date.now() - started) / 1000;
   const rows = toTable(figures);
   console.log(plain(rows));
-  console.log(`\n${figures.length} figures in ${seconds.toFixed(0)} s on ${machine()}`);
+  console.log(`\n${notes(figures).join('\n')}`);
+  console.log(`\n${figures.length} figures in ${seconds.toFixed(0)} s on ${machine()}; ${loadText}`);
   if (failures.length) console.log(`failed: ${failures.join('; ')}`);
 
-  const result = { date: new Date().toISOString(), machine: machine(), seconds, figures, failures };
+  const result = { date: new Date().toISOString(), machine: machine(), seconds, load, figures, failures };
   writeFileSync(new URL('./results/latest.json', import.meta.url), `${JSON.stringify(result, null, 2)}\n`);
 
   if (words.length === 0 && failures.length === 0) {
@@ -102,9 +115,11 @@ async function main(): Promise<void> {
     const text = readFileSync(readme, 'utf8');
     const begin = '<!-- bench:begin -->';
     const end = '<!-- bench:end -->';
-    const block = `${begin}\nMeasured by \`sudo npm run bench\` on ${result.date.slice(0, 10)}, ${machine()}, in ${seconds.toFixed(0)} s ` +
-      `(medians of interleaved runs after a warm-up; ratio = ours / peer's):\n\n${markdown(rows)}\n${end}`;
-    if (text.includes(begin)) writeFileSync(readme, text.replace(new RegExp(`${begin}[\\s\\S]*?${end}`), block));
+    const block = `${begin}\nMeasured by \`sudo npm run bench\` on ${result.date.slice(0, 10)}, ${machine()}, in ${seconds.toFixed(0)} s, ` +
+      `${loadText} (other work shared the machine). Each row's note says how it was measured (cold/warm, window, ` +
+      `interval, sample or peak, the peer's settings); ratio = ours / peer's, measured side by side in this run:\n\n${markdown(rows)}\n\n` +
+      `How each row was measured:\n\n${notes(figures).join('\n')}\n${end}`;
+    if (text.includes(begin)) writeFileSync(readme, text.replace(new RegExp(`${begin}[\\s\\S]*?${end}`), () => block));
   }
   process.exitCode = failures.length ? 1 : 0;
 }
