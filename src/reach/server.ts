@@ -324,7 +324,10 @@ export function startProbeServer(listen: { host: string; port: number }, o: Prob
 
   return new Promise((resolve, reject) => {
     server.once('error', reject);
-    server.listen(listen.port, listen.host, () => {
+    // The accept queue holds as many as the connection cap (the kernel caps it at net.core.somaxconn): with
+    // Node's default of 511, a burst of connections overflowed it and the kernel dropped SYNs — a fresh
+    // client then waited for its SYN retransmits (1 s, 3 s, 7 s) before the server ever saw it.
+    server.listen({ port: listen.port, host: listen.host, backlog: maxConns }, () => {
       server.off('error', reject);
       server.on('error', (err) => log({ event: 'probe.error', error: describeError(err) }));
       const a = server.address() as AddressInfo;
