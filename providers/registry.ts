@@ -20,6 +20,7 @@ const loaders: Record<ProviderName, () => Promise<{ provider: Provider<never> }>
   digitalocean: () => import('./digitalocean.js'),
   namecheap: () => import('./namecheap.js'),
   gandi: () => import('./gandi.js'),
+  freedns: () => import('./freedns.js'),
 };
 
 export const PROVIDER_NAMES = Object.keys(loaders) as ProviderName[];

@@ -85,11 +85,11 @@ type AnyRecord = { provider: string; allowInsecure?: boolean; server?: string; b
  */
 const RECORD_SECRET: Readonly<Record<string, readonly string[]>> = {
   duckdns: ['token'], cloudflare: ['apiToken'], rfc2136: ['keySecret'], custom: ['url'],
-  porkbun: ['apiKey', 'secretApiKey'], hetzner: ['apiToken'], digitalocean: ['apiToken'], gandi: ['apiToken'],
+  porkbun: ['apiKey', 'secretApiKey'], hetzner: ['apiToken'], digitalocean: ['apiToken'], gandi: ['apiToken'], freedns: ['token|token6'],
 };
 /** The key holding the URL that receives the credentials (default `server`; rfc2136 speaks DNS, not HTTP). */
 const RECORD_ENDPOINT: Readonly<Record<string, string | undefined>> = {
-  cloudflare: 'baseUrl', custom: 'url', rfc2136: undefined, porkbun: 'baseUrl', hetzner: 'baseUrl', digitalocean: 'baseUrl', gandi: 'baseUrl',
+  cloudflare: 'baseUrl', custom: 'url', rfc2136: undefined, porkbun: 'baseUrl', hetzner: 'baseUrl', digitalocean: 'baseUrl', gandi: 'baseUrl', freedns: 'server',
 };
 
 /** Per record: credentials only over TLS (loopback or allowInsecure excepted), and the secret present. */
@@ -261,6 +261,22 @@ const gandiRecord = z.strictObject({
   tokenKind: z.enum(['pat', 'apikey']).default('pat'),
   ...zoneRecordFields('https://api.gandi.net/v5/livedns', 300),
 });
+/**
+ * FreeDNS (afraid.org) dynamic update v2: each record has its own update token — `token` the A record's,
+ * `token6` the AAAA record's (at least one).
+ */
+const freednsRecord = z.strictObject({
+  provider: z.literal('freedns'),
+  /** The name the tokens update (for people and the DNS lookup). */
+  name: hostname,
+  token: secret.optional(),
+  tokenFile: secretFile.optional(),
+  token6: secret.optional(),
+  token6File: secretFile.optional(),
+  server: httpUrl.default('https://sync.afraid.org'),
+  server6: httpUrl.default('https://v6.sync.afraid.org'),
+  ...recordCommon,
+});
 
 const tsigAlgorithm = z.enum(['hmac-sha1', 'hmac-sha224', 'hmac-sha256', 'hmac-sha384', 'hmac-sha512']);
 const base64Secret = secret.refine((s) => /^[A-Za-z0-9+/]+={0,2}$/.test(s.trim()) && s.trim().length % 4 === 0, {
@@ -297,7 +313,7 @@ const customRecord = z.strictObject({
   successStatus: z.array(z.number().int().min(100).max(599)).min(1).optional(),
   ...recordCommon,
 });
-export const PROVIDERS = ['noip', 'dyndns2', 'duckdns', 'cloudflare', 'dynu', 'ovh', 'desec', 'rfc2136', 'custom', 'porkbun', 'hetzner', 'digitalocean', 'namecheap', 'gandi'] as const;
+export const PROVIDERS = ['noip', 'dyndns2', 'duckdns', 'cloudflare', 'dynu', 'ovh', 'desec', 'rfc2136', 'custom', 'porkbun', 'hetzner', 'digitalocean', 'namecheap', 'gandi', 'freedns'] as const;
 export const recordSchema = z.discriminatedUnion('provider', [
   noipRecord.superRefine(checkRecord),
   dyndns2Record.superRefine(checkRecord),
@@ -313,6 +329,9 @@ export const recordSchema = z.discriminatedUnion('provider', [
   digitaloceanRecord.superRefine(checkRecord).superRefine(nameInZone),
   namecheapRecord.superRefine(checkRecord).superRefine(nameInZone),
   gandiRecord.superRefine(checkRecord).superRefine(nameInZone),
+  freednsRecord.superRefine(checkRecord).superRefine((r, ctx) => {
+    if (insecureUrl(r.server6, r.allowInsecure)) ctx.addIssue({ code: 'custom', path: ['server6'], input: r.server6, message: 'would send the update token over plain http — use https://, or set allowInsecure: true on this record' });
+  }),
 ]);
 
 // ---- forwards, lan, probe, daemon ----------------------------------------------------------------------
@@ -559,6 +578,7 @@ export type HetznerRecordConfig = Extract<RecordConfig, { provider: 'hetzner' }>
 export type DigitaloceanRecordConfig = Extract<RecordConfig, { provider: 'digitalocean' }>;
 export type NamecheapRecordConfig = Extract<RecordConfig, { provider: 'namecheap' }>;
 export type GandiRecordConfig = Extract<RecordConfig, { provider: 'gandi' }>;
+export type FreednsRecordConfig = Extract<RecordConfig, { provider: 'freedns' }>;
 export type ForwardConfig = z.output<typeof forwardSchema>;
 export type LanConfig = Config['lan'];
 export type ProbeConfig = NonNullable<Config['probe']>;

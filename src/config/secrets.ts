@@ -17,6 +17,7 @@ export const SECRET_FIELDS: readonly (readonly [string, string])[] = [
   ['records.*', 'url'],
   ['records.*', 'apiKey'],
   ['records.*', 'secretApiKey'],
+  ['records.*', 'token6'],
   ['probe', 'token'],
   ['daemon.notify.*', 'url'],
   ['daemon.notify.*', 'token'],
