@@ -1,7 +1,7 @@
 /**
  * The seam between the update engine (src/update) and the DNS providers (this folder).
  *
- * A Provider publishes addresses for records of one kind (`noip`, `dyndns2`, `duckdns`, `cloudflare`).
+ * A Provider publishes addresses for records of one kind (`noip`, `cloudflare`, `porkbun`, …).
  * The engine decides *which* records need a request and *what* to send; the provider only speaks its
  * protocol and reports what the server said.
  *
@@ -21,7 +21,8 @@
  * - Every request honours `ctx.signal` and has its own timeout; credentials are never logged and never
  *   appear in an Outcome's text.
  *
- * Contract of `readLive(record, ctx)` (only providers with an API that can read records, i.e. Cloudflare):
+ * Contract of `readLive(record, ctx)` (only providers with an API that can read records:
+ * Cloudflare and the zone APIs of zone-api.ts — Porkbun, Hetzner DNS, DigitalOcean, Gandi):
  * the record's current addresses per family as the provider stores them (which DNS may hide, e.g. a
  * proxied Cloudflare record). Same no-throw rules. Providers without it are read through their
  * authoritative DNS servers (src/dns) by the engine, using `names(record)`.

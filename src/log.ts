@@ -14,7 +14,7 @@ export type { Logger };
 
 export const LEVELS: readonly LevelWithSilent[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
-const SECRET_KEYS = ['password', 'token', 'apiToken', 'apitoken', 'identity', 'privateKey', 'secret', 'keySecret', 'secretApiKey', 'botToken', 'authorization', 'Authorization', 'cookie', 'passwordFile'];
+const SECRET_KEYS = ['password', 'token', 'apiToken', 'apitoken', 'identity', 'privateKey', 'secret', 'keySecret', 'secretApiKey', 'apiKey', 'apikey', 'secretapikey', 'token6', 'auth-api-token', 'botToken', 'authorization', 'Authorization', 'cookie', 'passwordFile'];
 const REDACT_PATHS = [
   ...SECRET_KEYS.filter((k) => k !== 'passwordFile'),
   ...SECRET_KEYS.filter((k) => k !== 'passwordFile').map((k) => `*.${k}`),

@@ -15,8 +15,10 @@ test('the logger redacts secret keys, Authorization headers, URL credentials and
   log.info({ event: 'req', url: 'https://user:pw-DDDD@dyn.example.net/nic/update?hostname=h&token=tok-EEEE' });
   log.warn('calling https://www.duckdns.org/update?domains=a&token=tok-FFFF now');
   log.error({ err: new Error('failed with Bearer tok-GGGG') }, 'boom');
+  // The zone APIs' credentials: Porkbun's body keys, FreeDNS's AAAA token, Hetzner's header.
+  log.debug({ event: 'body', body: { apikey: 'pk-HHHH', secretapikey: 'sk-IIII' }, record: { apiKey: 'pk-JJJJ', token6: 'tok-KKKK' }, headers: { 'auth-api-token': 'hz-LLLL' } });
   const out = lines.join('');
-  for (const s of ['pw-AAAA', 'tok-BBBB', 'cf-CCCC', 'dXNlcjpwYXNz', 'pw-DDDD', 'tok-EEEE', 'tok-FFFF', 'tok-GGGG']) {
+  for (const s of ['pw-AAAA', 'tok-BBBB', 'cf-CCCC', 'dXNlcjpwYXNz', 'pw-DDDD', 'tok-EEEE', 'tok-FFFF', 'tok-GGGG', 'pk-HHHH', 'sk-IIII', 'pk-JJJJ', 'tok-KKKK', 'hz-LLLL']) {
     assert.ok(!out.includes(s), `${s} leaked: ${out}`);
   }
   assert.match(out, /dyn\.example\.net/, 'the rest of the URL stays readable');
