@@ -190,6 +190,7 @@ describe('the status page in Chromium', { skip }, () => {
       const rules = await lab.exec('rtr', ['nft', 'list', 'chain', 'inet', 'filter', 'prerouting_miniupnpd']);
       assert.match(rules.stdout, /dport 8022 .*dnat/, `no DNAT rule for our forward on the router:\n${rules.stdout}`);
       await lab.exec('rtr', ['nft', 'flush', 'chain', 'inet', 'filter', 'prerouting_miniupnpd']);
+      const t0 = Date.now();
       const gone = await lab.connectFromInternet(lab.addr.public4, 8022, { send: 'x', timeoutMs: 1500 });
       assert.equal(gone.ok, false, 'the forward still answers from outside');
       daemon.child.kill('SIGHUP');
@@ -197,7 +198,10 @@ describe('the status page in Chromium', { skip }, () => {
       const reach = doc.check?.steps.find((s) => s.id === 'reach');
       assert.equal(reach?.status, 'fail', JSON.stringify(doc.check?.steps, null, 1));
       // The page notices by itself (its poll of /status.json sees the new revision and swaps <main>).
+      const tCheck = Date.now();
       await page.waitForSelector('li.hop[data-hop="outside"][data-tone="fail"]', { timeout: GUARD_MS });
+      // A figure, not a limit: the check waits 5 s after the SIGHUP, the page polls every 10 s.
+      process.stderr.write(`# forward removed → daemon's check failed: ${tCheck - t0} ms; → the open page red: ${Date.now() - t0} ms\n`);
       assert.equal(watched.navigations(), 1, 'the page was reloaded instead of refreshed by its script');
       const t = await tones(page);
       assert.equal(t.outside, 'fail');
