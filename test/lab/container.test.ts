@@ -23,6 +23,7 @@ import { after, before, describe, test } from 'node:test';
 import { openStateStore } from '../../src/state/store.js';
 import { labSkip } from './gate.js';
 import { REPO_ROOT, startLab, type Lab } from './lab.js';
+import { lanGet } from './lan-http.js';
 import { NETNS_ETC } from './netns.js';
 import { alive, run, waitFor, type RunResult } from './sh.js';
 
@@ -75,12 +76,8 @@ async function sweepStale(): Promise<void> {
   for (const v of vols) await podman(['volume', 'rm', '-f', v]);
 }
 
-/** GET on the daemon's server from inside the LAN namespace (where the container's loopback is). */
-async function http(lab: Lab, path: string): Promise<{ status: number; body: string }> {
-  const r = await lab.exec('lan', ['curl', '-s', '-m', '3', '-o', '-', '-w', '\n%{http_code}', `http://${LISTEN}${path}`], { timeoutMs: 5000 });
-  const cut = r.stdout.lastIndexOf('\n');
-  return { status: Number(r.stdout.slice(cut + 1)) || 0, body: r.stdout.slice(0, Math.max(0, cut)) };
-}
+/** GET on the daemon's server, from inside the LAN host. */
+const http = (lab: Lab, path: string) => lanGet(lab, LISTEN, path);
 
 /** `Key:\tvalue` lines of /proc/<pid>/status. */
 function procStatus(pid: number): Map<string, string> {

@@ -18,6 +18,7 @@ import { openStateStore } from '../../src/state/store.js';
 import { parsePrometheus, sampleValue, type Sample } from '../daemon/prom-text.js';
 import { labSkip } from './gate.js';
 import { startLab, type Lab } from './lab.js';
+import { lanGet } from './lan-http.js';
 
 const skip = labSkip();
 
@@ -44,11 +45,7 @@ async function until<T>(what: string, ms: number, fn: () => Promise<T | undefine
 }
 
 /** GET on the daemon's server, from inside the LAN host. */
-async function http(lab: Lab, path: string): Promise<{ status: number; body: string }> {
-  const r = await lab.exec('lan', ['curl', '-s', '-m', '3', '-o', '-', '-w', '\n%{http_code}', `http://${LISTEN}${path}`], { timeoutMs: 5000 });
-  const cut = r.stdout.lastIndexOf('\n');
-  return { status: Number(r.stdout.slice(cut + 1)) || 0, body: r.stdout.slice(0, Math.max(0, cut)) };
-}
+const http = (lab: Lab, path: string) => lanGet(lab, LISTEN, path);
 
 async function metrics(lab: Lab): Promise<Sample[]> {
   const r = await http(lab, '/metrics');
