@@ -117,7 +117,11 @@ export async function runDaemon(o: DaemonOptions): Promise<number> {
   // ---- services: long-lived parts started, reloaded and stopped together (service.ts) --------------
   const hub = new AnnouncementHub(deps.listenAnnouncements);
   const ctx: ServiceContext = { config, log, clock, random, reporter, hub, store };
-  const forwards = new ForwardService(ctx, { deps: deps.forwards, ...(deps.pinholes ? { pinholes: deps.pinholes } : {}), memory: loaded.state.mappings, ...(o.lanCheckMs !== undefined ? { lanCheckMs: o.lanCheckMs } : {}) });
+  const forwards = new ForwardService(ctx, {
+    deps: deps.forwards, ...(deps.pinholes ? { pinholes: deps.pinholes } : {}),
+    // A new IPv6 prefix: the host's AAAA (and ipv6Host records) follow now, not at the next interval.
+    onLan6Changed: () => watcher.lookAgain(), memory: loaded.state.mappings, ...(o.lanCheckMs !== undefined ? { lanCheckMs: o.lanCheckMs } : {}),
+  });
   const watcher = new WatchService(ctx, {
     createWatcher: deps.createWatcher, detect: deps.detect, sources: deps.sources, lanContext: deps.forwards.lanContext,
     onConfirmed: (trigger) => scheduler.trigger(trigger),

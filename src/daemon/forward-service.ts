@@ -22,6 +22,8 @@ export interface ForwardServiceOptions {
   lanCheckMs?: number;
   /** IPv6 pinholes for forwards with `families` including 6; without it they are reported unavailable. */
   pinholes?: PinholeDeps;
+  /** This host's stable IPv6 address or gateway changed (a new prefix): the public address may have moved. */
+  onLan6Changed?(): void;
 }
 
 /** The forwards that get an IPv4 port mapping. */
@@ -56,7 +58,10 @@ export class ForwardService implements DaemonService {
     };
     this.pinholes = new PinholeKeeper({
       forwards: config.forwards, removeOnStop: config.daemon.removeOnStop, clock, random,
-      onEvent: (e) => reporter.pinhole(e),
+      onEvent: (e) => {
+        reporter.pinhole(e);
+        if (e.kind === 'lan-changed') o.onLan6Changed?.();
+      },
       deps: o.pinholes ?? unavailable,
     });
     reporter.keepForwards(healthKeys(config.forwards));

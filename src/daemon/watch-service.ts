@@ -60,6 +60,7 @@ export class WatchService implements DaemonService {
   private generation = 0;
   private stopped = false;
   private lastDetection: PublicIpReport | undefined;
+  private detector: ConfirmingDetector | undefined;
   private config: Config;
 
   constructor(private readonly ctx: ServiceContext, private readonly o: WatchServiceOptions) {
@@ -108,6 +109,16 @@ export class WatchService implements DaemonService {
     if (w?.confirmNow) void w.confirmNow('manual').catch(() => undefined);
   }
 
+  /**
+   * Something local says the public address may have moved (this host's IPv6 prefix changed): a full
+   * detection now, whose confirmation runs a cycle — rather than at the next interval.
+   */
+  lookAgain(): void {
+    this.detector?.forceFull();
+    const w = this.watcher;
+    if (w?.confirmNow) void w.confirmNow('manual').catch(() => undefined);
+  }
+
   private async launch(cfg: Config): Promise<void> {
     const families = familiesOf(cfg);
     if (cfg.records.length === 0 || families.length === 0) return;
@@ -121,6 +132,7 @@ export class WatchService implements DaemonService {
     });
     const w = await this.o.createWatcher(cfg, { families, intervalMs: cfg.daemon.interval * 1000, detect: d.detect, announcements: (on) => this.announcements(on), clock, random });
     if (generation !== this.generation || this.stopped) return;
+    this.detector = d;
     w.on('signal', (e) => {
       d.forceFull();
       reporter.watcherSignal(e);

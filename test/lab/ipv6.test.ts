@@ -25,14 +25,14 @@ const skip = labSkip();
 /** JSON log events of a child's stderr, and a wait for the next one named `name` after index `from`. */
 function eventsOf(child: ChildProcess) {
   const events: Array<{ event: string } & Record<string, unknown>> = [];
-  const waiters: Array<{ name: string; from: number; resolve: () => void }> = [];
+  const waiters: Array<{ name: string; from: number; match: (e: Record<string, unknown>) => boolean; resolve: () => void }> = [];
   createInterface({ input: child.stderr! }).on('line', (l) => {
     try { events.push(JSON.parse(l) as { event: string }); } catch { return; }
-    for (const w of [...waiters]) if (events.slice(w.from).some((e) => e.event === w.name)) { waiters.splice(waiters.indexOf(w), 1); w.resolve(); }
+    for (const w of [...waiters]) if (events.slice(w.from).some((e) => e.event === w.name && w.match(e))) { waiters.splice(waiters.indexOf(w), 1); w.resolve(); }
   });
-  const next = (name: string, from: number) => new Promise<void>((resolve, reject) => {
-    if (events.slice(from).some((e) => e.event === name)) return resolve();
-    waiters.push({ name, from, resolve });
+  const next = (name: string, from: number, match: (e: Record<string, unknown>) => boolean = () => true) => new Promise<void>((resolve, reject) => {
+    if (events.slice(from).some((e) => e.event === name && match(e))) return resolve();
+    waiters.push({ name, from, match, resolve });
     child.once('exit', (code) => reject(new Error(`the child exited (${code}) before ${name}: ${JSON.stringify(events)}`)));
   });
   return { events, next };
@@ -216,6 +216,52 @@ describe('IPv6 in the cgnat-v6 lab', { skip }, () => {
       assert.equal(await exited, 0);
       assert.ok(events.some((e) => e.event === 'pinhole.removed' && e.ok === true), JSON.stringify(events.slice(-5)));
       assert.equal((await lab.connectFromInternet(lan6, 3030, { send: 'stopped', timeoutMs: 800 })).ok, false, 'removed on stop');
+    } finally {
+      if (child.exitCode === null) child.kill('SIGKILL');
+      await echo.close();
+    }
+  });
+
+  // Last: it renumbers the lab's LAN.
+  test('a new prefix: ddns run re-opens the pinhole for the new address, the host\'s AAAA and an ipv6Host record follow', { timeout: 150_000 }, async () => {
+    const CF_TOKEN = 'labCloudflareTokenAbcdefghijklmn0';
+    await lab.internet?.configure({ cloudflare: { tokens: { [CF_TOKEN]: {} }, zones: { 'example.com': { id: 'aa00bb11cc22dd33ee44ff5566778899' } } } });
+    const cf = { provider: 'cloudflare', zone: 'example.com', apiToken: CF_TOKEN, create: true, families: [6] };
+    const aaaa = async (name: string) => (await lab.internet?.records({ name, type: 'AAAA' }) ?? []).map((r) => r.content);
+    const echo = await lab.listen('lan', 3232);
+    const config = {
+      ip: { families: [6] },
+      records: [{ ...cf, name: 'host.example.com' }, { ...cf, name: 'nas.example.com', ipv6Host: '::60' }],
+      forwards: [{ internalPort: 3232, families: [6], lease: 600 }],
+      // The interval is far: only the prefix change can make the records follow within the test.
+      daemon: { listen: '127.0.0.1:9876', interval: 3600, removeOnStop: true },
+      state: join(lab.dir, 'renumber-state.json'),
+    };
+    const child = lab.spawn('lan', lab.ddnsArgv(['run'], { config }), { env: lab.ddnsEnv });
+    const { events, next } = eventsOf(child);
+    const updated = (name: string) => (e: Record<string, unknown>) => e.name === name;
+    try {
+      await next('pinhole.opened', 0);
+      await next('record.updated', 0, updated('host.example.com'));
+      await next('record.updated', 0, updated('nas.example.com'));
+      assert.deepEqual(await aaaa('host.example.com'), ['2a0d:dd00:77::50']);
+      assert.deepEqual(await aaaa('nas.example.com'), ['2a0d:dd00:77::60']);
+
+      const mark = events.length;
+      await lab.renumber6('2a0d:dd00:78::');
+      await next('lan6.changed', mark);
+      await next('pinhole.recreated', mark);
+      await next('record.updated', mark, updated('host.example.com'));
+      await next('record.updated', mark, updated('nas.example.com'));
+      assert.deepEqual(await aaaa('host.example.com'), ['2a0d:dd00:78::50'], 'the stable address of the new prefix, not its temporary one');
+      assert.deepEqual(await aaaa('nas.example.com'), ['2a0d:dd00:78::60']);
+      const recreated = events.slice(mark).find((e) => e.event === 'pinhole.recreated');
+      assert.equal(recreated?.internal, '[2a0d:dd00:78::50]:3232');
+      assert.deepEqual(await lab.connectFromInternet('2a0d:dd00:78::50', 3232, { send: 'new prefix' }), { ok: true, data: 'new prefix' });
+
+      const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+      child.kill('SIGTERM');
+      assert.equal(await exited, 0);
     } finally {
       if (child.exitCode === null) child.kill('SIGKILL');
       await echo.close();

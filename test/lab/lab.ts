@@ -134,6 +134,12 @@ export interface Lab {
   listen(host: HostKey, port: number, o?: ListenOptions): Promise<{ close(): Promise<void> }>;
   /** The LAN host's temporary IPv6 privacy addresses (with `privacy6`), from the kernel's table, newest last. */
   temp6(): Promise<string[]>;
+  /**
+   * The ISP delegates another /64 (`prefix`, e.g. "2a0d:dd00:78::"): the internet routes it to the
+   * router, the router's LAN side and the LAN host (::50, a privacy address too with `privacy6`) move to
+   * it, the LAN host's default route follows, and the old prefix is withdrawn everywhere.
+   */
+  renumber6(prefix: string): Promise<void>;
   /** Lets inbound IPv6 to the LAN host's `port` through the router's firewall; returns the undo. */
   openInbound6(port: number, proto?: 'tcp' | 'udp'): Promise<() => Promise<void>>;
   down(): Promise<void>;
@@ -585,6 +591,32 @@ class LabImpl implements Lab {
     const out = await this.must('lan', ['ip', '-6', '-j', 'addr', 'show', 'dev', this.lanIf, 'temporary']);
     const parsed = JSON.parse(out || '[]') as Array<{ addr_info?: Array<{ local?: string }> }>;
     return parsed.flatMap((l) => (l.addr_info ?? []).map((a) => a.local ?? '')).filter((a) => a !== '').reverse();
+  }
+
+  async renumber6(prefix: string): Promise<void> {
+    const old = this.addr.lan6;
+    if (!old) throw new Error(`lab: no IPv6 in this ${this.scenario} lab`);
+    if (!/^[0-9a-f:]+::$/.test(prefix) || !isIPv6(`${prefix}1`)) throw new Error(`lab: renumber6 wants a /64 prefix like "2a0d:dd00:78::", got ${JSON.stringify(prefix)}`);
+    const oldPrefix = old.replace(/50$/, '');
+    // Routes towards the home first (the ISP routes the new /64 to the router), then the home itself.
+    for (const r of this.plan.routes) {
+      if (!r.args.includes(`${oldPrefix}/64`)) continue;
+      const via = r.args[r.args.indexOf('via') + 1] ?? '';
+      await this.must(r.host, ['ip', '-6', 'route', 'add', `${prefix}/64`, 'via', via]);
+    }
+    const lanIf = this.plan.router.lanIf;
+    await this.must('rtr', ['ip', '-6', 'addr', 'add', `${prefix}1/64`, 'dev', lanIf, 'nodad']);
+    await this.must('lan', ['ip', '-6', 'addr', 'add', `${prefix}50/64`, 'dev', this.lanIf, 'nodad', ...(this.plan.privacy6 ? ['mngtmpaddr'] : [])]);
+    await this.must('lan', ['ip', '-6', 'route', 'replace', 'default', 'via', `${prefix}1`]);
+    const oldTemps = (await this.temp6()).filter((t) => t.startsWith(oldPrefix.replace(/::$/, ':')));
+    await this.must('lan', ['ip', '-6', 'addr', 'del', `${old}/64`, 'dev', this.lanIf]);
+    for (const t of oldTemps) await this.exec('lan', ['ip', '-6', 'addr', 'del', `${t}/64`, 'dev', this.lanIf]);
+    await this.must('rtr', ['ip', '-6', 'addr', 'del', `${oldPrefix}1/64`, 'dev', lanIf]);
+    for (const r of this.plan.routes) {
+      if (r.args.includes(`${oldPrefix}/64`)) await this.must(r.host, ['ip', '-6', 'route', 'del', `${oldPrefix}/64`]);
+    }
+    this.addr.lan6 = `${prefix}50`;
+    this.addr.public6 = this.addr.lan6;
   }
 
   async openInbound6(port: number, proto: 'tcp' | 'udp' = 'tcp'): Promise<() => Promise<void>> {
