@@ -8,11 +8,9 @@
  * held); 429 with `ratelimit-reset` (a Unix time) waits until then. The token is only in the header.
  */
 import type { DigitaloceanRecordConfig } from '../src/config/schema.js';
-import { canonicalAddress } from '../src/net/address.js';
-import { printable } from '../src/net/text.js';
 import { type HttpResult, httpJson } from './http.js';
-import { type Outcome, type Provider, type ProviderContext, outcome } from './provider.js';
-import { type AnswerFixes, type ReadResult, type ZoneApi, answerOutcome, fqdn, parseJson, readZoneRecords, relativeName, updateZoneRecords } from './zone-api.js';
+import type { Outcome, ProviderContext } from './provider.js';
+import { type AnswerFixes, type ReadResult, type ZoneApi, answerOutcome, fqdn, parseJson, relativeName, written, zoneProvider } from './zone-api.js';
 
 const LABEL = 'DigitalOcean';
 const AUTH_FIX = 'create a personal access token (Write scope, or the domain:read and domain:update scopes) in the DigitalOcean control panel (API) and set apiToken';
@@ -57,17 +55,8 @@ const api: ZoneApi<DigitaloceanRecordConfig> = {
     if (bad) return bad;
     const parsed = parseJson<{ domain_record?: DoRecord }>(LABEL, res.ok ? res.body : '');
     if (!parsed.ok) return parsed.outcome;
-    const got = parsed.value.domain_record?.data;
-    if (got !== undefined && canonicalAddress(got) !== canonicalAddress(address)) {
-      return outcome.failed(`DigitalOcean answered the write of ${fqdn(record.name)} with data ${JSON.stringify(printable(got, 60))}, not ${address} — not recorded as published`);
-    }
-    return outcome.updated({ [type === 'A' ? 4 : 6]: address }, one ? undefined : `created ${type} ${fqdn(record.name)}`);
+    return written(LABEL, record, type, address, !one, parsed.value.domain_record?.data);
   },
 };
 
-export const provider: Provider<DigitaloceanRecordConfig> = {
-  name: 'digitalocean',
-  names: (record) => [fqdn(record.name)],
-  update: (items, ctx) => updateZoneRecords(api, items, ctx),
-  readLive: (record, families, ctx) => readZoneRecords(api, record, families, ctx),
-};
+export const provider = zoneProvider('digitalocean', api);

@@ -9,8 +9,8 @@
  */
 import type { GandiRecordConfig } from '../src/config/schema.js';
 import { type HttpResult, httpJson } from './http.js';
-import { type Outcome, type Provider, type ProviderContext, outcome } from './provider.js';
-import { type ReadResult, type ZoneApi, answerOutcome, fqdn, parseJson, readZoneRecords, relativeName, updateZoneRecords } from './zone-api.js';
+import type { Outcome, ProviderContext } from './provider.js';
+import { type ReadResult, type ZoneApi, answerOutcome, fqdn, parseJson, relativeName, written, zoneProvider } from './zone-api.js';
 
 const LABEL = 'Gandi LiveDNS';
 const AUTH_FIX = 'create a personal access token at admin.gandi.net (Organizations → Sharing → Personal Access Token) with "Manage domain name technical configurations" for this domain and set apiToken';
@@ -40,13 +40,8 @@ const api: ZoneApi<GandiRecordConfig> = {
       notFound: { why: `Gandi LiveDNS does not manage the domain ${fqdn(record.zone)} for this token`, fix: `check zone (a domain using Gandi's LiveDNS name servers) and ${AUTH_FIX}` },
     });
     if (bad) return bad;
-    return outcome.updated({ [type === 'A' ? 4 : 6]: address }, existing.length === 0 ? `created ${type} ${fqdn(record.name)}` : undefined);
+    return written(LABEL, record, type, address, existing.length === 0);
   },
 };
 
-export const provider: Provider<GandiRecordConfig> = {
-  name: 'gandi',
-  names: (record) => [fqdn(record.name)],
-  update: (items, ctx) => updateZoneRecords(api, items, ctx),
-  readLive: (record, families, ctx) => readZoneRecords(api, record, families, ctx),
-};
+export const provider = zoneProvider('gandi', api);

@@ -8,11 +8,9 @@
  * header; no message or log line contains it.
  */
 import type { HetznerRecordConfig } from '../src/config/schema.js';
-import { canonicalAddress } from '../src/net/address.js';
-import { printable } from '../src/net/text.js';
 import { type HttpResult, httpJson } from './http.js';
-import { type Outcome, type Provider, type ProviderContext, outcome } from './provider.js';
-import { type ApiRecord, type ReadResult, type ZoneApi, answerOutcome, fqdn, parseJson, readZoneRecords, relativeName, updateZoneRecords } from './zone-api.js';
+import { type Outcome, type ProviderContext, outcome } from './provider.js';
+import { type ApiRecord, type ReadResult, type ZoneApi, answerOutcome, fqdn, parseJson, relativeName, written, zoneProvider } from './zone-api.js';
 
 const LABEL = 'Hetzner DNS';
 const AUTH_FIX = 'create an API token in the Hetzner DNS Console (API tokens) and set apiToken';
@@ -91,17 +89,8 @@ const api: ZoneApi<HetznerRecordConfig> = {
     if (bad) return bad;
     const parsed = parseJson<{ record?: HetznerRecord }>(LABEL, res.ok ? res.body : '');
     if (!parsed.ok) return parsed.outcome;
-    const got = parsed.value.record?.value;
-    if (got !== undefined && canonicalAddress(got) !== canonicalAddress(address)) {
-      return outcome.failed(`Hetzner DNS answered the write of ${fqdn(record.name)} with value ${JSON.stringify(printable(got, 60))}, not ${address} — not recorded as published`);
-    }
-    return outcome.updated({ [type === 'A' ? 4 : 6]: address }, one ? undefined : `created ${type} ${fqdn(record.name)}`);
+    return written(LABEL, record, type, address, !one, parsed.value.record?.value);
   },
 };
 
-export const provider: Provider<HetznerRecordConfig> = {
-  name: 'hetzner',
-  names: (record) => [fqdn(record.name)],
-  update: (items, ctx) => updateZoneRecords(api, items, ctx),
-  readLive: (record, families, ctx) => readZoneRecords(api, record, families, ctx),
-};
+export const provider = zoneProvider('hetzner', api);

@@ -11,8 +11,8 @@
  */
 import type { PorkbunRecordConfig } from '../src/config/schema.js';
 import { httpJson } from './http.js';
-import { type Outcome, type Provider, type ProviderContext, outcome } from './provider.js';
-import { type ApiRecord, type RecordType, type ReadResult, type ZoneApi, answerOutcome, apiMessage, fqdn, parseJson, readZoneRecords, relativeName, updateZoneRecords } from './zone-api.js';
+import { type Outcome, type ProviderContext, outcome } from './provider.js';
+import { type ApiRecord, type RecordType, type ReadResult, type ZoneApi, answerOutcome, apiMessage, fqdn, parseJson, relativeName, written, zoneProvider } from './zone-api.js';
 
 const LABEL = 'Porkbun';
 const AUTH_FIX = 'create an API key pair at porkbun.com/account/api, set apiKey and secretApiKey, and turn on "API ACCESS" for the domain in Domain Management';
@@ -68,13 +68,8 @@ const api: ZoneApi<PorkbunRecordConfig> = {
       : await httpJson(endpoint(record, `dns/editByNameType/${zone}/${type}/${sub}`), 'POST', { ...auth(record), content: address, ...ttl }, { headers: {}, signal: ctx.signal, timeoutMs: ctx.timeoutMs });
     const a = porkbunAnswer(res, record.zone);
     if (!a.ok) return a.outcome;
-    return outcome.updated({ [type === 'A' ? 4 : 6]: address }, existing.length === 0 ? `created ${type} ${fqdn(record.name)}` : undefined);
+    return written(LABEL, record, type, address, existing.length === 0);
   },
 };
 
-export const provider: Provider<PorkbunRecordConfig> = {
-  name: 'porkbun',
-  names: (record) => [fqdn(record.name)],
-  update: (items, ctx) => updateZoneRecords(api, items, ctx),
-  readLive: (record, families, ctx) => readZoneRecords(api, record, families, ctx),
-};
+export const provider = zoneProvider('porkbun', api);

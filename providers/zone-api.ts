@@ -16,7 +16,7 @@ import { canonicalAddress, type Family } from '../src/net/address.js';
 import { printable } from '../src/net/text.js';
 import type { HttpResult } from './http.js';
 import { parseRetryAfter } from './http.js';
-import { type LiveRead, type Outcome, type ProviderContext, type UpdateItem, combine, mapLimit, outcome } from './provider.js';
+import { type LiveRead, type Outcome, type Provider, type ProviderContext, type UpdateItem, combine, mapLimit, outcome } from './provider.js';
 
 export type RecordType = 'A' | 'AAAA';
 export const typeOf = (f: Family): RecordType => (f === 4 ? 'A' : 'AAAA');
@@ -101,6 +101,28 @@ export async function readZoneRecords<R extends ZoneRecord>(api: ZoneApi<R>, rec
     addresses[f] = r.records.map((x) => x.content);
   }
   return { ok: true, addresses };
+}
+
+/** The Provider of a zone API: its name, the record's one name, update and readLive through `api`. */
+export function zoneProvider<R extends ZoneRecord>(name: R['provider'], api: ZoneApi<R>): Provider<R> {
+  return {
+    name,
+    names: (record) => [fqdn(record.name)],
+    update: (items, ctx) => updateZoneRecords(api, items, ctx),
+    readLive: (record, families, ctx) => readZoneRecords(api, record, families, ctx),
+  };
+}
+
+/**
+ * The Outcome of a write the API accepted: `echoed` (the value its answer carries, if any) must be the
+ * address sent — anything else is failed and never recorded as published. Pure.
+ */
+export function written(label: string, record: ZoneRecord, type: RecordType, address: string, created: boolean, echoed?: string): Outcome {
+  const name = fqdn(record.name);
+  if (echoed !== undefined && canonicalAddress(echoed) !== canonicalAddress(address)) {
+    return outcome.failed(`${label} answered the write of ${name} with ${JSON.stringify(printable(echoed, 60))}, not ${address} — not recorded as published`);
+  }
+  return outcome.updated({ [type === 'A' ? 4 : 6]: address }, created ? `created ${type} ${name}` : undefined);
 }
 
 /** The API's own error text from a JSON (or plain) body, printable and short. Pure. */
