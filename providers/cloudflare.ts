@@ -199,6 +199,8 @@ export const provider: Provider<CloudflareRecordConfig> = {
   name: 'cloudflare',
   names: (record) => [fqdn(record.name)],
   update: (items, ctx) => mapLimit(items, CONCURRENCY, (item) => updateOne(item, ctx)),
+  // A proxied record resolves to Cloudflare's proxy, never to the address it stores.
+  liveFromApi: (record) => record.proxied === true,
   async readLive(record, families, ctx): Promise<LiveRead> {
     const client = clientFor(sdk, record, ctx.timeoutMs, ctx.log);
     try {

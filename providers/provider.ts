@@ -21,11 +21,12 @@
  * - Every request honours `ctx.signal` and has its own timeout; credentials are never logged and never
  *   appear in an Outcome's text.
  *
- * Contract of `readLive(record, ctx)` (only providers with an API that can read records:
- * Cloudflare and the zone APIs of zone-api.ts — Porkbun, Hetzner DNS, DigitalOcean, Gandi):
- * the record's current addresses per family as the provider stores them (which DNS may hide, e.g. a
- * proxied Cloudflare record). Same no-throw rules. Providers without it are read through their
- * authoritative DNS servers (src/dns) by the engine, using `names(record)`.
+ * Contract of `readLive(record, ctx)` (providers with an API that can read records: Cloudflare and the
+ * zone APIs of zone-api.ts — Porkbun, Hetzner DNS, DigitalOcean, Gandi): the record's current addresses
+ * per family as the provider stores them (which DNS may hide, e.g. a proxied Cloudflare record). Same
+ * no-throw rules. The update engine uses it only for records the provider declares through the
+ * `liveFromApi` capability; every other record is read through its authoritative DNS servers (src/dns)
+ * by the engine, using `names(record)`.
  */
 import type { RecordConfig } from '../src/config/schema.js';
 import type { Family } from '../src/net/address.js';
@@ -76,6 +77,12 @@ export interface Provider<R extends RecordConfig = RecordConfig> {
   names(record: R): string[];
   update(items: readonly UpdateItem<R>[], ctx: ProviderContext): Promise<Outcome[]>;
   readLive?(record: R, families: readonly Family[], ctx: ProviderContext): Promise<LiveRead>;
+  /**
+   * Capability: public DNS does not show what this record stores (a proxied Cloudflare record answers
+   * with the proxy's addresses), so the engine reads its live value with `readLive`. Absent or false:
+   * the authoritative DNS servers are asked.
+   */
+  liveFromApi?(record: R): boolean;
 }
 
 /**

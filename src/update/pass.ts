@@ -141,11 +141,11 @@ interface Entry {
   ms?: number;
 }
 
-/** Live values of one record: the provider's API for proxied Cloudflare records, else authoritative DNS. */
+/** Live values of one record: the provider's API when it declares `liveFromApi` for it, else authoritative DNS. */
 async function readLive(e: Entry, wantFamilies: Family[], opts: UpdateOptions, log: Logger): Promise<LiveView> {
   const view: LiveView = {};
   const signal = opts.signal;
-  if (e.provider.readLive && e.record.provider === 'cloudflare' && e.record.proxied === true) {
+  if (e.provider.readLive && e.provider.liveFromApi?.(e.record) === true) {
     const r: LiveRead = await e.provider.readLive(e.record, wantFamilies, { signal: signal ?? new AbortController().signal, log, timeoutMs: opts.timeoutMs ?? 15_000 });
     for (const f of wantFamilies) {
       view[f] = r.ok ? { ok: true, names: { [e.names[0] ?? e.label]: r.addresses[f] ?? [] } } : { ok: false, why: r.why };

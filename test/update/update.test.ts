@@ -9,6 +9,7 @@ import { runUpdate, type UpdateOptions } from '../../src/update/pass.js';
 import { configSchema } from '../../src/config/schema.js';
 import { NOIP_HOST, GENERIC_DYNDNS2_HOST } from '../fixtures/dyndns2.js';
 import { DUCKDNS_HOST } from '../fixtures/duckdns.js';
+import type { LiveRead, Provider } from '../../providers/provider.js';
 import { clock, harness, type Harness, V4, V4B, V6, V6B } from './helpers.js';
 
 const NOIP_PW = 'noip-pass-Zq81x';
@@ -117,6 +118,22 @@ describe('ddns update against the fixtures', () => {
     const sent = providerRequests(since)[0];
     assert.equal(sent?.query.myip, '44.0.0.7');
     assert.equal(sent?.query.myipv6, undefined);
+  });
+
+  test('the live value comes from the provider\'s API only for the records it declares liveFromApi for, else from DNS', async () => {
+    const config = h.config([records()[1]!]);
+    let reads = 0;
+    const fake = (liveFromApi: boolean): Provider => ({
+      name: 'duckdns',
+      names: () => ['myhome.duckdns.org'],
+      update: async (items) => items.map((i) => ({ kind: 'updated' as const, addresses: i.send })),
+      readLive: async (): Promise<LiveRead> => { reads++; return { ok: true, addresses: { 4: [V4B] } }; },
+      ...(liveFromApi ? { liveFromApi: () => true } : {}),
+    });
+    await runUpdate({ config, log: h.log }, opts({ ips: [V4B], loadProvider: async () => fake(true) }));
+    assert.equal(reads, 1);
+    await runUpdate({ config, log: h.log }, opts({ ips: [V4B], loadProvider: async () => fake(false) }));
+    assert.equal(reads, 1, 'no liveFromApi: asked through DNS, not the API');
   });
 });
 
