@@ -21,7 +21,9 @@ import { chromium, type Browser, type Page } from 'playwright-core';
 import { assertStatusDocument } from '../daemon/status-schema.js';
 import { labSkip } from './gate.js';
 import { REPO_ROOT, startLab, type Lab } from './lab.js';
+import { lanGet } from './lan-http.js';
 import { startProbe } from './probe.js';
+import { waitFor } from './sh.js';
 
 const skip = labSkip();
 
@@ -33,25 +35,8 @@ const HOPS = ['host', 'router', 'nat', 'internet', 'dns', 'outside'] as const;
 /** Hang guards only: every wait below ends on an event (a check finished, the page changed). */
 const GUARD_MS = 120_000;
 
-async function until<T>(what: string, ms: number, fn: () => Promise<T | undefined | false>): Promise<T> {
-  const end = Date.now() + ms;
-  let last: unknown;
-  while (Date.now() < end) {
-    try {
-      const v = await fn();
-      if (v !== undefined && v !== false) return v;
-    } catch (err) { last = err; }
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  throw new Error(`timed out after ${ms} ms waiting for ${what}${last ? `: ${String(last)}` : ''}`);
-}
-
-/** GET on the daemon's server from inside the LAN host. */
-async function http(lab: Lab, path: string): Promise<{ status: number; body: string }> {
-  const r = await lab.exec('lan', ['curl', '-s', '-m', '3', '-o', '-', '-w', '\n%{http_code}', `http://${LISTEN}${path}`], { timeoutMs: 5000 });
-  const cut = r.stdout.lastIndexOf('\n');
-  return { status: Number(r.stdout.slice(cut + 1)) || 0, body: r.stdout.slice(0, Math.max(0, cut)) };
-}
+/** GET on the daemon's server, from inside the LAN host. */
+const http = (lab: Lab, path: string) => lanGet(lab, LISTEN, path);
 
 /** Chromium as a process of the lab's LAN host: playwright talks to it over the inherited pipe. */
 async function browserIn(lab: Lab): Promise<Browser> {
@@ -113,7 +98,7 @@ function startDaemon(lab: Lab, config: object): { child: ChildProcess; log: () =
 
 /** Waits until the daemon has finished a path check whose outside step ran (not the waiting state). */
 async function checked(lab: Lab, log: () => string, since = ''): Promise<ReturnType<typeof assertStatusDocument>> {
-  return until('a finished path check', GUARD_MS, async () => {
+  return waitFor('a finished path check', GUARD_MS, async () => {
     const r = await http(lab, '/status.json');
     if (r.status !== 200) return undefined;
     const doc = assertStatusDocument(JSON.parse(r.body));
@@ -155,7 +140,7 @@ describe('the status page in Chromium', { skip }, () => {
     });
 
     test('healthy: every hop green, the record name and the public address on the page, no CSP violation', async () => {
-      await until('readyz 200', GUARD_MS, async () => (await http(lab, '/readyz')).status === 200)
+      await waitFor('readyz 200', GUARD_MS, async () => ((await http(lab, '/readyz')).status === 200 ? true : undefined))
         .catch((err: unknown) => { throw new Error(`${String(err)}\n${daemon.log()}`); });
       const doc = await checked(lab, daemon.log);
       assert.equal(doc.check?.ok, true, JSON.stringify(doc.check?.steps, null, 1));
