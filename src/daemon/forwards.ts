@@ -20,7 +20,7 @@ import type { LanContext, Mapping, MappingRequest, Via, ViaChoice } from '../por
 import { groupBy } from '../net/concurrency.js';
 import { backoffDelay } from '../state/backoff.js';
 import type { ListenFn } from './announcements.js';
-import { realClock, type Clock } from '../state/clock.js';
+import { pauseOn, realClock, within, type Clock } from '../state/clock.js';
 
 export type ForwardEvent =
   /** `recreated`: granted again after a router reset, a LAN move or a lost mapping (never the first grant). */
@@ -319,9 +319,7 @@ export class Forwards {
   private async end(g: Generation, remove: boolean, budgetMs: number): Promise<void> {
     g.remove = remove;
     g.controller.abort();
-    let t: NodeJS.Timeout | undefined;
-    await Promise.race([g.done, new Promise<void>((r) => { t = setTimeout(r, budgetMs); })]);
-    clearTimeout(t);
+    await within(g.done, budgetMs);
     if (this.gen === g) this.gen = undefined;
   }
 
@@ -331,12 +329,6 @@ export class Forwards {
 
   /** A retry pause that ends early when the daemon stops or `signal` aborts. */
   private pause(ms: number, signal?: AbortSignal): Promise<void> {
-    const signals = [this.stopCtl.signal, ...(signal ? [signal] : [])];
-    if (signals.some((s) => s.aborted)) return Promise.resolve();
-    return new Promise((resolve) => {
-      const done = () => { t.cancel(); for (const s of signals) s.removeEventListener('abort', done); resolve(); };
-      const t = this.clock.setTimer(done, ms);
-      for (const s of signals) s.addEventListener('abort', done, { once: true });
-    });
+    return pauseOn(this.clock, ms, [this.stopCtl.signal, ...(signal ? [signal] : [])]);
   }
 }

@@ -17,7 +17,7 @@ import type { LanResult } from '../portmap/lan.js';
 import type { LanContext, Protocol } from '../portmap/types.js';
 import { PinholeIds, type Firewall6, type KeepPinholesOptions, type Lan6, type Lan6Result, type Pinhole, type PinholeEvent } from '../portmap/pinholes.js';
 import { backoffDelay } from '../state/backoff.js';
-import { realClock, type Clock } from '../state/clock.js';
+import { pauseOn, realClock, within, type Clock } from '../state/clock.js';
 import { forwardKey } from './forwards.js';
 
 export type PinholeKeeperEvent =
@@ -234,9 +234,7 @@ export class PinholeKeeper {
   private async end(g: Generation, remove: boolean, budgetMs: number): Promise<void> {
     g.remove = remove;
     g.controller.abort();
-    let t: NodeJS.Timeout | undefined;
-    await Promise.race([g.done, new Promise<void>((r) => { t = setTimeout(r, budgetMs); })]);
-    clearTimeout(t);
+    await within(g.done, budgetMs);
     if (this.gen === g) this.gen = undefined;
   }
 
@@ -246,12 +244,6 @@ export class PinholeKeeper {
 
   /** A wait on the injected clock that ends early when the keeper stops or `signal` aborts. */
   private pause(ms: number, signal?: AbortSignal): Promise<void> {
-    const signals = [this.stopCtl.signal, ...(signal ? [signal] : [])];
-    if (signals.some((s) => s.aborted)) return Promise.resolve();
-    return new Promise((resolve) => {
-      const done = () => { t.cancel(); for (const s of signals) s.removeEventListener('abort', done); resolve(); };
-      const t = this.clock.setTimer(done, ms);
-      for (const s of signals) s.addEventListener('abort', done, { once: true });
-    });
+    return pauseOn(this.clock, ms, [this.stopCtl.signal, ...(signal ? [signal] : [])]);
   }
 }

@@ -70,3 +70,20 @@ export class ManualClock implements Clock {
 export async function settle(turns = 5): Promise<void> {
   for (let i = 0; i < turns; i++) await new Promise<void>((r) => setImmediate(r));
 }
+
+/** Waits `ms` on `clock`, or less when one of `signals` aborts (at once if one already has). Never rejects. */
+export function pauseOn(clock: Clock, ms: number, signals: readonly AbortSignal[]): Promise<void> {
+  if (signals.some((s) => s.aborted)) return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = () => { t.cancel(); for (const s of signals) s.removeEventListener('abort', done); resolve(); };
+    const t = clock.setTimer(done, ms);
+    for (const s of signals) s.addEventListener('abort', done, { once: true });
+  });
+}
+
+/** Waits for `work`, but at most `budgetMs` of real time (a stop budget). Never rejects. */
+export async function within(work: Promise<unknown>, budgetMs: number): Promise<void> {
+  let t: NodeJS.Timeout | undefined;
+  await Promise.race([work.catch(() => undefined), new Promise<void>((r) => { t = setTimeout(r, budgetMs); })]);
+  clearTimeout(t);
+}
