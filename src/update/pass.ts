@@ -17,7 +17,7 @@ import { openStateStore, type State, type StateStore } from '../state/store.js';
 import type { DnsOptions } from '../dns/authoritative.js';
 import type { Logger } from '../log.js';
 import { sleep as realSleep } from '../net/abort.js';
-import { mapLimit } from '../net/concurrency.js';
+import { groupBy, mapLimit } from '../net/concurrency.js';
 import type { Family } from '../net/address.js';
 import { applyOutcome, decide, retryAt, type Decision, type LiveFamily, type LiveView } from './decide.js';
 import { configHashOf, recordAddress, recordFamilies, recordKey, recordLabel } from './records.js';
@@ -241,8 +241,7 @@ export async function runUpdate(ctx: UpdateContext, opts: UpdateOptions = {}): P
   // 3. Provider calls for the records that differ, grouped per provider.
   let sent = 0;
   const sendRound = async (batch: Entry[]): Promise<void> => {
-    const byProvider = new Map<ProviderName, Entry[]>();
-    for (const e of batch) byProvider.set(e.record.provider, [...(byProvider.get(e.record.provider) ?? []), e]);
+    const byProvider = groupBy(batch, (e) => e.record.provider);
     await Promise.all([...byProvider.values()].map(async (list) => {
       const provider = (list[0] as Entry).provider;
       const items: UpdateItem[] = list.map((e) => ({ key: e.key, record: e.record, send: e.decision?.kind === 'send' ? e.decision.send : {} }));
