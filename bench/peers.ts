@@ -15,7 +15,7 @@ import { fileURLToPath } from 'node:url';
 import type { ChildProcess } from 'node:child_process';
 import type { RequestLogEntry } from '../test/fixtures/types.js';
 import { startLab, type Lab } from '../test/lab/lab.js';
-import { median, type Figure } from './lib/stats.js';
+import { median, waitFor, type Figure } from './lib/stats.js';
 
 const BUNDLE = fileURLToPath(new URL('../dist/ddns.mjs', import.meta.url));
 const USER = 'benchuser';
@@ -82,15 +82,6 @@ function startDaemons(lab: Lab): Record<Who, ChildProcess> {
     ddclient: lab.spawn('lan', ['ddclient', '-file', ddclientConf, '-cache', join(lab.dir, 'bench-ddclient.cache'), '-foreground', '-daemon=60'], { env, stdio: 'ignore' }),
     inadyn: lab.spawn('lan', ['inadyn', '--foreground', '-f', inadynConf, '--cache-dir', join(lab.dir, 'bench-inadyn-cache'), '-P', join(lab.dir, 'bench-inadyn.pid'), '-l', 'warning'], { env, stdio: 'ignore' }),
   };
-}
-
-async function waitFor(cond: () => Promise<boolean>, timeoutMs: number, stepMs = 100): Promise<boolean> {
-  const end = Date.now() + timeoutMs;
-  while (Date.now() < end) {
-    if (await cond()) return true;
-    await new Promise((r) => setTimeout(r, stepMs));
-  }
-  return false;
 }
 
 export async function benchPeers(o: { idleSeconds?: number; changes?: number; log?: (s: string) => void } = {}): Promise<Figure[]> {

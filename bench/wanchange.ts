@@ -19,20 +19,11 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ScenarioName } from '../test/lab/topology.js';
 import { startLab } from '../test/lab/lab.js';
-import { median, type Figure } from './lib/stats.js';
+import { median, waitFor, type Figure } from './lib/stats.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const BUNDLE = join(ROOT, 'dist/ddns.mjs');
 const TOKEN = 'bench-duck-token-wan0c4a9';
-
-async function waitFor(cond: () => Promise<boolean>, timeoutMs: number, stepMs = 50): Promise<boolean> {
-  const end = Date.now() + timeoutMs;
-  while (Date.now() < end) {
-    if (await cond()) return true;
-    await new Promise((r) => setTimeout(r, stepMs));
-  }
-  return false;
-}
 
 async function measure(scenario: ScenarioName, interval: number, changes: number, say: (s: string) => void): Promise<{ samples: number[]; missed: number; how: string }> {
   const lab = await startLab(scenario, { ipv6: false });
@@ -58,7 +49,7 @@ async function measure(scenario: ScenarioName, interval: number, changes: number
       const addr = `${base}.${150 + i}`;
       const t = Date.now();
       await lab.setRouterWan(addr);
-      if (await waitFor(() => holds(addr), (interval + 30) * 1000)) samples.push((Date.now() - t) / 1000);
+      if (await waitFor(() => holds(addr), (interval + 30) * 1000, 50)) samples.push((Date.now() - t) / 1000);
       else missed++;
       say(`wan: ${scenario} change ${i + 1}/${changes}: ${samples.at(-1)?.toFixed(2) ?? 'missed'} s`);
     }

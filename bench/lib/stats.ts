@@ -52,3 +52,13 @@ export interface Figure {
   met?: boolean;
   note?: string;
 }
+
+/** Polls `cond` every `stepMs` until it holds (true) or `timeoutMs` passed (false): a hang guard, not a speed bound. */
+export async function waitFor(cond: () => Promise<boolean>, timeoutMs: number, stepMs = 100): Promise<boolean> {
+  const end = Date.now() + timeoutMs;
+  while (Date.now() < end) {
+    if (await cond()) return true;
+    await new Promise((r) => setTimeout(r, stepMs));
+  }
+  return false;
+}
