@@ -49,7 +49,7 @@ describe('IPv6 in the cgnat-v6 lab', { skip }, () => {
     assert.equal(temps.length, 1, 'one temporary privacy address');
     const echo = await lab.listen('wan', 3131, { reply: 'peer' });
     try {
-      const seen = await lab.connect('lan', lab.addr.internet6, 3131, { send: 'who am i' });
+      const seen = await lab.connect('lan', lab.addr.internet6, 3131, { send: 'who am i', replyMs: 15_000 });
       assert.equal(seen.ok, true, seen.error);
       assert.equal(seen.data.trim().replace(/^\[|\]$/g, '').replace(/:0+(?=[0-9a-f])/g, ':'), temps[0]?.replace(/:0+(?=[0-9a-f])/g, ':'));
     } finally {

@@ -161,7 +161,7 @@ describe('lab network changes', { skip }, () => {
       assert.equal(lab.addr.public4, '44.0.0.7');
       const echo = await lab.listen('wan', 7000, { reply: 'peer' });
       try {
-        const seen = await lab.connect('lan', lab.addr.internet4, 7000);
+        const seen = await lab.connect('lan', lab.addr.internet4, 7000, { replyMs: 15_000 });
         assert.equal(seen.ok, true, seen.error);
         assert.match(seen.data, /^(?:::ffff:)?44\.0\.0\.7\b/, 'the internet sees the new address');
       } finally {

@@ -65,7 +65,17 @@ export interface ExecOptions { input?: string; timeoutMs?: number; env?: Record<
 
 export interface SpawnOptions { env?: Record<string, string>; stdio?: StdioOptions }
 
-export interface ConnectOptions { proto?: 'tcp' | 'udp'; send?: string; timeoutMs?: number }
+export interface ConnectOptions {
+  proto?: 'tcp' | 'udp';
+  send?: string;
+  timeoutMs?: number;
+  /**
+   * After sending, how long to wait for the server to answer and close (default 1 s: enough for a service
+   * that answers at once). A server that forks a shell per connection needs longer on a busy machine;
+   * the connection still ends as soon as the server closes.
+   */
+  replyMs?: number;
+}
 
 export interface ListenOptions { proto?: 'tcp' | 'udp'; reply?: 'echo' | 'peer' }
 
@@ -565,7 +575,7 @@ class LabImpl implements Lab {
     const fam = isIPv6(addr) ? '6' : '4';
     const host = fam === '6' ? `[${addr}]` : addr;
     const target = proto === 'tcp' ? `TCP${fam}:${host}:${port},connect-timeout=${secs}` : `UDP${fam}:${host}:${port}`;
-    const r = await this.exec(from, ['socat', '-T', secs, '-t', '1', 'STDIO', target], { input: o.send ?? '', timeoutMs: timeoutMs + 2_000 });
+    const r = await this.exec(from, ['socat', '-T', secs, '-t', ((o.replyMs ?? 1000) / 1000).toFixed(2), 'STDIO', target], { input: o.send ?? '', timeoutMs: Math.max(timeoutMs, o.replyMs ?? 0) + 2_000 });
     const error = r.stderr.trim().split('\n').filter((l) => /E |error/i.test(l)).map((l) => l.replace(/^.*? E /, '')).join('; ');
     if (proto === 'udp') return r.stdout.length > 0 ? { ok: true, data: r.stdout } : { ok: false, data: '', error: error || 'no reply' };
     return r.code === 0 ? { ok: true, data: r.stdout } : { ok: false, data: r.stdout, error: error || `socat exited ${r.code}` };

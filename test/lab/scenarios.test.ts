@@ -15,7 +15,7 @@ const noFixtures = { fixtures: false } as const;
 async function seenFromInternet(lab: Lab): Promise<string> {
   const srv = await lab.listen('wan', 7001, { reply: 'peer' });
   try {
-    const r = await lab.connect('lan', lab.addr.internet4, 7001);
+    const r = await lab.connect('lan', lab.addr.internet4, 7001, { replyMs: 15_000 });
     assert.equal(r.ok, true, r.error);
     return r.data.trim();
   } finally {
