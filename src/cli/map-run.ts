@@ -11,7 +11,6 @@ import { closeHttp, preloadHttp } from '../portmap/upnp/http.js';
 import { defaultLedgerPath, forget, hintPath, readGatewayHint, readLedger, remember, rememberGateway } from '../portmap/ledger.js';
 import { UpnpMapper } from '../portmap/mapper-upnp.js';
 import { keepMappings } from '../portmap/upkeep.js';
-import { PcpMapper } from '../portmap/mapper-pcp.js';
 import { cleanDescription, parsePort, type LanContext, type ListedMapping, type MappingRequest, type Protocol, type ViaChoice } from '../portmap/types.js';
 
 function port(name: string, v: unknown): number {
@@ -72,14 +71,14 @@ export async function runMapAdd(internal: string, opts: Record<string, unknown>,
   try {
     const mapper = await open(opts.via as ViaChoice, l);
     const path = ledgerPath();
-    if (mapper instanceof PcpMapper) {
-      const known = (await readLedger(path)).find((e) => e.via === 'pcp' && e.gateway === l.gateway && e.protocol === request.protocol && e.internalPort === internalPort && e.nonce);
-      if (known?.nonce) mapper.nonces.set(`${request.protocol}/${internalPort}`, Buffer.from(known.nonce, 'hex'));
+    if (mapper.adopt) {
+      const known = (await readLedger(path)).find((e) => e.via === mapper.via && e.gateway === l.gateway && e.protocol === request.protocol && e.internalPort === internalPort && e.nonce);
+      if (known?.nonce) mapper.adopt({ protocol: request.protocol, internalPort }, known.nonce);
     }
     const out = await mapper.map(request, { fixedExternal: externalPort !== undefined });
     if (out.kind === 'mapped') {
       const m = out.mapping;
-      const nonce = mapper instanceof PcpMapper ? mapper.nonces.get(`${m.protocol}/${m.internalPort}`)?.toString('hex') : undefined;
+      const nonce = mapper.ownershipOf?.(m);
       await remember(path, {
         via: m.via, protocol: m.protocol, externalPort: m.externalPort, internalAddress: m.internalAddress, internalPort: m.internalPort,
         description: m.description, leaseSeconds: m.leaseSeconds, expiresAt: out.permanent ? 0 : out.expiresAt, gateway: l.gateway, ...(nonce ? { nonce } : {}),
@@ -163,7 +162,7 @@ export async function runMapRemove(external: string, opts: Record<string, unknow
   const via: ViaChoice = opts.via !== 'auto' ? (opts.via as ViaChoice) : known?.via ?? 'auto';
   try {
     const mapper = await open(via, l);
-    if (mapper instanceof PcpMapper && known?.nonce) mapper.nonces.set(`${protocol}/${known.internalPort}`, Buffer.from(known.nonce, 'hex'));
+    if (known?.nonce && known.via === mapper.via) mapper.adopt?.({ protocol, internalPort: known.internalPort }, known.nonce);
     const internalPort = known?.internalPort ?? (mapper.via === 'upnp' ? undefined : externalPort);
     const out = await mapper.unmap({ protocol, externalPort, ...(internalPort !== undefined ? { internalPort } : {}) });
     if (out.kind === 'removed' || out.kind === 'not-found') await forget(path, { protocol, externalPort, gateway: l.gateway }).catch(() => undefined);

@@ -299,16 +299,13 @@ export class Forwards {
   }
 
   private seedNonces(mapper: Mapper, lan: LanContext): void {
-    const nonces = (mapper as { nonces?: unknown }).nonces;
-    if (!(nonces instanceof Map)) return;
     for (const m of this.memory.values()) {
-      if (m.nonce && m.via === 'pcp' && m.gateway === lan.gateway && m.internalAddress === lan.address) nonces.set(`${m.protocol}/${m.internalPort}`, Buffer.from(m.nonce, 'hex'));
+      if (m.nonce && m.via === mapper.via && m.gateway === lan.gateway && m.internalAddress === lan.address) mapper.adopt?.(m, m.nonce);
     }
   }
 
   private remember(key: string, m: Mapping, lan: LanContext, mapper: Mapper): void {
-    const nonces = (mapper as { nonces?: unknown }).nonces;
-    const nonce = nonces instanceof Map ? (nonces.get(`${m.protocol}/${m.internalPort}`) as Buffer | undefined)?.toString('hex') : undefined;
+    const nonce = mapper.ownershipOf?.(m);
     this.memory.set(key, {
       via: m.via, protocol: m.protocol, externalPort: m.externalPort, internalAddress: m.internalAddress, internalPort: m.internalPort,
       gateway: lan.gateway, leaseSeconds: m.leaseSeconds, at: new Date(this.clock.now()).toISOString(), ...(nonce ? { nonce } : {}),

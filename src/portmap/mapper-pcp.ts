@@ -1,8 +1,9 @@
 /**
  * `Mapper` over PCP (see mapper.ts for the contract). Keeps each mapping's nonce for renew and delete;
- * `nonces` can be seeded from a ledger so another process can delete what this one made.
+ * `ownershipOf`/`adopt` hand it to the ledger or state file, so another process can renew or delete
+ * what this one made.
  */
-import type { ListOutcome, Mapper, Signal, StatusOutcome } from './mapper.js';
+import type { ListOutcome, Mapper, MappingKey, Signal, StatusOutcome } from './mapper.js';
 import { newNonce, pcpAnnounce, pcpMap, type PcpOptions } from './pcp.js';
 import { natpmpUnmap } from './natpmp.js';
 import { DENIED_PORT_HINT } from './natpmp.js';
@@ -13,7 +14,7 @@ const key = (protocol: Protocol, internalPort: number) => `${protocol}/${interna
 export class PcpMapper implements Mapper {
   readonly via = 'pcp' as const;
   /** Nonce per protocol/internal port. */
-  readonly nonces = new Map<string, Buffer>();
+  private readonly nonces = new Map<string, Buffer>();
   constructor(readonly lan: LanContext, private readonly opts: { budgetMs?: number; initialMs?: number; port?: number; now?: () => number } = {}) {}
 
   private o(o?: Signal): PcpOptions {
@@ -68,6 +69,15 @@ export class PcpMapper implements Mapper {
     const n = await natpmpUnmap({ protocol: m.protocol, internalPort: m.internalPort }, { gateway: this.lan.gateway, bindAddress: this.lan.address, budgetMs: this.opts.budgetMs ?? 1750, ...(this.opts.port !== undefined ? { port: this.opts.port } : {}), ...(o?.signal ? { signal: o.signal } : {}) });
     if (n.ok) return { kind: 'removed', via: 'pcp' };
     return { kind: 'failed', via: 'pcp', message: `PCP delete needs the nonce of the process that made the mapping; NAT-PMP delete also failed: ${n.message}` };
+  }
+
+  ownershipOf(m: MappingKey): string | undefined {
+    return this.nonces.get(key(m.protocol, m.internalPort))?.toString('hex');
+  }
+
+  adopt(m: MappingKey, ownership: string): void {
+    // A PCP nonce is 96 bits; anything else in a ledger is not ours to reuse.
+    if (/^[0-9a-f]{24}$/i.test(ownership)) this.nonces.set(key(m.protocol, m.internalPort), Buffer.from(ownership, 'hex'));
   }
 
   async list(): Promise<ListOutcome> {

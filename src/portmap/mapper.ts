@@ -51,8 +51,19 @@ export interface Mapper {
    * (NAT-PMP, PCP) or the router did not answer. UPnP asks GetSpecificPortMappingEntry.
    */
   holds?(m: Mapping, o?: Signal): Promise<boolean | undefined>;
+  /**
+   * What another process needs to renew or delete this mapping later (PCP: the mapping's nonce, as hex;
+   * the router refuses a change without it). undefined when the protocol needs nothing (UPnP, NAT-PMP)
+   * or this mapper made no such mapping. Callers persist it opaquely (ledger, state file).
+   */
+  ownershipOf?(m: MappingKey): string | undefined;
+  /** Takes over a mapping a previous process made, from what `ownershipOf` gave it then. */
+  adopt?(m: MappingKey, ownership: string): void;
   close(): Promise<void>;
 }
+
+/** Which mapping of this host: the router keys PCP and NAT-PMP mappings by protocol and internal port. */
+export interface MappingKey { protocol: Protocol; internalPort: number }
 
 export interface OpenOptions extends Signal {
   /** Interactive: short retry budgets (NAT-PMP/PCP) and SSDP window. */

@@ -5,7 +5,7 @@ import { createLogger } from '../../src/log.js';
 import { Forwards, forwardKey, requestOf, type ForwardEvent } from '../../src/daemon/forwards.js';
 import { forwardSchema } from '../../src/config/schema.js';
 import type { LanContext } from '../../src/portmap/types.js';
-import type { Mapper } from '../../src/portmap/mapper.js';
+import type { Mapper, MappingKey } from '../../src/portmap/mapper.js';
 import type { LanResult } from '../../src/portmap/lan.js';
 import type { KeepOptions } from '../../src/portmap/upkeep.js';
 import { ManualClock, settle } from '../../src/state/clock.js';
@@ -79,28 +79,33 @@ test('no default route: every forward is reported unavailable and retried, and s
   assert.equal(asked, n, 'retries went on after stop');
 });
 
-test('a PCP nonce from the state file is given back to the mapper, and a new one is remembered', async () => {
+test('a PCP nonce from the state file is given back to the mapper (adopt), and the new one is remembered (ownershipOf)', async () => {
   const nonce = '00112233445566778899aabb';
-  const nonces = new Map<string, Buffer>();
+  const adopted: Array<{ protocol: string; internalPort: number; ownership: string }> = [];
+  let current: string | undefined;
   const f = new Forwards({
     forwards: [fwd], removeOnStop: false, log,
     memory: { 'tcp/2222': { via: 'pcp', protocol: 'tcp', externalPort: 2222, internalAddress: '192.168.1.50', internalPort: 22, gateway: '192.168.1.1', leaseSeconds: 7200, at: 'x', nonce } },
     deps: {
       lanContext: async () => ({ ok: true, lan: lanAt('192.168.1.50') }),
-      openMapper: async (_v, l) => ({ ok: true, mapper: { via: 'pcp', lan: l, nonces, close: async () => undefined } as unknown as Mapper }),
+      openMapper: async (_v, l) => ({
+        ok: true,
+        mapper: {
+          via: 'pcp', lan: l, close: async () => undefined,
+          adopt: (m: MappingKey, ownership: string) => { adopted.push({ protocol: m.protocol, internalPort: m.internalPort, ownership }); current = ownership; },
+          ownershipOf: (m: MappingKey) => (m.protocol === 'tcp' && m.internalPort === 22 ? current : undefined),
+        } as unknown as Mapper,
+      }),
       keep: async (_m, _r, o) => {
-        nonces.set('tcp/22', Buffer.from('ffeeddccbbaa998877665544', 'hex'));
+        current = 'ffeeddccbbaa998877665544';
         o.onEvent?.({ event: 'mapping.renewed', mapping: { via: 'pcp', protocol: 'tcp', externalPort: 2222, internalAddress: '192.168.1.50', internalPort: 22, description: 'ddns', leaseSeconds: 7200 }, renewInMs: 1 });
         await new Promise<void>((r) => o.signal.addEventListener('abort', () => r(), { once: true }));
       },
     },
   });
-  let seeded: string | undefined;
-  const origSet = nonces.set.bind(nonces);
-  nonces.set = (k: string, v: Buffer) => { seeded ??= v.toString('hex'); return origSet(k, v); };
   f.start();
   await until(() => f.snapshot()['tcp/2222']?.nonce?.startsWith('ff') === true);
-  assert.equal(seeded, nonce, 'the stored nonce was not handed to the PCP mapper');
+  assert.deepEqual(adopted, [{ protocol: 'tcp', internalPort: 22, ownership: nonce }], 'the stored nonce was handed to the PCP mapper');
   assert.equal(f.snapshot()['tcp/2222']?.nonce, 'ffeeddccbbaa998877665544');
   await f.stop();
 });

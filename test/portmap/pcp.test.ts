@@ -90,6 +90,30 @@ test('a NAT-PMP-only gateway (version 0, result 1) is a fallback, not a failure'
   } finally { await gw.close(); }
 });
 
+test('PcpMapper hands its nonce over: another process adopts it and deletes with PCP itself (ownershipOf/adopt)', async () => {
+  const gw = await fakeUdp('127.0.0.1', (m) => mapResponse(m));
+  try {
+    const first = new PcpMapper(LAN, { port: gw.port, initialMs: 100, budgetMs: 15_000 });
+    const key = { protocol: 'tcp' as const, internalPort: 8080 };
+    assert.equal(first.ownershipOf(key), undefined, 'nothing to hand over before a mapping exists');
+    assert.equal((await first.map({ ...key, leaseSeconds: 600, description: 'x' })).kind, 'mapped');
+    const ownership = first.ownershipOf(key);
+    assert.equal(ownership, gw.seen[0]!.msg.subarray(24, 36).toString('hex'), 'the nonce the router saw');
+    assert.equal(first.ownershipOf({ protocol: 'udp', internalPort: 8080 }), undefined);
+
+    const later = new PcpMapper(LAN, { port: gw.port, initialMs: 100, budgetMs: 15_000 });
+    later.adopt({ protocol: 'udp', internalPort: 8080 }, 'not-a-nonce');
+    assert.equal(later.ownershipOf({ protocol: 'udp', internalPort: 8080 }), undefined, 'a malformed ledger value is not adopted');
+    later.adopt(key, ownership!);
+    assert.equal((await later.unmap({ protocol: 'tcp', externalPort: 8080, internalPort: 8080 })).kind, 'removed');
+    const del = gw.seen.at(-1)!.msg;
+    assert.equal(del[0], 2, 'deleted over PCP, not the NAT-PMP fallback');
+    assert.equal(del.readUInt32BE(4), 0, 'delete is lifetime 0');
+    assert.equal(del.subarray(24, 36).toString('hex'), ownership, 'with the adopted nonce');
+    assert.equal(later.ownershipOf(key), undefined, 'forgotten once deleted');
+  } finally { await gw.close(); }
+});
+
 test('PcpMapper renews and deletes with the same nonce', async () => {
   const gw = await fakeUdp('127.0.0.1', (m) => mapResponse(m));
   try {
