@@ -31,11 +31,16 @@ export async function withInterrupt<T>(fn: (signal: AbortSignal) => Promise<T>, 
   }
 }
 
-/** Resolves at the first SIGINT or SIGTERM, or as soon as `also` aborts. */
+/**
+ * Resolves at the first SIGINT or SIGTERM, or as soon as `also` aborts. While it waits it holds the
+ * process alive (signal handlers alone do not, and the work it waits on may sit on unref'd timers, such as
+ * a backoff on the real clock), so a long-lived command needs no keep-alive of its own.
+ */
 export function untilInterrupt(o: { source?: InterruptSource; also?: AbortSignal } = {}): Promise<void> {
   return withInterrupt((signal) => new Promise<void>((resolve) => {
     const any = o.also ? AbortSignal.any([signal, o.also]) : signal;
-    if (any.aborted) resolve();
-    else any.addEventListener('abort', () => resolve(), { once: true });
+    if (any.aborted) { resolve(); return; }
+    const hold = setInterval(() => {}, 1 << 30);
+    any.addEventListener('abort', () => { clearInterval(hold); resolve(); }, { once: true });
   }), o.source ? { source: o.source } : {});
 }

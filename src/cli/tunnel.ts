@@ -24,8 +24,6 @@ export function register(program: Command): void {
       }
       if (problems.length > 0) throw new CliError(problems.join('\n'), EXIT.usage);
 
-      // realClock's timers are unref'd: in the foreground something must hold the process while a tunnel waits out a backoff.
-      const hold = setInterval(() => {}, 1 << 30);
       let failed: string | undefined;
       const failure = new AbortController();
       const tunnels = startTunnels(specs, {
@@ -37,9 +35,9 @@ export function register(program: Command): void {
           if (e.event === 'tunnel.failed') { failed ??= `${st.name} (${st.relay}): ${e.message}`; failure.abort(); }
         },
       });
+      // untilInterrupt holds the process while a tunnel waits out a backoff (realClock's timers are unref'd).
       await untilInterrupt({ also: failure.signal });
       await tunnels.stop();
-      clearInterval(hold);
       if (failed) throw new CliError(`a tunnel cannot be made: ${failed}`, EXIT.failed);
       return EXIT.ok;
     }));

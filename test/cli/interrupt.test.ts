@@ -44,3 +44,19 @@ test('untilInterrupt resolves at a signal or when `also` aborts (already aborted
   await untilInterrupt({ source: src, also: AbortSignal.abort() });
   assert.equal(src.listenerCount('SIGINT') + src.listenerCount('SIGTERM'), 0);
 });
+
+test('untilInterrupt holds the process alive until the signal (a command needs no keep-alive of its own)', async () => {
+  const { spawn } = await import('node:child_process');
+  const { fileURLToPath } = await import('node:url');
+  const mod = fileURLToPath(new URL('../../src/cli/interrupt.ts', import.meta.url));
+  // Nothing else holds this child: without the hold, the top-level await would end it at once (exit 13).
+  const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e',
+    `const { untilInterrupt } = await import(${JSON.stringify(mod)}); console.log('waiting'); await untilInterrupt(); console.log('interrupted');`],
+  { stdio: ['ignore', 'pipe', 'inherit'] });
+  let out = '';
+  const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+  await Promise.race([exited, new Promise<void>((resolve) => child.stdout.on('data', (d: Buffer) => { out += d.toString(); if (out.includes('waiting')) resolve(); }))]);
+  child.kill('SIGTERM');
+  assert.equal(await exited, 0);
+  assert.match(out, /waiting\ninterrupted/);
+});

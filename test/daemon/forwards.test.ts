@@ -9,11 +9,8 @@ import type { Mapper, MappingKey } from '../../src/portmap/mapper.js';
 import type { LanResult } from '../../src/portmap/lan.js';
 import type { KeepOptions } from '../../src/portmap/upkeep.js';
 import { ManualClock, settle } from '../../src/state/clock.js';
+import { until } from '../helpers/until.js';
 
-/** Waits (without a wall-clock limit: the runner's timeout bounds it) until `cond` holds. */
-async function until(cond: () => boolean): Promise<void> {
-  while (!cond()) await new Promise((r) => setImmediate(r));
-}
 
 const log = createLogger({ level: 'silent', destination: new Writable({ write(_c, _e, cb) { cb(); } }) });
 const lanAt = (address: string): LanContext => ({ gateway: '192.168.1.1', address, interface: 'eth0', prefixLength: 24 });
@@ -44,11 +41,11 @@ test('a LAN address change removes the mappings made from the old address and ma
     },
   });
   f.start();
-  await until(() => runs.length > 0);
+  await until('the first upkeep', () => runs.length > 0);
   assert.equal(await f.checkLan(), false, 'nothing changed yet');
   lan = { ok: true, lan: lanAt('192.168.1.77') };
   assert.equal(await f.checkLan(), true);
-  await until(() => runs.length >= 2);
+  await until('a second upkeep', () => runs.length >= 2);
   assert.deepEqual(runs.map((r) => r.lan.address), ['192.168.1.50', '192.168.1.77']);
   assert.equal(runs[0]?.removed, true, 'the old mappings were not removed');
   assert.ok(events.some((e) => e.kind === 'lan-changed'));
@@ -69,7 +66,7 @@ test('no default route: every forward is reported unavailable and retried, and s
     },
   });
   f.start();
-  await until(() => asked === 1);
+  await until('the first LAN question', () => asked === 1);
   await clock.advance(100);
   assert.ok(asked >= 3, `retried ${asked} times`);
   assert.deepEqual(events[0], { kind: 'unavailable', keys: ['tcp/2222'], message: 'no IPv4 default route' });
@@ -104,7 +101,7 @@ test('a PCP nonce from the state file is given back to the mapper (adopt), and t
     },
   });
   f.start();
-  await until(() => f.snapshot()['tcp/2222']?.nonce?.startsWith('ff') === true);
+  await until('the nonce in the snapshot', () => f.snapshot()['tcp/2222']?.nonce?.startsWith('ff') === true);
   assert.deepEqual(adopted, [{ protocol: 'tcp', internalPort: 22, ownership: nonce }], 'the stored nonce was handed to the PCP mapper');
   assert.equal(f.snapshot()['tcp/2222']?.nonce, 'ffeeddccbbaa998877665544');
   await f.stop();
@@ -122,11 +119,11 @@ test('two LAN checks at once re-map only once', async () => {
     },
   });
   f.start();
-  await until(() => runs > 0);
+  await until('the first upkeep', () => runs > 0);
   lan = { ok: true, lan: lanAt('192.168.1.77') };
   const [a, b] = await Promise.all([f.checkLan(), f.checkLan()]);
   assert.deepEqual([a, b], [true, true]);
-  await until(() => runs >= 2);
+  await until('a second upkeep', () => runs >= 2);
   await settle(20); // a third generation, if one were launched, would have reached keep() by now
   await f.stop();
   assert.equal(runs, 2, 'the forward was mapped by more than one new generation');

@@ -6,6 +6,7 @@ import {
 } from '../../src/portmap/natpmp.js';
 import { doublingDelays } from '../../src/net/udp.js';
 import { fakeUdp } from './helpers/fakes.js';
+import { until } from '../helpers/until.js';
 
 function addrReply(result: number, epoch: number, ip = [44, 0, 0, 2]): Buffer {
   const b = Buffer.alloc(12); b[1] = 128; b.writeUInt16BE(result, 2); b.writeUInt32BE(epoch, 4); ip.forEach((x, i) => { b[8 + i] = x; }); return b;
@@ -136,7 +137,7 @@ test('the announcement listener accepts only the gateway\'s port 5351 (here: a s
     await send(stranger, addrReply(0, 1));
     for (const junk of [Buffer.alloc(0), Buffer.alloc(3), Buffer.alloc(2000, 0xff)]) await send(sender, junk);
     await send(sender, addrReply(0, 42));
-    while (seen.length === 0) await new Promise((r) => setImmediate(r));
+    await until('the announcement', () => seen.length > 0);
     await new Promise((r) => setImmediate(r));
     assert.deepEqual(seen, [{ protocol: 'natpmp', epoch: 42, address: '44.0.0.2' }]);
   } finally { if (l.ok) l.close(); sender.close(); stranger.close(); }

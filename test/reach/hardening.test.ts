@@ -14,6 +14,7 @@ import { startProbeServer, type ProbeServer, type ProbeServerOptions } from '../
 import { callerOf, limitKey } from '../../src/reach/caller.js';
 import { makeLabPki } from '../fixtures/pki.js';
 import { httpCall, type Reply } from '../helpers/http-call.js';
+import { until } from '../helpers/until.js';
 
 function call(port: number, path: string, o: { token?: string; body?: string; headers?: Record<string, string>; localAddress?: string } = {}): Promise<Reply> {
   return httpCall(port, path, { ...o, timeoutMs: 10_000 });
@@ -122,7 +123,7 @@ test('1,600 slow connections from 100 addresses do not lock out a fresh client; 
         for (const s of batch) { s.on('error', () => {}); s.write('GET / HTTP/1.1\r\n'); socks.push(s); }
       }
       // The server's own count: every one of the 1,600 is held (a connect can complete before it is accepted).
-      while (srv.stats().connections < 1600) await new Promise((r) => setImmediate(r));
+      await until('the server holding 1,600 connections', () => srv.stats().connections >= 1600, { ms: 120_000 });
       const extra = await opened(srv.address.port, '127.1.0.1');
       await closed(extra); // the 17th from one address is refused
       const fresh = await call(srv.address.port, '/healthz', { localAddress: '127.2.0.1' });
@@ -171,7 +172,7 @@ test('behind a proxy the per-peer connection cap does not make one cap for every
       for (const s of socks) s.destroy();
       const body = JSON.stringify({ protocol: 'tcp', port: slowPort, mode: 'banner' });
       const first = call(port, '/v1/reach', { headers: { 'x-forwarded-for': '127.0.0.5' }, body });
-      await waitFor(() => srv.stats().inflight === 1);
+      await until('one request in flight', () => srv.stats().inflight === 1);
       assert.equal((await call(port, '/v1/reach', { headers: { 'x-forwarded-for': '127.0.0.5' }, body })).status, 503, 'the same caller has no second slot');
       assert.equal((await call(port, `/port/${slowPort}`, { headers: { 'x-forwarded-for': '127.0.0.6' } })).status, 200, 'another caller behind the same proxy is not blocked');
       assert.equal((await first).status, 200);
@@ -179,10 +180,6 @@ test('behind a proxy the per-peer connection cap does not make one cap for every
   } finally { await new Promise<void>((r) => slow.close(() => r())); }
 });
 
-/** Polls a condition on the event loop (each turn after I/O), bounded by the test's own timeout. */
-async function waitFor(cond: () => boolean): Promise<void> {
-  while (!cond()) await new Promise((r) => setImmediate(r));
-}
 
 test('a slow body holds no in-flight slot and is cut after the body timeout', async () => {
   const mine = await watcher('127.0.0.1');

@@ -4,6 +4,7 @@ import { createServer, type Server } from 'node:net';
 import { callerAddress, startProbeServer, type ProbeServer } from '../../src/reach/server.js';
 import type { IncomingMessage } from 'node:http';
 import { httpCall, type Reply } from '../helpers/http-call.js';
+import { until } from '../helpers/until.js';
 
 function call(srv: ProbeServer, path: string, o: { method?: string; token?: string; body?: unknown; headers?: Record<string, string> } = {}): Promise<Reply> {
   const payload = o.body === undefined ? undefined : Buffer.from(typeof o.body === 'string' ? o.body : JSON.stringify(o.body));
@@ -184,7 +185,7 @@ test('one peer cannot hold more than 16 connections open', async () => {
       await new Promise<void>((r) => s.once('connect', () => r()));
     }
     // The server closes the four over the cap; the sixteen it keeps stay open.
-    while (closed.filter(Boolean).length < 4) await new Promise((r) => setImmediate(r));
+    await until('the four over the cap closed', () => closed.filter(Boolean).length >= 4);
     for (let i = 0; i < 20; i++) await new Promise((r) => setImmediate(r));
     assert.equal(closed.filter(Boolean).length, 4);
     const allClosed = Promise.all(socks.map((s) => (s.destroyed && s.closed ? undefined : new Promise((r) => s.once('close', r)))));
@@ -192,7 +193,7 @@ test('one peer cannot hold more than 16 connections open', async () => {
     await allClosed;
     // …and once the server has seen them close (its own count reaches zero), the slots are free again.
     const open = () => new Promise<number>((r, j) => srv.server.getConnections((err, n) => (err ? j(err) : r(n))));
-    while ((await open()) > 0) await new Promise((r) => setImmediate(r));
+    await until('the server counting no connections', async () => (await open()) === 0);
     const after = await call(srv, '/healthz');
     assert.equal(after.status, 200, 'slots come back when connections close');
   } finally { for (const s of socks) s.destroy(); await srv.close(); }
