@@ -85,6 +85,13 @@ export interface Provider<R extends RecordConfig = RecordConfig> {
   liveFromApi?(record: R): boolean;
 }
 
+/** The record kind a provider name publishes. */
+export type RecordOf<P extends ProviderName> = RecordKinds[P];
+type RecordKinds = { [P in ProviderName]: Extract<RecordConfig, { provider: P }> };
+
+/** Loads the provider for `name`, typed for its own record kind (providers/registry by default). */
+export type ProviderLoader = <P extends ProviderName>(name: P) => Promise<Provider<RecordOf<P>>>;
+
 /**
  * The longest wait a provider can impose: 24 h. A longer (or absurd, or unparseable) Retry-After is
  * clamped to it, so one bad header can neither crash the date maths nor silence a record for a year.

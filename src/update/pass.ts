@@ -123,8 +123,8 @@ export const defaultDetect: DetectFn = async (config, opts) => {
 };
 
 async function defaultLoadProvider(name: ProviderName): Promise<Provider> {
-  const { loadProvider } = await import('../../providers/registry.js');
-  return (await loadProvider(name)) as unknown as Provider;
+  const { loadAnyProvider } = await import('../../providers/registry.js');
+  return loadAnyProvider(name);
 }
 
 interface Entry {
@@ -211,7 +211,7 @@ export async function runUpdate(ctx: UpdateContext, opts: UpdateOptions = {}): P
     entries.push({
       record, provider,
       key: recordKey(record), label: recordLabel(record),
-      families: recordFamilies(record, config), names: provider.names(record as never),
+      families: recordFamilies(record, config), names: provider.names(record),
       configHash: configHashOf(record, state.salt),
     });
   }
@@ -248,7 +248,7 @@ export async function runUpdate(ctx: UpdateContext, opts: UpdateOptions = {}): P
       const started = performance.now();
       let outs: Outcome[];
       try {
-        outs = await provider.update(items as never, { signal: opts.signal ?? new AbortController().signal, log, timeoutMs: opts.timeoutMs ?? 15_000 });
+        outs = await provider.update(items, { signal: opts.signal ?? new AbortController().signal, log, timeoutMs: opts.timeoutMs ?? 15_000 });
       } catch (err) {
         log.error({ event: 'provider.bug', provider: provider.name, err });
         outs = items.map(() => ({ kind: 'failed', why: `internal error in the ${provider.name} provider: ${err instanceof Error ? err.message : String(err)}` }));
