@@ -21,7 +21,7 @@ export interface Signal { signal: AbortSignal }
 /** One earlier LAN observation from the state file (`at`: when it was last seen). */
 export interface LanSighting { address: string; interface?: string; at: string }
 
-export type LanResult = { ok: true; lan: LanFacts } | { ok: false; message: string };
+export type LanResult = { ok: true; lan: LanFacts } | { ok: false; why: string };
 
 /** A/AAAA as one server (or the system resolver) answered. */
 export interface DnsAnswer {

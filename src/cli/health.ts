@@ -18,7 +18,7 @@ export function register(program: Command): void {
       let url = flags.url;
       if (!url) {
         const r = await listenFromEnvOrConfig(g.config);
-        if (!r.ok) throw new CliError(r.message, EXIT.failed);
+        if (!r.ok) throw new CliError(r.why, EXIT.failed);
         url = r.url;
       }
       const timeoutMs = Number(flags.timeout) > 0 ? Number(flags.timeout) : 3000;

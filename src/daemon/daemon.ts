@@ -108,7 +108,7 @@ export async function runDaemon(o: DaemonOptions): Promise<number> {
   };
   const started = await startServer({ listen, readiness: () => reporter.health.readiness(), metrics: () => reporter.metrics.text(), status, now: () => clock.now(), allowHosts: config.daemon.allowHosts });
   if (!started.ok) {
-    log.error({ event: 'daemon.listen.failed', message: started.message });
+    log.error({ event: 'daemon.listen.failed', message: started.why });
     return 1;
   }
   const server = started.server;

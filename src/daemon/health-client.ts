@@ -13,18 +13,18 @@ export interface HealthAnswer {
   status: number | null;
 }
 
-export async function listenFromEnvOrConfig(configFile: string | undefined, env: NodeJS.ProcessEnv = process.env): Promise<{ ok: true; url: string } | { ok: false; message: string }> {
+export async function listenFromEnvOrConfig(configFile: string | undefined, env: NodeJS.ProcessEnv = process.env): Promise<{ ok: true; url: string } | { ok: false; why: string }> {
   let listen = env.DDNS_DAEMON_LISTEN;
   if (!listen) {
     try {
       const { loadConfig } = await import('../config/load.js');
       listen = (await loadConfig({ file: configFile, env })).config.daemon.listen;
     } catch (err) {
-      return { ok: false, message: `cannot find the daemon's address: ${err instanceof Error ? err.message : String(err)}` };
+      return { ok: false, why: `cannot find the daemon's address: ${err instanceof Error ? err.message : String(err)}` };
     }
   }
   const a = parseListen(listen);
-  if (!a) return { ok: false, message: `daemon.listen "${listen}" is not HOST:PORT` };
+  if (!a) return { ok: false, why: `daemon.listen "${listen}" is not HOST:PORT` };
   return { ok: true, url: baseUrl(connectAddress(a)) };
 }
 

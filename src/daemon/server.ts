@@ -41,7 +41,7 @@ export interface HealthServer {
   close(): Promise<void>;
 }
 
-export type StartResult = { ok: true; server: HealthServer } | { ok: false; message: string };
+export type StartResult = { ok: true; server: HealthServer } | { ok: false; why: string };
 
 function send(res: ServerResponse, status: number, type: string, body: string, head: boolean, extra: Record<string, string> = {}): void {
   res.writeHead(status, { 'content-type': type, 'content-length': Buffer.byteLength(body), 'cache-control': 'no-store', 'x-content-type-options': 'nosniff', ...extra });
@@ -122,10 +122,10 @@ export async function startServer(o: ServerOptions): Promise<StartResult> {
   server.maxConnections = 64;
   server.maxRequestsPerSocket = 100;
 
-  const bound = await new Promise<{ ok: true } | { ok: false; message: string }>((resolve) => {
+  const bound = await new Promise<{ ok: true } | { ok: false; why: string }>((resolve) => {
     const onError = (err: NodeJS.ErrnoException) => {
       const why = err.code === 'EADDRINUSE' ? 'the port is in use (another ddns run?)' : err.code === 'EADDRNOTAVAIL' ? 'no such address on this host' : err.code === 'EACCES' ? 'permission denied' : err.message;
-      resolve({ ok: false, message: `cannot listen on ${o.listen.host}:${o.listen.port}: ${why}` });
+      resolve({ ok: false, why: `cannot listen on ${o.listen.host}:${o.listen.port}: ${why}` });
     };
     server.once('error', onError);
     server.listen(o.listen.port, o.listen.host, () => {

@@ -161,7 +161,7 @@ export class WatchService implements DaemonService {
       gateway: lan.lan.gateway, interfaceAddress: lan.lan.address,
       onAnnouncement: (a) => on(a.protocol === 'natpmp' ? { protocol: 'natpmp', address: a.address, epoch: a.epoch } : { protocol: 'pcp', epoch: a.epoch }),
     });
-    if (!r.ok) this.ctx.log.info({ event: 'announcements.unavailable', message: r.message });
+    if (!r.ok) this.ctx.log.info({ event: 'announcements.unavailable', message: r.why });
     return r.ok ? { close: r.close } : undefined;
   }
 }

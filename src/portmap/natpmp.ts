@@ -155,7 +155,7 @@ export function decodeAnnouncement(buf: Buffer): Announcement | undefined {
   return undefined;
 }
 
-export type ListenResult = { ok: true; close: () => void } | { ok: false; message: string };
+export type ListenResult = { ok: true; close: () => void } | { ok: false; why: string };
 
 export interface ListenOptions {
   gateway: string;
@@ -181,7 +181,7 @@ export function listenAnnouncements(o: ListenOptions): Promise<ListenResult> {
     let settled = false;
     socket.on('error', (err) => {
       try { socket.close(); } catch { /* closed */ }
-      if (!settled) { settled = true; resolve({ ok: false, message: `cannot listen for NAT-PMP announcements on ${o.group ?? ANNOUNCE_GROUP}:${o.port ?? NATPMP_CLIENT_PORT}: ${err.message}` }); }
+      if (!settled) { settled = true; resolve({ ok: false, why: `cannot listen for NAT-PMP announcements on ${o.group ?? ANNOUNCE_GROUP}:${o.port ?? NATPMP_CLIENT_PORT}: ${err.message}` }); }
     });
     socket.on('message', (msg, rinfo) => {
       try {
@@ -197,14 +197,14 @@ export function listenAnnouncements(o: ListenOptions): Promise<ListenResult> {
         } catch (err) {
           try { socket.close(); } catch { /* closed */ }
           settled = true;
-          return resolve({ ok: false, message: `cannot join ${o.group ?? ANNOUNCE_GROUP}: ${err instanceof Error ? err.message : String(err)}` });
+          return resolve({ ok: false, why: `cannot join ${o.group ?? ANNOUNCE_GROUP}: ${err instanceof Error ? err.message : String(err)}` });
         }
         settled = true;
         resolve({ ok: true, close: () => { try { socket.close(); } catch { /* closed */ } } });
       });
     } catch (err) {
       settled = true;
-      resolve({ ok: false, message: String(err) });
+      resolve({ ok: false, why: String(err) });
     }
   });
 }

@@ -92,7 +92,7 @@ export async function keepMappings(mapper: Mapper, requests: readonly MappingReq
       },
     });
     if (l.ok) stopListening = l.close;
-    else emit({ event: 'announcements.unavailable', message: l.message });
+    else emit({ event: 'announcements.unavailable', message: l.why });
   }
 
   const mapOne = async (s: Slot, renewal: boolean): Promise<void> => {

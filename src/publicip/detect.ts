@@ -117,7 +117,7 @@ export async function routerView(query: RouterAddressQuery, timeoutMs: number, s
   if (first?.ok) {
     const v = validateAddress(first.address, 4);
     if (v.ok) return { address: v.address, via: first.via, error: null, ms: ms() };
-    return { address: null, reported: first.address, class: classifyAddress(first.address), via: first.via, error: `the router ${v.message}`, ms: ms() };
+    return { address: null, reported: first.address, class: classifyAddress(first.address), via: first.via, error: `the router ${v.why}`, ms: ms() };
   }
   // The router answered, but with no address: that is the telling case (CGNAT, double NAT, WAN down).
   const empty = answers.find(({ a }) => a.ok || a.kind === 'no-address');

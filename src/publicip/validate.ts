@@ -12,7 +12,7 @@ import { canonicalAddress, classifyAddress, familyOf, type AddressClass, type Fa
 
 export type Validation =
   | { ok: true; address: string }
-  | { ok: false; message: string; /** The one address seen, when there was one (for the report). */ rejected?: string };
+  | { ok: false; why: string; /** The one address seen, when there was one (for the report). */ rejected?: string };
 
 /** Longest text we even look at as an address candidate (an IPv6 literal is at most 45 characters). */
 const MAX_ADDRESS_CHARS = 64;
@@ -44,17 +44,17 @@ function show(s: string): string {
 
 /** Is `text` exactly one global unicast address of `family`? Returns its canonical form. */
 export function validateAddress(text: string, family: Family): Validation {
-  if (text.length === 0) return { ok: false, message: 'empty answer' };
-  if (text.length > MAX_ADDRESS_CHARS || /\s/.test(text)) return { ok: false, message: `not exactly one address: ${show(text)}` };
-  if (text.includes('%')) return { ok: false, message: `an address with a zone id: ${show(text)}` };
+  if (text.length === 0) return { ok: false, why: 'empty answer' };
+  if (text.length > MAX_ADDRESS_CHARS || /\s/.test(text)) return { ok: false, why: `not exactly one address: ${show(text)}` };
+  if (text.includes('%')) return { ok: false, why: `an address with a zone id: ${show(text)}` };
   const f = familyOf(text);
-  if (f === undefined || isIP(text) === 0) return { ok: false, message: `not an IP address: ${show(text)}` };
+  if (f === undefined || isIP(text) === 0) return { ok: false, why: `not an IP address: ${show(text)}` };
   if (f !== family) {
     // An IPv4-mapped IPv6 address asked as family 6 is classified below; any other cross-family answer is wrong.
-    return { ok: false, message: `answered IPv${f} ${text} where IPv${family} was asked`, rejected: text };
+    return { ok: false, why: `answered IPv${f} ${text} where IPv${family} was asked`, rejected: text };
   }
   const cls = classifyAddress(text);
-  if (cls !== 'global') return { ok: false, message: `answered ${text}, ${describeClass(cls)}`, rejected: text };
+  if (cls !== 'global') return { ok: false, why: `answered ${text}, ${describeClass(cls)}`, rejected: text };
   return { ok: true, address: canonicalAddress(text) };
 }
 
@@ -77,15 +77,15 @@ export function parseAddressBody(body: string, family: Family, format: BodyForma
   if (fmt === 'trace') {
     const lines = body.split('\n').map((l) => l.replace(/\r$/, ''));
     const ips = lines.filter((l) => l.startsWith('ip='));
-    if (ips.length !== 1) return { ok: false, message: ips.length === 0 ? 'trace body without an ip= line' : `trace body with ${ips.length} ip= lines` };
+    if (ips.length !== 1) return { ok: false, why: ips.length === 0 ? 'trace body without an ip= line' : `trace body with ${ips.length} ip= lines` };
     return validateAddress((ips[0] ?? '').slice(3).trim(), family);
   }
   const trimmed = body.replace(/^[\s\uFEFF]+|\s+$/g, '');
-  if (trimmed === '') return { ok: false, message: 'empty body' };
+  if (trimmed === '') return { ok: false, why: 'empty body' };
   if (/\s/.test(trimmed)) {
     const words = trimmed.split(/\s+/);
     const addrs = words.filter((w) => isIP(w) !== 0);
-    return { ok: false, message: addrs.length > 1 ? `${addrs.length} addresses in one body (${addrs.slice(0, 3).join(', ')})` : `not exactly one address: ${show(trimmed)}` };
+    return { ok: false, why: addrs.length > 1 ? `${addrs.length} addresses in one body (${addrs.slice(0, 3).join(', ')})` : `not exactly one address: ${show(trimmed)}` };
   }
   return validateAddress(trimmed, family);
 }
@@ -98,9 +98,9 @@ export function parseAddressBody(body: string, family: Family, format: BodyForma
 export function parseAddressList(answers: readonly string[], family: Family): Validation {
   const candidates = [...new Set(answers.map((a) => a.trim()).filter((a) => isIP(a) !== 0 && !a.includes('%')))];
   if (candidates.length === 0) {
-    return { ok: false, message: answers.length === 0 ? 'no answer records' : `no address in the answer: ${show(answers.join(' | '))}` };
+    return { ok: false, why: answers.length === 0 ? 'no answer records' : `no address in the answer: ${show(answers.join(' | '))}` };
   }
   const canon = [...new Set(candidates.map((c) => canonicalAddress(c)))];
-  if (canon.length > 1) return { ok: false, message: `${canon.length} different addresses in one answer (${canon.slice(0, 3).join(', ')})` };
+  if (canon.length > 1) return { ok: false, why: `${canon.length} different addresses in one answer (${canon.slice(0, 3).join(', ')})` };
   return validateAddress(candidates[0] ?? '', family);
 }

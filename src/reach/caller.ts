@@ -15,7 +15,7 @@
 import { isIP } from 'node:net';
 import { canonicalAddress, ip6Groups, isLoopback } from '../net/address.js';
 
-export type CallerResult = { ok: true; caller: string; viaProxy: boolean } | { ok: false; message: string };
+export type CallerResult = { ok: true; caller: string; viaProxy: boolean } | { ok: false; why: string };
 
 const unmap = (a: string) => a.replace(/^::ffff:(?=\d+\.\d+\.\d+\.\d+$)/i, '');
 
@@ -30,13 +30,13 @@ export function forwardedAddress(entry: string): string | undefined {
 /** The caller of a request from `peer` carrying `xff` (see the module contract). */
 export function callerOf(peer: string | undefined, xff: string | string[] | undefined, trustProxy: boolean): CallerResult {
   const p = unmap(peer ?? '');
-  if (isIP(p) === 0) return { ok: false, message: 'no caller address' };
+  if (isIP(p) === 0) return { ok: false, why: 'no caller address' };
   if (!trustProxy || !isLoopback(p)) return { ok: true, caller: canonicalAddress(p), viaProxy: false };
   const entries = (Array.isArray(xff) ? xff.join(',') : xff ?? '').split(',');
   const last = entries[entries.length - 1] ?? '';
   const hop = forwardedAddress(last);
   if (!hop) {
-    return { ok: false, message: `behind the proxy, the last X-Forwarded-For entry ${JSON.stringify(last.trim().slice(0, 64))} is not an address — the proxy must append or overwrite X-Forwarded-For` };
+    return { ok: false, why: `behind the proxy, the last X-Forwarded-For entry ${JSON.stringify(last.trim().slice(0, 64))} is not an address — the proxy must append or overwrite X-Forwarded-For` };
   }
   return { ok: true, caller: hop, viaProxy: true };
 }

@@ -58,7 +58,7 @@ export async function checkReach(probe: ProbeConfig | undefined, req: ReachReque
     const listener = await openNonceListener('tcp', f.internalPort, nonce, { acceptAny: true });
     try {
       const r = await requestJson(new URL(`/port/${external}`, DEFAULT_ECHOIP), { method: 'GET', family: req.family, signal: o.signal, ...(req.source ? { localAddress: req.source } : {}) });
-      if (!r.ok) return fail(`not tested: could not ask ifconfig.co (${r.message})`, t0, { inconclusive: true });
+      if (!r.ok) return fail(`not tested: could not ask ifconfig.co (${r.why})`, t0, { inconclusive: true });
       if (r.status !== 200) return fail(httpProblem(r.status, r.body, 'ifconfig.co'), t0);
       const e = parseEchoipResponse(r.body);
       if (!e) return fail('ifconfig.co answered something that is not echoip JSON', t0);
@@ -85,7 +85,7 @@ export async function checkReach(probe: ProbeConfig | undefined, req: ReachReque
       method: 'POST', family: req.family, signal: o.signal, headers, ...(req.source ? { localAddress: req.source } : {}),
       body: { protocol: f.protocol, port: external, mode, ...(mode === 'nonce' ? { nonce } : {}), ...(req.hostname ? { hostname: req.hostname } : {}) },
     });
-    if (!r.ok) return fail(`not tested: could not ask the probe at ${probe.url} (${r.message})`, t0, { inconclusive: true });
+    if (!r.ok) return fail(`not tested: could not ask the probe at ${probe.url} (${r.why})`, t0, { inconclusive: true });
     const p = parseProbeResponse(r.body);
     if (r.status === 403 && p?.hostname && !p.hostname.matches) {
       const seenAs = p.hostname.addresses ? ` (it resolves to ${p.hostname.addresses.join(', ') || 'nothing'})` : '';

@@ -6,7 +6,7 @@ import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { describeError } from '../net/abort.js';
 
-export type JsonResult = { ok: true; status: number; body: unknown; headers: IncomingMessage['headers'] } | { ok: false; message: string };
+export type JsonResult = { ok: true; status: number; body: unknown; headers: IncomingMessage['headers'] } | { ok: false; why: string };
 
 const MAX = 64 * 1024;
 
@@ -33,7 +33,7 @@ export function requestJson(url: URL, o: { method: 'GET' | 'POST'; family: 4 | 6
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => {
           size += c.length;
-          if (size > MAX) { res.destroy(); done({ ok: false, message: `answer over ${MAX} bytes` }); return; }
+          if (size > MAX) { res.destroy(); done({ ok: false, why: `answer over ${MAX} bytes` }); return; }
           chunks.push(c);
         });
         res.on('end', () => {
@@ -42,12 +42,12 @@ export function requestJson(url: URL, o: { method: 'GET' | 'POST'; family: 4 | 6
           try { body = JSON.parse(text); } catch { body = undefined; }
           done({ ok: true, status: res.statusCode ?? 0, body, headers: res.headers });
         });
-        res.on('error', (err) => done({ ok: false, message: describeError(err) }));
+        res.on('error', (err) => done({ ok: false, why: describeError(err) }));
       });
-      req.on('error', (err) => done({ ok: false, message: describeError(o.signal.aborted ? o.signal.reason : err) }));
+      req.on('error', (err) => done({ ok: false, why: describeError(o.signal.aborted ? o.signal.reason : err) }));
       req.end(payload);
     } catch (err) {
-      done({ ok: false, message: describeError(err) });
+      done({ ok: false, why: describeError(err) });
     }
   });
 }

@@ -195,7 +195,7 @@ export function startProbeServer(listen: { host: string; port: number }, o: Prob
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const who = callerOf(req.socket.remoteAddress, req.headers['x-forwarded-for'], o.trustProxy === true);
-    if (!who.ok) { sendAndClose(req, res, 400, { error: who.message }); return; }
+    if (!who.ok) { sendAndClose(req, res, 400, { error: who.why }); return; }
     const { caller } = who;
     const key = limitKey(caller);
     const url = new URL(req.url ?? '/', 'http://probe');
@@ -241,7 +241,7 @@ export function startProbeServer(listen: { host: string; port: number }, o: Prob
       let doc: unknown;
       try { doc = JSON.parse(body.text); } catch { send(res, 400, { error: 'body is not JSON' }); return; }
       const p = parseProbeRequest(doc);
-      if (!p.ok) { send(res, 400, { error: p.message }); return; }
+      if (!p.ok) { send(res, 400, { error: p.why }); return; }
       check = { kind: 'reach', req: p.req };
     }
 

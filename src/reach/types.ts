@@ -56,17 +56,17 @@ function isObj(v: unknown): v is Record<string, unknown> {
 const isPort = (n: unknown): n is number => typeof n === 'number' && Number.isInteger(n) && n >= 1 && n <= 65535;
 
 /** A probe request as the server accepts it, or why not. */
-export function parseProbeRequest(v: unknown): { ok: true; req: ProbeRequest } | { ok: false; message: string } {
-  if (!isObj(v)) return { ok: false, message: 'body must be a JSON object' };
+export function parseProbeRequest(v: unknown): { ok: true; req: ProbeRequest } | { ok: false; why: string } {
+  if (!isObj(v)) return { ok: false, why: 'body must be a JSON object' };
   const unknown = Object.keys(v).filter((k) => !['protocol', 'port', 'mode', 'nonce', 'hostname'].includes(k));
-  if (unknown.length > 0) return { ok: false, message: `unknown field ${unknown.join(', ')} — the probe only ever connects to the caller's own address` };
+  if (unknown.length > 0) return { ok: false, why: `unknown field ${unknown.join(', ')} — the probe only ever connects to the caller's own address` };
   const { protocol, port, mode, nonce, hostname } = v;
-  if (protocol !== 'tcp' && protocol !== 'udp') return { ok: false, message: 'protocol must be "tcp" or "udp"' };
-  if (!isPort(port)) return { ok: false, message: 'port must be an integer 1–65535' };
-  if (mode !== 'nonce' && mode !== 'banner') return { ok: false, message: 'mode must be "nonce" or "banner"' };
-  if (mode === 'banner' && protocol === 'udp') return { ok: false, message: 'banner mode is TCP only' };
-  if (mode === 'nonce' && (typeof nonce !== 'string' || !NONCE.test(nonce))) return { ok: false, message: 'nonce must be 32 lower-case hex characters' };
-  if (hostname !== undefined && (typeof hostname !== 'string' || !HOST.test(hostname))) return { ok: false, message: 'hostname is not a DNS name' };
+  if (protocol !== 'tcp' && protocol !== 'udp') return { ok: false, why: 'protocol must be "tcp" or "udp"' };
+  if (!isPort(port)) return { ok: false, why: 'port must be an integer 1–65535' };
+  if (mode !== 'nonce' && mode !== 'banner') return { ok: false, why: 'mode must be "nonce" or "banner"' };
+  if (mode === 'banner' && protocol === 'udp') return { ok: false, why: 'banner mode is TCP only' };
+  if (mode === 'nonce' && (typeof nonce !== 'string' || !NONCE.test(nonce))) return { ok: false, why: 'nonce must be 32 lower-case hex characters' };
+  if (hostname !== undefined && (typeof hostname !== 'string' || !HOST.test(hostname))) return { ok: false, why: 'hostname is not a DNS name' };
   return { ok: true, req: { protocol, port, mode, ...(typeof nonce === 'string' ? { nonce } : {}), ...(typeof hostname === 'string' ? { hostname } : {}) } };
 }
 

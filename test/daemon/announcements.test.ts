@@ -41,9 +41,9 @@ test('a subscriber that throws does not starve the others', async () => {
 
 test('a failure to bind reaches the subscriber as a value, and the next subscription tries again', async () => {
   let attempts = 0;
-  const hub = new AnnouncementHub(async () => (++attempts === 1 ? { ok: false, message: 'port 5350 in use' } : { ok: true, close: () => undefined }));
+  const hub = new AnnouncementHub(async () => (++attempts === 1 ? { ok: false, why: 'port 5350 in use' } : { ok: true, close: () => undefined }));
   const r1 = await hub.subscribe({ ...where, onAnnouncement: () => undefined });
-  assert.deepEqual(r1, { ok: false, message: 'port 5350 in use' });
+  assert.deepEqual(r1, { ok: false, why: 'port 5350 in use' });
   const r2 = await hub.subscribe({ ...where, onAnnouncement: () => undefined });
   assert.equal(r2.ok, true);
   assert.equal(attempts, 2);

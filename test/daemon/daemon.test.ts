@@ -102,7 +102,7 @@ function harness(cfg: Config, scenario: Scenario, extra: Partial<DaemonDeps> = {
         entry.removedOnStop = opts.removeOnStop === true;
       },
     },
-    listenAnnouncements: async () => ({ ok: false, message: 'not in tests' }),
+    listenAnnouncements: async () => ({ ok: false, why: 'not in tests' }),
     createMetrics: () => createMetrics({ processMetrics: false }),
     ...extra,
   };

@@ -20,7 +20,7 @@ function get(url: string, method = 'GET'): Promise<{ status: number; type: strin
 
 async function withServer(health: Health, fn: (base: string) => Promise<void>, metrics?: () => Promise<{ contentType: string; body: string }>) {
   const r = await startServer({ listen: { host: '127.0.0.1', port: 0 }, readiness: () => health.readiness(), ...(metrics ? { metrics } : {}), now: () => 61_000 });
-  assert.ok(r.ok, r.ok ? '' : r.message);
+  assert.ok(r.ok, r.ok ? '' : r.why);
   try {
     await fn(`http://127.0.0.1:${r.server.address.port}`);
   } finally {
@@ -85,7 +85,7 @@ test('a port in use is a value that says so, not an exception', async () => {
   const b = await startServer({ listen: { host: '127.0.0.1', port: a.server.address.port }, readiness: () => new Health(0).readiness() });
   await a.server.close();
   assert.equal(b.ok, false);
-  assert.match(b.ok ? '' : b.message, /port is in use/);
+  assert.match(b.ok ? '' : b.why, /port is in use/);
 });
 
 test('listen addresses parse, and wildcard binds are reached through loopback', () => {

@@ -69,8 +69,8 @@ test('parsePropertySet reads evented variables and cleans their text; it refuses
   assert.equal(r.vars.get('ExternalIPAddress'), '44.0.0.9');
   assert.equal(r.vars.get('ConnectionStatus'), 'Conn[31mected');
   const bomb = parsePropertySet('<!DOCTYPE x [<!ENTITY a "aaaa">]><e:propertyset><e:property><X>&a;</X></e:property></e:propertyset>');
-  assert.deepEqual(bomb, { ok: false, reason: 'document contains a DOCTYPE or ENTITY declaration' });
-  assert.deepEqual(parsePropertySet('<root/>'), { ok: false, reason: 'no <propertyset> element' });
+  assert.deepEqual(bomb, { ok: false, why: 'document contains a DOCTYPE or ENTITY declaration' });
+  assert.deepEqual(parsePropertySet('<root/>'), { ok: false, why: 'no <propertyset> element' });
   const many = parsePropertySet(body(Object.fromEntries(Array.from({ length: 50 }, (_, i) => [`V${i}`, 'x']))));
   assert.ok(many.ok);
   assert.equal(many.vars.size, 32);
@@ -80,15 +80,15 @@ test('parseSubscribeAnswer wants a uuid SID and reads the timeout', () => {
   assert.deepEqual(parseSubscribeAnswer({ sid: 'uuid:abc', timeout: 'Second-1800' }), { ok: true, sid: 'uuid:abc', timeoutS: 1800 });
   assert.deepEqual(parseSubscribeAnswer({ sid: 'uuid:abc', timeout: 'Second-5' }), { ok: true, sid: 'uuid:abc', timeoutS: 30 });
   assert.deepEqual(parseSubscribeAnswer({ sid: 'uuid:abc' }), { ok: true, sid: 'uuid:abc', timeoutS: 300 });
-  assert.deepEqual(parseSubscribeAnswer({ timeout: 'Second-1800' }), { ok: false, reason: 'no SID in the answer' });
-  assert.deepEqual(parseSubscribeAnswer({ sid: 'abc\u001b' }), { ok: false, reason: 'bad SID "abc"' });
+  assert.deepEqual(parseSubscribeAnswer({ timeout: 'Second-1800' }), { ok: false, why: 'no SID in the answer' });
+  assert.deepEqual(parseSubscribeAnswer({ sid: 'abc\u001b' }), { ok: false, why: 'bad SID "abc"' });
 });
 
 test('a subscription delivers the router\'s NOTIFY; a wrong SID, a wrong path and an oversized body are refused', async () => {
   const router = await fakeRouter();
   const c = collector();
   const r = await subscribeGena({ eventSubUrl: router.url, localAddress: '127.0.0.1', onEvent: c.onEvent });
-  assert.ok(r.ok, r.ok ? '' : r.message);
+  assert.ok(r.ok, r.ok ? '' : r.why);
   try {
     assert.match(r.sub.callback, /^http:\/\/127\.0\.0\.1:\d+\/ddns-gena\/[0-9a-f]{24}$/);
     assert.equal(r.sub.sid, 'uuid:fake-1');
@@ -145,5 +145,5 @@ test('a refused SUBSCRIBE is an error value naming the URL, and nothing stays li
   const url = new URL(`http://127.0.0.1:${(srv.address() as AddressInfo).port}/evt/IPConn`);
   const r = await subscribeGena({ eventSubUrl: url, localAddress: '127.0.0.1', onEvent: () => undefined });
   srv.close();
-  assert.deepEqual(r, { ok: false, message: 'SUBSCRIBE /evt/IPConn refused: HTTP 501' });
+  assert.deepEqual(r, { ok: false, why: 'SUBSCRIBE /evt/IPConn refused: HTTP 501' });
 });

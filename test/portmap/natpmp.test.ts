@@ -129,7 +129,7 @@ test('the announcement listener accepts only the gateway\'s port 5351 (here: a s
   const sender = createSocket('udp4');
   await new Promise<void>((r) => sender.bind(0, '127.0.0.1', () => r()));
   const l = await listenAnnouncements({ gateway: '127.0.0.1', interfaceAddress: '127.0.0.1', group: '127.0.0.1', port, join: false, gatewayPort: sender.address().port, onAnnouncement: (a) => seen.push(a) });
-  assert.ok(l.ok, !l.ok ? l.message : '');
+  assert.ok(l.ok, !l.ok ? l.why : '');
   const stranger = createSocket('udp4');
   try {
     const send = (s: typeof sender, b: Buffer) => new Promise<void>((r, j) => s.send(b, port, '127.0.0.1', (err) => (err ? j(err) : r())));
@@ -149,6 +149,6 @@ test('the announcement listener reports a port already taken instead of crashing
   try {
     const l = await listenAnnouncements({ gateway: '127.0.0.1', interfaceAddress: '127.0.0.1', group: '127.0.0.1', port: holder.address().port, join: false, onAnnouncement: () => {} });
     assert.equal(l.ok, false);
-    assert.match(!l.ok ? l.message : '', /EADDRINUSE/);
+    assert.match(!l.ok ? l.why : '', /EADDRINUSE/);
   } finally { holder.close(); }
 });

@@ -30,7 +30,7 @@ for (const [input, reason] of bad) {
   test(`parseSsdpReply refuses ${JSON.stringify(input.slice(0, 30))}`, () => {
     const r = parseSsdpReply(Buffer.from(input));
     assert.equal(r.ok, false);
-    assert.match(!r.ok ? r.reason : '', new RegExp(reason));
+    assert.match(!r.ok ? r.why : '', new RegExp(reason));
   });
 }
 
@@ -80,7 +80,7 @@ test('discover ignores a reply whose LOCATION names another host, and ends at th
     const r = await discover({ gateway: '127.0.0.1', bindAddress: '127.0.0.1', prefixLength: 8, target: { address: '127.0.0.1', port: responder.port }, allowResponder: onlyLoopback1, windowMs: 300 });
     assert.equal(r.gateway, undefined);
     assert.equal(r.others.length, 0);
-    assert.ok(r.rejected.some((x) => /differs from the responder/.test(x.reason)));
+    assert.ok(r.rejected.some((x) => /differs from the responder/.test(x.why)));
     assert.ok(r.ms >= 290, `ended at ${r.ms} ms, before the 300 ms window`);
   } finally {
     await responder.close();

@@ -115,7 +115,7 @@ test('upkeep removes its mappings on stop when asked, and a router announcement 
 
 test('upkeep reports an announcement port it cannot bind and carries on', async () => {
   const m = new FakeMapper('natpmp', 10);
-  const events = await run(m, 30, { announcements: true, listen: async () => ({ ok: false, message: 'EADDRINUSE' }) });
+  const events = await run(m, 30, { announcements: true, listen: async () => ({ ok: false, why: 'EADDRINUSE' }) });
   assert.equal(events[0]?.event, 'announcements.unavailable');
   assert.ok(events.some((e) => e.event === 'mapping.added'));
 });

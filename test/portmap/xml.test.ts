@@ -6,7 +6,7 @@ test('parseXml rejects a DOCTYPE before parsing (billion laughs never reaches th
   const bomb = '<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;&lol;&lol;">]><root>&lol2;</root>';
   const r = parseXml(bomb);
   assert.equal(r.ok, false);
-  assert.match(!r.ok ? r.reason : '', /DOCTYPE or ENTITY/);
+  assert.match(!r.ok ? r.why : '', /DOCTYPE or ENTITY/);
 });
 
 test('parseXml rejects ENTITY declarations in any case and spacing', () => {

@@ -51,7 +51,7 @@ for (const [input, family, want, why] of addresses) {
     if (want) assert.deepEqual(v, { ok: true, address: want });
     else {
       assert.equal(v.ok, false);
-      if (!v.ok) assert.ok(v.message.length > 0);
+      if (!v.ok) assert.ok(v.why.length > 0);
     }
   });
 }
@@ -60,7 +60,7 @@ test('validateAddress names the class of a rejected address and keeps it as `rej
   const v = validateAddress('100.64.12.34', 4);
   assert.equal(v.ok, false);
   if (!v.ok) {
-    assert.match(v.message, /carrier-grade NAT/);
+    assert.match(v.why, /carrier-grade NAT/);
     assert.equal(v.rejected, '100.64.12.34');
   }
 });

@@ -45,7 +45,7 @@ function ipAddrJson(iface: string, signal: AbortSignal): Promise<string | undefi
 
 export async function observeLan(o: { interface?: string; signal: AbortSignal }): Promise<LanResult> {
   const r4 = await defaultRoute(4);
-  if (!r4) return { ok: false, message: 'no IPv4 default route: this host has no gateway' };
+  if (!r4) return { ok: false, why: 'no IPv4 default route: this host has no gateway' };
   const ifaces = networkInterfaces();
   const iface = o.interface ?? r4.interface;
   const facing = iface === r4.interface ? (r4.address ? { address: r4.address, prefixLength: r4.prefixLength ?? 24 } : undefined) : addressFacing(ifaces, iface, r4.gateway, 4);

@@ -26,7 +26,7 @@ export const lanStep: Step = {
     if (!r.ok) {
       return {
         status: 'fail',
-        summary: r.message,
+        summary: r.why,
         advice: 'This host has no default route: connect it to the network (cable/Wi-Fi) and make sure DHCP gave it an address and a gateway.',
       };
     }

@@ -32,7 +32,7 @@ export interface IgdDescription {
   rejected: string[];
 }
 
-export type DescriptionResult = { ok: true; description: IgdDescription } | { ok: false; reason: string };
+export type DescriptionResult = { ok: true; description: IgdDescription } | { ok: false; why: string };
 
 export const DESCRIPTION_MAX_BYTES = 64 * 1024;
 const MAX_DEVICES = 64;
@@ -55,9 +55,9 @@ export function confineUrl(ref: string, base: URL, location: URL): URL | undefin
 
 export function parseDescription(xml: string, location: URL): DescriptionResult {
   const doc = parseXml(xml, DESCRIPTION_MAX_BYTES);
-  if (!doc.ok) return { ok: false, reason: doc.reason };
+  if (!doc.ok) return { ok: false, why: doc.why };
   const root = child(doc.root, 'root');
-  if (root === undefined) return { ok: false, reason: 'no <root> element' };
+  if (root === undefined) return { ok: false, why: 'no <root> element' };
   const rejected: string[] = [];
   let base = location;
   const urlBase = text(child(root, 'URLBase'), 512);
@@ -67,7 +67,7 @@ export function parseDescription(xml: string, location: URL): DescriptionResult 
     else rejected.push(`URLBase ${urlBase.slice(0, 80)} (not on ${location.host})`);
   }
   const top = child(root, 'device');
-  if (top === undefined) return { ok: false, reason: 'no root <device>' };
+  if (top === undefined) return { ok: false, why: 'no root <device>' };
   const igdMatch = igdRe.exec(text(child(top, 'deviceType')) ?? '');
   const services: IgdService[] = [];
   let seen = 0;

@@ -27,7 +27,7 @@ export interface UpnpGateway {
 
 export type GatewayResult =
   | { ok: true; gateway: UpnpGateway }
-  | { ok: false; kind: 'no-answer' | 'bad-device'; message: string; rejected: Array<{ from: string; reason: string }> };
+  | { ok: false; kind: 'no-answer' | 'bad-device'; message: string; rejected: Array<{ from: string; why: string }> };
 
 export interface FindOptions {
   signal?: AbortSignal;
@@ -60,7 +60,7 @@ export async function findGateway(lan: LanContext, o: FindOptions = {}): Promise
   }
   const started = performance.now();
   let hits: SsdpHit[];
-  let rejected: Array<{ from: string; reason: string }> = [];
+  let rejected: Array<{ from: string; why: string }> = [];
   if (o.location) {
     const host = o.location.hostname.replace(/^\[|\]$/g, '');
     if (!isFetchableUrl(o.location) || !(o.allowResponder ?? isLanAddress)(host)) {
@@ -86,7 +86,7 @@ export async function findGateway(lan: LanContext, o: FindOptions = {}): Promise
     if (!res.ok) { problems.push(`${hit.location.href}: ${res.message}`); continue; }
     if (res.status !== 200) { problems.push(`${hit.location.href}: HTTP ${res.status}`); continue; }
     const parsed = parseDescription(res.body, hit.location);
-    if (!parsed.ok) { problems.push(`${hit.location.href}: ${parsed.reason}`); continue; }
+    if (!parsed.ok) { problems.push(`${hit.location.href}: ${parsed.why}`); continue; }
     const services = parsed.description.services.filter((s) => s.kind !== 'WANIPv6FirewallControl').sort((a, b) => rank(b) - rank(a));
     const first = services[0];
     if (!first) { problems.push(`${hit.location.href}: no usable WAN connection service${parsed.description.rejected.length ? ` (rejected: ${parsed.description.rejected.join('; ')})` : ''}`); continue; }

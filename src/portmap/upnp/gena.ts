@@ -30,11 +30,11 @@ const MAX_CONNECTIONS = 8;
 export type EventedVars = ReadonlyMap<string, string>;
 
 /** Parses a NOTIFY body (`<e:propertyset><e:property><Name>value</Name></e:property>…`). Pure. */
-export function parsePropertySet(body: string): { ok: true; vars: EventedVars } | { ok: false; reason: string } {
+export function parsePropertySet(body: string): { ok: true; vars: EventedVars } | { ok: false; why: string } {
   const doc = parseXml(body, GENA_MAX_BODY);
-  if (!doc.ok) return { ok: false, reason: doc.reason };
+  if (!doc.ok) return { ok: false, why: doc.why };
   const set = child(doc.root, 'propertyset');
-  if (set === undefined) return { ok: false, reason: 'no <propertyset> element' };
+  if (set === undefined) return { ok: false, why: 'no <propertyset> element' };
   const vars = new Map<string, string>();
   for (const prop of children(set, 'property')) {
     if (prop === null || typeof prop !== 'object') continue;
@@ -48,10 +48,10 @@ export function parsePropertySet(body: string): { ok: true; vars: EventedVars } 
 }
 
 /** SID and granted timeout (s) from a SUBSCRIBE answer's headers. Pure. */
-export function parseSubscribeAnswer(headers: Record<string, string | string[] | undefined>): { ok: true; sid: string; timeoutS: number } | { ok: false; reason: string } {
+export function parseSubscribeAnswer(headers: Record<string, string | string[] | undefined>): { ok: true; sid: string; timeoutS: number } | { ok: false; why: string } {
   const one = (k: string): string => { const v = headers[k]; return (Array.isArray(v) ? v[0] : v) ?? ''; };
   const sid = one('sid').trim();
-  if (!/^uuid:[\x21-\x7e]{1,128}$/.test(sid)) return { ok: false, reason: sid === '' ? 'no SID in the answer' : `bad SID ${JSON.stringify(printable(sid, 60))}` };
+  if (!/^uuid:[\x21-\x7e]{1,128}$/.test(sid)) return { ok: false, why: sid === '' ? 'no SID in the answer' : `bad SID ${JSON.stringify(printable(sid, 60))}` };
   const t = /^\s*Second-(\d{1,7}|infinite)\s*$/i.exec(one('timeout'));
   // No or unreadable TIMEOUT: assume the spec's minimum of 1800 s is not promised; renew as if 300 s.
   const timeoutS = !t ? 300 : t[1]?.toLowerCase() === 'infinite' ? 1800 : Math.max(30, Number(t[1]));
@@ -83,7 +83,7 @@ export interface GenaSubscription {
   close(): Promise<void>;
 }
 
-type SubscribeResult = { ok: true; sid: string; timeoutS: number } | { ok: false; status?: number; message: string };
+type SubscribeResult = { ok: true; sid: string; timeoutS: number } | { ok: false; status?: number; why: string };
 
 function genaRequest(url: URL, method: 'SUBSCRIBE' | 'UNSUBSCRIBE', headers: Record<string, string>, localAddress: string, timeoutMs: number): Promise<SubscribeResult> {
   return new Promise((resolve) => {
@@ -94,21 +94,21 @@ function genaRequest(url: URL, method: 'SUBSCRIBE' | 'UNSUBSCRIBE', headers: Rec
       method, headers: { host: url.host, connection: 'close', ...headers }, agent: false, localAddress, maxHeaderSize: 8 * 1024,
       signal: AbortSignal.timeout(timeoutMs),
     });
-    req.on('error', (err) => done({ ok: false, message: /abort|timeout/i.test(err.name + err.message) ? `timed out after ${timeoutMs} ms` : printable(err.message, 200) }));
+    req.on('error', (err) => done({ ok: false, why: /abort|timeout/i.test(err.name + err.message) ? `timed out after ${timeoutMs} ms` : printable(err.message, 200) }));
     req.on('response', (res) => {
       res.resume();
       res.on('error', () => undefined);
-      if (res.statusCode !== 200) return done({ ok: false, status: res.statusCode ?? 0, message: `HTTP ${res.statusCode ?? 0}` });
+      if (res.statusCode !== 200) return done({ ok: false, status: res.statusCode ?? 0, why: `HTTP ${res.statusCode ?? 0}` });
       if (method === 'UNSUBSCRIBE') return done({ ok: true, sid: '', timeoutS: 0 });
       const a = parseSubscribeAnswer(res.headers);
-      done(a.ok ? a : { ok: false, message: a.reason });
+      done(a.ok ? a : { ok: false, why: a.why });
     });
     req.end();
   });
 }
 
 /** Subscribes to `eventSubUrl`; resolves once the router accepted (or refused) the first SUBSCRIBE. */
-export async function subscribeGena(o: GenaOptions): Promise<{ ok: true; sub: GenaSubscription } | { ok: false; message: string }> {
+export async function subscribeGena(o: GenaOptions): Promise<{ ok: true; sub: GenaSubscription } | { ok: false; why: string }> {
   const clock = o.clock ?? realClock;
   const timeoutMs = o.timeoutMs ?? 5000;
   const path = `/ddns-gena/${randomBytes(12).toString('hex')}`;
@@ -140,8 +140,8 @@ export async function subscribeGena(o: GenaOptions): Promise<{ ok: true; sub: Ge
   });
   server.maxConnections = MAX_CONNECTIONS;
   server.on('clientError', (_err, socket) => { socket.destroy(); });
-  const listening = await new Promise<{ ok: true } | { ok: false; message: string }>((resolve) => {
-    server.once('error', (err) => resolve({ ok: false, message: `cannot listen for events on ${o.localAddress}: ${printable(err.message, 200)}` }));
+  const listening = await new Promise<{ ok: true } | { ok: false; why: string }>((resolve) => {
+    server.once('error', (err) => resolve({ ok: false, why: `cannot listen for events on ${o.localAddress}: ${printable(err.message, 200)}` }));
     server.listen(0, o.localAddress, () => resolve({ ok: true }));
   });
   if (!listening.ok) return listening;
@@ -176,7 +176,7 @@ export async function subscribeGena(o: GenaOptions): Promise<{ ok: true; sub: Ge
       schedule(Math.max(15, granted / 2) * 1000);
     } else {
       sid = '';
-      safe(() => o.onState?.(false, `subscription lost: ${r.message}`));
+      safe(() => o.onState?.(false, `subscription lost: ${r.why}`));
       schedule(o.retryMs ?? 60_000);
     }
   };
@@ -187,7 +187,7 @@ export async function subscribeGena(o: GenaOptions): Promise<{ ok: true; sub: Ge
   if (!first.ok) {
     closed = true;
     await new Promise<void>((r) => server.close(() => r()));
-    return { ok: false, message: `SUBSCRIBE ${o.eventSubUrl.pathname} refused: ${first.message}` };
+    return { ok: false, why: `SUBSCRIBE ${o.eventSubUrl.pathname} refused: ${first.why}` };
   }
   sid = first.sid;
   granted = first.timeoutS;

@@ -46,18 +46,18 @@ function parseLease(s: string | undefined): number | undefined {
 
 /** Validates a GetGeneric/GetSpecific reply into an entry. Pure. */
 export function parseEntry(values: ReadonlyMap<string, string>, known?: { externalPort: number; protocol: Protocol }):
-  { ok: true; entry: IgdEntry } | { ok: false; reason: string } {
+  { ok: true; entry: IgdEntry } | { ok: false; why: string } {
   const externalPort = known?.externalPort ?? parsePort(values.get('NewExternalPort'));
   const protoText = (values.get('NewProtocol') ?? '').toUpperCase();
   const protocol: Protocol | undefined = known?.protocol ?? (protoText === 'TCP' ? 'tcp' : protoText === 'UDP' ? 'udp' : undefined);
   const internalPort = parsePort(values.get('NewInternalPort'));
   const internalClient = values.get('NewInternalClient') ?? '';
   const leaseSeconds = parseLease(values.get('NewLeaseDuration') ?? '0');
-  if (externalPort === undefined) return { ok: false, reason: 'bad NewExternalPort' };
-  if (protocol === undefined) return { ok: false, reason: 'bad NewProtocol' };
-  if (internalPort === undefined) return { ok: false, reason: 'bad NewInternalPort' };
-  if (isIP(internalClient) === 0) return { ok: false, reason: 'bad NewInternalClient' };
-  if (leaseSeconds === undefined) return { ok: false, reason: 'bad NewLeaseDuration' };
+  if (externalPort === undefined) return { ok: false, why: 'bad NewExternalPort' };
+  if (protocol === undefined) return { ok: false, why: 'bad NewProtocol' };
+  if (internalPort === undefined) return { ok: false, why: 'bad NewInternalPort' };
+  if (isIP(internalClient) === 0) return { ok: false, why: 'bad NewInternalClient' };
+  if (leaseSeconds === undefined) return { ok: false, why: 'bad NewLeaseDuration' };
   const remoteHost = values.get('NewRemoteHost') ?? '';
   return {
     ok: true,
@@ -144,7 +144,7 @@ export class IgdClient {
     const r = await this.call(action, [['NewRemoteHost', ''], ['NewExternalPort', String(externalPort)], ['NewProtocol', proto(protocol)]], o);
     if (!r.ok) return r;
     const e = parseEntry(r.values, { externalPort, protocol });
-    return e.ok ? { ok: true, value: e.entry } : { ok: false, failure: { kind: 'malformed', action, message: e.reason } };
+    return e.ok ? { ok: true, value: e.entry } : { ok: false, failure: { kind: 'malformed', action, message: e.why } };
   }
 
   async genericEntry(index: number, o: CallOptions = {}): Promise<Result<IgdEntry>> {
@@ -152,7 +152,7 @@ export class IgdClient {
     const r = await this.call(action, [['NewPortMappingIndex', String(index)]], o);
     if (!r.ok) return r;
     const e = parseEntry(r.values);
-    return e.ok ? { ok: true, value: e.entry } : { ok: false, failure: { kind: 'malformed', action, message: e.reason } };
+    return e.ok ? { ok: true, value: e.entry } : { ok: false, failure: { kind: 'malformed', action, message: e.why } };
   }
 
   /**

@@ -34,7 +34,7 @@ export function parseSoapResponse(action: string, status: number, body: string, 
   const doc = parseXml(body);
   if (!doc.ok) {
     if (status !== 200) return { ok: false, failure: { kind: 'transport', action, message: `HTTP ${status}` } };
-    return { ok: false, failure: { kind: 'malformed', action, message: doc.reason } };
+    return { ok: false, failure: { kind: 'malformed', action, message: doc.why } };
   }
   const bodyNode = path(doc.root, 'Envelope', 'Body');
   const fault = child(bodyNode, 'Fault');

@@ -42,11 +42,11 @@ export interface SsdpReply {
 }
 
 /** Parses one datagram as an SSDP search reply. Pure; headers case-insensitive. */
-export function parseSsdpReply(buf: Buffer): { ok: true; reply: SsdpReply } | { ok: false; reason: string } {
-  if (buf.length > MAX_REPLY_BYTES) return { ok: false, reason: `datagram of ${buf.length} bytes` };
+export function parseSsdpReply(buf: Buffer): { ok: true; reply: SsdpReply } | { ok: false; why: string } {
+  if (buf.length > MAX_REPLY_BYTES) return { ok: false, why: `datagram of ${buf.length} bytes` };
   const textBody = buf.toString('latin1');
   const lines = textBody.split(/\r?\n/);
-  if (!/^HTTP\/1\.[01] 200\b/.test(lines[0] ?? '')) return { ok: false, reason: `not a 200 reply: ${clean(lines[0] ?? '', 40)}` };
+  if (!/^HTTP\/1\.[01] 200\b/.test(lines[0] ?? '')) return { ok: false, why: `not a 200 reply: ${clean(lines[0] ?? '', 40)}` };
   const headers = new Map<string, string>();
   for (const line of lines.slice(1, 40)) {
     const i = line.indexOf(':');
@@ -56,9 +56,9 @@ export function parseSsdpReply(buf: Buffer): { ok: true; reply: SsdpReply } | { 
   }
   const location = headers.get('location');
   const st = headers.get('st');
-  if (!location) return { ok: false, reason: 'no LOCATION' };
-  if (!st) return { ok: false, reason: 'no ST' };
-  if (!ACCEPTED_ST.test(st)) return { ok: false, reason: `unwanted ST ${clean(st, 80)}` };
+  if (!location) return { ok: false, why: 'no LOCATION' };
+  if (!st) return { ok: false, why: 'no ST' };
+  if (!ACCEPTED_ST.test(st)) return { ok: false, why: `unwanted ST ${clean(st, 80)}` };
   return { ok: true, reply: { location: clean(location, 256), st, server: clean(headers.get('server') ?? '', 120) } };
 }
 
@@ -67,15 +67,15 @@ export function parseSsdpReply(buf: Buffer): { ok: true; reply: SsdpReply } | { 
  * to `from`, and `from` itself allowed by `allowResponder`.
  */
 export function checkLocation(location: string, from: string, allowResponder: (address: string) => boolean):
-  { ok: true; url: URL } | { ok: false; reason: string } {
-  if (!allowResponder(from)) return { ok: false, reason: `responder ${from} is not on this LAN` };
+  { ok: true; url: URL } | { ok: false; why: string } {
+  if (!allowResponder(from)) return { ok: false, why: `responder ${from} is not on this LAN` };
   let url: URL;
-  try { url = new URL(location); } catch { return { ok: false, reason: 'LOCATION is not a URL' }; }
-  if (url.protocol !== 'http:') return { ok: false, reason: `LOCATION scheme ${url.protocol} (only http)` };
-  if (url.username || url.password) return { ok: false, reason: 'LOCATION carries credentials' };
+  try { url = new URL(location); } catch { return { ok: false, why: 'LOCATION is not a URL' }; }
+  if (url.protocol !== 'http:') return { ok: false, why: `LOCATION scheme ${url.protocol} (only http)` };
+  if (url.username || url.password) return { ok: false, why: 'LOCATION carries credentials' };
   const host = url.hostname.replace(/^\[|\]$/g, '');
-  if (isIP(host) === 0) return { ok: false, reason: 'LOCATION host is not an IP literal' };
-  if (canonicalAddress(host) !== canonicalAddress(from.replace(/^::ffff:/, ''))) return { ok: false, reason: `LOCATION host ${host} differs from the responder ${from}` };
+  if (isIP(host) === 0) return { ok: false, why: 'LOCATION host is not an IP literal' };
+  if (canonicalAddress(host) !== canonicalAddress(from.replace(/^::ffff:/, ''))) return { ok: false, why: `LOCATION host ${host} differs from the responder ${from}` };
   return { ok: true, url };
 }
 
@@ -86,7 +86,7 @@ export interface DiscoverResult {
   gateway?: SsdpHit;
   /** Other acceptable responders on our subnet (first answer each). */
   others: SsdpHit[];
-  rejected: Array<{ from: string; reason: string }>;
+  rejected: Array<{ from: string; why: string }>;
   ms: number;
   error?: string;
 }
@@ -134,9 +134,9 @@ export function discover(opts: DiscoverOptions): Promise<DiscoverResult> {
     socket.on('message', (msg: Buffer, rinfo: RemoteInfo) => {
       try {
         const parsed = parseSsdpReply(msg);
-        if (!parsed.ok) { if (result.rejected.length < 32) result.rejected.push({ from: rinfo.address, reason: parsed.reason }); return; }
+        if (!parsed.ok) { if (result.rejected.length < 32) result.rejected.push({ from: rinfo.address, why: parsed.why }); return; }
         const loc = checkLocation(parsed.reply.location, rinfo.address, allow);
-        if (!loc.ok) { if (result.rejected.length < 32) result.rejected.push({ from: rinfo.address, reason: loc.reason }); return; }
+        if (!loc.ok) { if (result.rejected.length < 32) result.rejected.push({ from: rinfo.address, why: loc.why }); return; }
         const hit: SsdpHit = { from: rinfo.address, location: loc.url, st: parsed.reply.st, server: parsed.reply.server, ms: performance.now() - started };
         if (canonicalAddress(rinfo.address) === canonicalAddress(opts.gateway)) {
           result.gateway = hit;
@@ -145,7 +145,7 @@ export function discover(opts: DiscoverOptions): Promise<DiscoverResult> {
           result.others.push(hit);
         }
       } catch (err) {
-        result.rejected.push({ from: rinfo.address, reason: `parser bug: ${String(err)}` });
+        result.rejected.push({ from: rinfo.address, why: `parser bug: ${String(err)}` });
       }
     });
     socket.bind({ address: opts.bindAddress, port: 0, exclusive: true }, () => {

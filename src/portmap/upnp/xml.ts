@@ -9,7 +9,7 @@
 import { XMLParser } from 'fast-xml-parser';
 import { printable } from '../../net/text.js';
 
-export type XmlResult = { ok: true; root: XmlNode } | { ok: false; reason: string };
+export type XmlResult = { ok: true; root: XmlNode } | { ok: false; why: string };
 /** An element: its children by local name (namespace prefixes removed), or its text. */
 export type XmlNode = unknown;
 
@@ -38,16 +38,16 @@ function getParser(): XMLParser {
 
 /** Parses a UPnP document (description, SOAP envelope, IGD2 port-listing). */
 export function parseXml(text: string, maxChars = MAX_XML_CHARS): XmlResult {
-  if (text.length > maxChars) return { ok: false, reason: `document larger than ${maxChars} characters` };
-  if (forbidden.test(text)) return { ok: false, reason: 'document contains a DOCTYPE or ENTITY declaration' };
-  if (!/<[A-Za-z_]/.test(text)) return { ok: false, reason: 'not an XML document' };
+  if (text.length > maxChars) return { ok: false, why: `document larger than ${maxChars} characters` };
+  if (forbidden.test(text)) return { ok: false, why: 'document contains a DOCTYPE or ENTITY declaration' };
+  if (!/<[A-Za-z_]/.test(text)) return { ok: false, why: 'not an XML document' };
   try {
     const root: unknown = getParser().parse(text, true);
-    if (root === null || typeof root !== 'object') return { ok: false, reason: 'empty document' };
+    if (root === null || typeof root !== 'object') return { ok: false, why: 'empty document' };
     return { ok: true, root };
   } catch (err) {
     const msg = err instanceof Error ? err.message : String(err);
-    return { ok: false, reason: `malformed XML: ${clean(msg, 200)}` };
+    return { ok: false, why: `malformed XML: ${clean(msg, 200)}` };
   }
 }
 

@@ -69,23 +69,23 @@ function rcodeOf(p: Packet): string {
 }
 
 /** One DNS query over TCP (2-byte length prefix), reply capped; never throws. */
-export function tcpQuery(host: string, port: number, query: Buffer, signal: AbortSignal): Promise<{ ok: true; reply: Buffer } | { ok: false; message: string }> {
+export function tcpQuery(host: string, port: number, query: Buffer, signal: AbortSignal): Promise<{ ok: true; reply: Buffer } | { ok: false; why: string }> {
   return new Promise((resolve) => {
-    if (signal.aborted) return resolve({ ok: false, message: 'aborted' });
+    if (signal.aborted) return resolve({ ok: false, why: 'aborted' });
     const sock = connect({ host, port });
     let buf = Buffer.alloc(0);
     let done = false;
-    const finish = (r: { ok: true; reply: Buffer } | { ok: false; message: string }): void => {
+    const finish = (r: { ok: true; reply: Buffer } | { ok: false; why: string }): void => {
       if (done) return;
       done = true;
       signal.removeEventListener('abort', onAbort);
       sock.destroy();
       resolve(r);
     };
-    const onAbort = (): void => finish({ ok: false, message: 'aborted' });
+    const onAbort = (): void => finish({ ok: false, why: 'aborted' });
     signal.addEventListener('abort', onAbort, { once: true });
-    sock.on('error', (err) => finish({ ok: false, message: `TCP: ${err.message}` }));
-    sock.on('close', () => finish({ ok: false, message: 'TCP: connection closed before a full reply' }));
+    sock.on('error', (err) => finish({ ok: false, why: `TCP: ${err.message}` }));
+    sock.on('close', () => finish({ ok: false, why: 'TCP: connection closed before a full reply' }));
     sock.on('connect', () => {
       const len = Buffer.alloc(2);
       len.writeUInt16BE(query.length, 0);
@@ -93,7 +93,7 @@ export function tcpQuery(host: string, port: number, query: Buffer, signal: Abor
     });
     sock.on('data', (chunk: Buffer) => {
       buf = Buffer.concat([buf, chunk]);
-      if (buf.length > DNS_TCP_MAX_BYTES + 2) return finish({ ok: false, message: 'TCP reply too large' });
+      if (buf.length > DNS_TCP_MAX_BYTES + 2) return finish({ ok: false, why: 'TCP reply too large' });
       if (buf.length >= 2) {
         const need = buf.readUInt16BE(0);
         if (buf.length >= need + 2) finish({ ok: true, reply: buf.subarray(2, 2 + need) });
@@ -144,7 +144,7 @@ export class DnsSource implements Source {
     let reply: DecodedPacket = r.value;
     if (reply.flag_tc) {
       const t = await tcpQuery(server.address, ep.port, query, signal);
-      if (!t.ok) return fail(signal.aborted ? 'timeout' : 'network', `truncated over UDP; ${t.message}`);
+      if (!t.ok) return fail(signal.aborted ? 'timeout' : 'network', `truncated over UDP; ${t.why}`);
       const m = matchReply(t.reply, id, this.o.name, this.o.qtype);
       if (!m) return fail('protocol', 'truncated over UDP; the TCP reply does not answer our query');
       reply = m;
@@ -154,7 +154,7 @@ export class DnsSource implements Source {
     const evidence = evidenceOf(`${rcode} ${strings.join(' | ')}`);
     if (rcode !== 'NOERROR') return fail('protocol', `the server answered ${rcode}`, evidence);
     const v = parseAddressList(strings, family);
-    if (!v.ok) return failure(family, 'invalid', v.message, since(t0), { evidence, ...(v.rejected ? { rejected: v.rejected } : {}) });
+    if (!v.ok) return failure(family, 'invalid', v.why, since(t0), { evidence, ...(v.rejected ? { rejected: v.rejected } : {}) });
     return { ok: true, family, address: v.address, ms: since(t0), evidence };
   }
 }

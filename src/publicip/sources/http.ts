@@ -102,7 +102,7 @@ export class HttpSource implements Source {
       const body = read.text;
       const evidence = evidenceOf(body);
       const v = parseAddressBody(body, family, this.o.format ?? (this.url.pathname.endsWith('/cdn-cgi/trace') ? 'trace' : 'auto'));
-      if (!v.ok) return failure(family, 'invalid', v.message, since(t0), { evidence, ...(v.rejected ? { rejected: v.rejected } : {}) });
+      if (!v.ok) return failure(family, 'invalid', v.why, since(t0), { evidence, ...(v.rejected ? { rejected: v.rejected } : {}) });
       return { ok: true, family, address: v.address, ms: since(t0), evidence };
     } catch (err) {
       const kind = abortKind(signal, opts.signal, err);

@@ -67,7 +67,7 @@ export class InterfaceSource implements Source {
       return failure(family, 'no-address', `${this.o.name} has no global IPv${family} address${seen}`, since(t0), { evidence });
     }
     const v = validateAddress(first, family);
-    if (!v.ok) return failure(family, 'invalid', v.message, since(t0), { evidence });
+    if (!v.ok) return failure(family, 'invalid', v.why, since(t0), { evidence });
     return { ok: true, family, address: v.address, ms: since(t0), evidence };
   }
 }

@@ -76,7 +76,7 @@ export class RouterSource implements Source {
     const evidence = `${a.via} reports ${JSON.stringify(a.address)}`;
     if (a.address === '' || a.address === '0.0.0.0') return failure(family, 'no-address', `the router reports no external address over ${a.via}`, since(t0), { evidence });
     const v = validateAddress(a.address, family);
-    if (!v.ok) return failure(family, 'invalid', `the router ${v.message}`, since(t0), { evidence, ...(v.rejected ? { rejected: v.rejected } : {}) });
+    if (!v.ok) return failure(family, 'invalid', `the router ${v.why}`, since(t0), { evidence, ...(v.rejected ? { rejected: v.rejected } : {}) });
     return { ok: true, family, address: v.address, ms: since(t0), evidence };
   }
 }

@@ -28,7 +28,7 @@ export class StaticSource implements Source {
     if (opts.signal?.aborted) return failure(family, 'aborted', 'aborted', 0);
     if (!this.families.includes(family)) return failure(family, 'unsupported', `the configured address ${this.address} is not IPv${family}`, 0);
     const v = validateAddress(this.address, family);
-    if (!v.ok) return failure(family, 'invalid', `configured ${v.message.replace(/^answered /, '')}`, 0, v.rejected ? { rejected: v.rejected } : {});
+    if (!v.ok) return failure(family, 'invalid', `configured ${v.why.replace(/^answered /, '')}`, 0, v.rejected ? { rejected: v.rejected } : {});
     return { ok: true, family, address: v.address, ms: 0, evidence: 'configured' };
   }
 }

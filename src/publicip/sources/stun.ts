@@ -66,7 +66,7 @@ export class StunSource implements Source {
     if (reply.kind === 'malformed') return failure(family, 'protocol', `malformed STUN reply: ${reply.message}`, since(t0));
     const evidence = `${reply.attribute} ${reply.address} port ${reply.port}`;
     const v = validateAddress(reply.address, family);
-    if (!v.ok) return failure(family, 'invalid', v.message, since(t0), { evidence, ...(v.rejected ? { rejected: v.rejected } : {}) });
+    if (!v.ok) return failure(family, 'invalid', v.why, since(t0), { evidence, ...(v.rejected ? { rejected: v.rejected } : {}) });
     return { ok: true, family, address: v.address, ms: since(t0), evidence };
   }
 }
