@@ -13,7 +13,7 @@ export function register(program: Command): void {
     .description('keep the configured relay tunnels up in the foreground (reverse SSH tunnels, like autossh)')
     .action(action(async (_opts: object, cmd: Command) => {
       const ctx = await loadContext(cmd);
-      const [{ tunnelSpecs, startTunnels }, { ssh2Dial, privateKeyProblem }, { tunnelLogLine }, { realClock }] = await Promise.all([
+      const [{ tunnelSpecs, startTunnels }, { ssh2Link, privateKeyProblem }, { tunnelLogLine }, { realClock }] = await Promise.all([
         import('../tunnel/tunnels.js'), import('../tunnel/ssh2.js'), import('../tunnel/events.js'), import('../state/clock.js'),
       ]);
       if (ctx.config.tunnels.length === 0) throw new CliError('no tunnels configured — add a tunnels: list (see the README, "Behind CGNAT: a relay")', EXIT.usage);
@@ -27,7 +27,7 @@ export function register(program: Command): void {
       let failed: string | undefined;
       const failure = new AbortController();
       const tunnels = startTunnels(specs, {
-        dial: ssh2Dial(),
+        link: ssh2Link(),
         clock: realClock,
         onEvent: (e, st) => {
           const { level, fields } = tunnelLogLine(e, st);

@@ -510,6 +510,8 @@ const tunnelSchema = z
     keepaliveInterval: z.number().int().min(1).max(600).default(5),
     keepaliveCountMax: z.number().int().min(1).max(100).default(3),
     forwards: z.array(tunnelForwardSchema).min(1),
+    /** Keep a second, warm session to the relay (logged in, no forward) that takes the forwards over at once when the relay ends the first; false: one session. */
+    standby: z.boolean().default(true),
   })
   .superRefine((t, ctx) => {
     if (t.identity === undefined && t.identityFile === undefined) {

@@ -41,7 +41,7 @@ import { onSignals, type SignalSource, type StopSignal } from './signals.js';
 import { openStateStore, serializedStore, type StateStore } from '../state/store.js';
 import { WatchService, type WatchServiceOptions } from './watch-service.js';
 import { TunnelService } from './tunnel-service.js';
-import type { Dial } from '../tunnel/link.js';
+import type { TunnelLink } from '../tunnel/link.js';
 
 export type { WatcherLike, WatcherFactoryOptions } from './watch-service.js';
 
@@ -53,7 +53,7 @@ export interface DaemonDeps extends Pick<WatchServiceOptions, 'createWatcher' | 
   /** IPv6 pinholes for forwards with `families` including 6. */
   pinholes?: PinholeDeps;
   /** The SSH implementation for tunnels (loaded only when tunnels are configured). */
-  tunnelDial?(): Promise<Dial>;
+  tunnelLink?(): Promise<TunnelLink>;
   /** The raw announcement listener (shared through a hub). */
   listenAnnouncements: ListenFn;
   createMetrics(): DaemonMetrics;
@@ -127,7 +127,7 @@ export async function runDaemon(o: DaemonOptions): Promise<number> {
     onConfirmed: (trigger) => scheduler.trigger(trigger),
     onAddressChanged: () => tunnels.wanChanged(),
   });
-  const tunnels = new TunnelService(ctx, { dial: deps.tunnelDial ?? (async () => (await import('../tunnel/ssh2.js')).ssh2Dial()) });
+  const tunnels = new TunnelService(ctx, { link: deps.tunnelLink ?? (async () => (await import('../tunnel/ssh2.js')).ssh2Link()) });
   const pathCheck = deps.pathCheck ? new PathCheckService(ctx, { run: deps.pathCheck }) : undefined;
   // Order matters for start and reload: forwards first (the watcher listens through the same hub).
   const services: DaemonService[] = [forwards, watcher, tunnels, ...(pathCheck ? [pathCheck] : [])];

@@ -97,6 +97,8 @@ export interface TunnelStatus {
   forwards: string[];
   /** When it reached its state (ISO). */
   since?: string;
+  /** The warm standby session (absent with `standby: false`): `up` when a relay-side cut is taken over without a new login. */
+  standby?: 'up' | 'down';
 }
 
 export interface CheckStatus extends CheckReport {

@@ -10,7 +10,7 @@
  */
 import type { Config } from '../config/schema.js';
 import type { TimerHandle } from '../state/clock.js';
-import type { Dial } from '../tunnel/link.js';
+import type { TunnelLink } from '../tunnel/link.js';
 import type { TunnelEvent, TunnelStatus } from '../tunnel/supervisor.js';
 import type { Tunnels } from '../tunnel/tunnels.js';
 import type { DaemonService, ServiceContext } from './service.js';
@@ -18,7 +18,7 @@ import type { TunnelStatus as TunnelView } from './status.js';
 
 export interface TunnelServiceOptions {
   /** The SSH implementation (loaded only when tunnels are configured). */
-  dial(): Promise<Dial>;
+  link(): Promise<TunnelLink>;
   /** A tunnel down this long is notified (default 10 s: a reconnect within it stays quiet). */
   notifyAfterMs?: number;
   /** Retry after a permanent failure (default 5 min). */
@@ -37,6 +37,7 @@ export function tunnelView(st: TunnelStatus): TunnelView {
       : st.lastError ? `${st.state}: ${st.lastError.message}` : st.state,
     forwards: st.forwards.map((f) => `${host}:${f.remotePort} → ${f.localAddress}:${f.localPort}`),
     since: new Date(st.since).toISOString(),
+    ...(st.standby ? { standby: st.standby } : {}),
   };
 }
 
@@ -92,8 +93,8 @@ export class TunnelService implements DaemonService {
   private async begin(config: Config): Promise<void> {
     if (config.tunnels.length === 0) return;
     try {
-      const [{ tunnelSpecs, startTunnels }, { tunnelLogLine }, dial] = await Promise.all([
-        import('../tunnel/tunnels.js'), import('../tunnel/events.js'), this.o.dial(),
+      const [{ tunnelSpecs, startTunnels }, { tunnelLogLine }, link] = await Promise.all([
+        import('../tunnel/tunnels.js'), import('../tunnel/events.js'), this.o.link(),
       ]);
       if (this.stopped) return;
       const { specs, problems } = tunnelSpecs(config);
@@ -101,7 +102,7 @@ export class TunnelService implements DaemonService {
       this.names = specs.map((s) => s.name);
       for (const n of this.names) this.ctx.reporter.service(`tunnel ${n}`, 'connecting');
       this.tunnels = startTunnels(specs, {
-        dial, clock: this.ctx.clock, random: this.ctx.random, retryFailedMs: this.o.retryFailedMs ?? 300_000,
+        link, clock: this.ctx.clock, random: this.ctx.random, retryFailedMs: this.o.retryFailedMs ?? 300_000,
         onEvent: (e, st) => {
           const { level, fields } = tunnelLogLine(e, st);
           this.ctx.log[level](fields);
@@ -118,6 +119,8 @@ export class TunnelService implements DaemonService {
     const key = `tunnel ${st.name}`;
     reporter.metrics.tunnel(st.name, st.state === 'up', e.event === 'tunnel.up' && e.downMs !== undefined);
     reporter.tunnels((this.tunnels?.statuses() ?? [st]).map(tunnelView));
+    // The standby coming and going, and a takeover's retried bind, change no state of the tunnel.
+    if (e.event.startsWith('tunnel.standby.') || e.event === 'tunnel.rebind') return;
     if (e.event === 'tunnel.up') {
       reporter.changed('tunnel');
       reporter.service(key, undefined);
@@ -126,7 +129,7 @@ export class TunnelService implements DaemonService {
       if (this.notifiedDown.delete(st.name)) reporter.notice('recovery', `tunnel ${st.name} to ${st.relay} is up again`, { tunnel: st.name });
       return;
     }
-    if (e.event === 'tunnel.stopped' || e.event === 'tunnel.connecting') return;
+    if (e.event === 'tunnel.stopped' || e.event === 'tunnel.connecting' || !('message' in e)) return;
     reporter.service(key, `${st.state}: ${e.message}`);
     if (!this.downTimers.has(st.name) && !this.notifiedDown.has(st.name)) {
       this.downTimers.set(st.name, clock.setTimer(() => {

@@ -10,7 +10,7 @@ export function tunnelLogLine(e: TunnelEvent, st: TunnelStatus): { level: 'debug
   switch (event) {
     case 'tunnel.connecting': return { level: 'debug', fields };
     case 'tunnel.failed': return { level: 'error', fields };
-    case 'tunnel.down': case 'tunnel.backoff': return { level: 'warn', fields };
+    case 'tunnel.down': case 'tunnel.backoff': case 'tunnel.standby.backoff': return { level: 'warn', fields };
     default: return { level: 'info', fields };
   }
 }

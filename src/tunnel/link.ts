@@ -11,6 +11,13 @@
  * Contract of a Session: `ended` resolves exactly once, with why the session ended (`closed` when the
  * relay ended it, `keepalive` when the path went quiet, `stopped`/`wan-change` when we closed it);
  * `close` cancels the remote forwards, ends the session and resolves once the transport is gone.
+ *
+ * Contract of a DialStandby (the warm standby): the same connection as a Dial — authenticated, the host
+ * key checked — but with no forward asked for. `takeOver` then asks for every forward on it (when the
+ * active session has died): a refused forward is asked again a few times (the dead session's port can
+ * linger on the relay for a moment until its sshd has gone), each refusal reported through `onRefused`;
+ * it never runs the relay's forced command (the standby is not the oldest session of ours, the reaper
+ * would end the wrong one). `ok` once every forward is granted: the standby is now the tunnel's session.
  */
 import { printable } from '../net/text.js';
 import type { TunnelForward, TunnelSpec } from './spec.js';
@@ -39,6 +46,18 @@ export type DialResult =
   | { ok: false; failure: LinkFailure };
 
 export type Dial = (spec: TunnelSpec, signal: AbortSignal) => Promise<DialResult>;
+
+export interface StandbySession extends Session {
+  takeOver(signal: AbortSignal, onRefused?: (refusal: LinkFailure, attempt: number) => void): Promise<{ ok: true } | { ok: false; failure: LinkFailure }>;
+}
+
+export type DialStandby = (spec: TunnelSpec, signal: AbortSignal) => Promise<{ ok: true; standby: StandbySession } | { ok: false; failure: LinkFailure }>;
+
+/** An SSH implementation: the dial, and the standby dial where it has one. */
+export interface TunnelLink {
+  dial: Dial;
+  standby?: DialStandby;
+}
 
 /** Text from the network, made safe for one log line (the one sanitizer, runs of unsafe characters → a space). */
 export function clean(text: string, max = 300): string {

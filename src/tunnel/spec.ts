@@ -38,6 +38,8 @@ export interface TunnelSpec {
   keepaliveMs: number;
   keepaliveCountMax: number;
   forwards: TunnelForward[];
+  /** Keep a warm standby session (logged in, no forward) to take the forwards over when the relay ends the session. */
+  standby: boolean;
 }
 
 export type SpecResult = { ok: true; spec: TunnelSpec } | { ok: false; problem: string };
@@ -93,6 +95,7 @@ export function tunnelSpec(t: TunnelConfig, index: number): SpecResult {
       privateKey, hostKey: hk.key,
       keepaliveMs: t.keepaliveInterval * 1000, keepaliveCountMax: t.keepaliveCountMax,
       forwards: t.forwards.map((f) => ({ remoteBind: f.remoteBind, remotePort: f.remotePort, localAddress: f.localAddress, localPort: f.localPort })),
+      standby: t.standby,
     },
   };
 }

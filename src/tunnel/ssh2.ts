@@ -13,22 +13,11 @@
 import { connect as tcpConnect, type Socket } from 'node:net';
 import ssh2 from 'ssh2';
 import type { ClientChannel, TcpConnectionDetails } from 'ssh2';
-import { clean, type Dial, type DialResult, type LinkFailure, type Session } from './link.js';
+import { clean, type Dial, type DialResult, type LinkFailure, type Session, type StandbySession, type TunnelLink } from './link.js';
 import type { TunnelForward, TunnelSpec } from './spec.js';
 import { fingerprint } from './spec.js';
 
 const { Client } = ssh2;
-
-export interface Ssh2Options {
-  /** Bound on TCP connect + SSH handshake + auth (default 10 s). */
-  readyTimeoutMs?: number;
-  /** Bound on each forward request and on the reaper's exec (default 5 s). */
-  requestTimeoutMs?: number;
-  /** Retries of a refused forward after the reaper ran, and the pause between them (default 5 × 150 ms). */
-  rebind?: { tries: number; pauseMs: number };
-  /** Command sent on the reaper exec; the relay's forced command replaces it. */
-  reapCommand?: string;
-}
 
 /** Host key algorithms the client may negotiate for a pinned key of this type (so the relay sends that key). */
 function hostKeyAlgorithms(type: string): string[] {
@@ -41,166 +30,269 @@ function bindText(f: TunnelForward): string {
 
 const pause = (ms: number) => new Promise<void>((r) => { setTimeout(r, ms); });
 
-export function ssh2Dial(o: Ssh2Options = {}): Dial {
-  const readyTimeout = o.readyTimeoutMs ?? 10_000;
-  const requestTimeout = o.requestTimeoutMs ?? 5_000;
-  const rebind = o.rebind ?? { tries: 5, pauseMs: 150 };
-  return (spec, signal) => dial(spec, signal, { readyTimeout, requestTimeout, rebind, reapCommand: o.reapCommand ?? 'ddns-reap' });
+export interface Ssh2Options {
+  /** Bound on TCP connect + SSH handshake + auth (default 10 s). */
+  readyTimeoutMs?: number;
+  /** Bound on each forward request and on the reaper's exec (default 5 s). */
+  requestTimeoutMs?: number;
+  /** Retries of a refused forward after the reaper ran, and the pause between them (default 5 × 150 ms). */
+  rebind?: { tries: number; pauseMs: number };
+  /** The reaper is run again (it ends one session, the oldest) while the forward is still refused, up to this many times (default 3). */
+  maxReaps?: number;
+  /** A standby taking over: retries of a refused forward and the pause between them (default 10 × 100 ms). */
+  takeover?: { tries: number; pauseMs: number };
+  /** Command sent on the reaper exec; the relay's forced command replaces it. */
+  reapCommand?: string;
 }
 
-interface Resolved { readyTimeout: number; requestTimeout: number; rebind: { tries: number; pauseMs: number }; reapCommand: string }
+interface Resolved { readyTimeout: number; requestTimeout: number; rebind: { tries: number; pauseMs: number }; maxReaps: number; takeover: { tries: number; pauseMs: number }; reapCommand: string }
 
-function dial(spec: TunnelSpec, signal: AbortSignal, o: Resolved): Promise<DialResult> {
-  return new Promise<DialResult>((resolveDial) => {
-    const conn = new Client();
-    let hostKeySeen: Buffer | undefined;
-    let lastError: LinkFailure | undefined;
-    let settled = false;
-    let endReason: LinkFailure | undefined;
-    let resolveEnded!: (f: LinkFailure) => void;
-    const ended = new Promise<LinkFailure>((r) => { resolveEnded = r; });
-    const sockets = new Set<Socket | ClientChannel>();
+function resolved(o: Ssh2Options): Resolved {
+  return {
+    readyTimeout: o.readyTimeoutMs ?? 10_000, requestTimeout: o.requestTimeoutMs ?? 5_000,
+    rebind: o.rebind ?? { tries: 5, pauseMs: 150 }, maxReaps: o.maxReaps ?? 3,
+    takeover: o.takeover ?? { tries: 10, pauseMs: 100 }, reapCommand: o.reapCommand ?? 'ddns-reap',
+  };
+}
 
-    const finish = (r: DialResult) => {
-      if (settled) return;
-      settled = true;
-      signal.removeEventListener('abort', onAbort);
-      resolveDial(r);
-    };
-    const failDial = (f: LinkFailure) => {
-      finish({ ok: false, failure: f });
-      conn.destroy();
-    };
-    const onAbort = () => failDial({ kind: 'connect', message: 'aborted' });
-    if (signal.aborted) return resolveDial({ ok: false, failure: { kind: 'connect', message: 'aborted' } });
-    signal.addEventListener('abort', onAbort, { once: true });
+/** The dial and the standby dial over ssh2. */
+export function ssh2Link(o: Ssh2Options = {}): TunnelLink {
+  const r = resolved(o);
+  return { dial: (spec, signal) => dial(spec, signal, r), standby: (spec, signal) => standby(spec, signal, r) };
+}
 
-    conn.on('error', (err: Error & { level?: string; code?: string }) => {
-      const msg = clean(err.message);
-      if (hostKeySeen && !hostKeySeen.equals(spec.hostKey.blob)) {
-        lastError = {
-          kind: 'host-key',
-          message: `the relay's host key does not match the pinned one: pinned ${spec.hostKey.type} ${spec.hostKey.fingerprint}, the relay presented ${fingerprint(hostKeySeen)} — refusing to connect (if the relay really changed its key, pin the new one in hostKey)`,
-        };
-      } else if (err.level === 'client-authentication') {
-        lastError = { kind: 'auth', message: `the relay refused the key for user ${spec.user} (is its public key in the relay's authorized_keys?): ${msg}` };
-      } else if (err.level === 'client-timeout') {
-        lastError = settled
-          ? { kind: 'keepalive', message: `no answer to ${spec.keepaliveCountMax} keepalives ${spec.keepaliveMs / 1000} s apart: the path to the relay is dead` }
-          : { kind: 'connect', message: `no SSH handshake with ${spec.relay} within ${o.readyTimeout / 1000} s` };
-      } else if (err.level === 'client-socket') {
-        lastError = { kind: settled ? 'closed' : 'connect', message: `${settled ? 'connection to the relay lost' : `cannot connect to ${spec.relay}`}: ${err.code ?? msg}` };
-      } else {
-        lastError = { kind: 'protocol', message: `ssh: ${msg}` };
-      }
-      if (!settled) failDial(lastError);
-    });
-    let binding = false;
-    let closed = false;
-    conn.on('close', () => {
-      closed = true;
-      for (const s of sockets) s.destroy();
-      // While forwards are being asked for, the binding code reports (a refused bind, not a lost connection).
-      if (!settled && !binding) failDial(lastError ?? { kind: 'connect', message: `${spec.relay} closed the connection during the handshake` });
-      resolveEnded(endReason ?? lastError ?? { kind: 'closed', message: 'the relay closed the session' });
-    });
+export function ssh2Dial(o: Ssh2Options = {}): Dial {
+  return ssh2Link(o).dial;
+}
 
-    conn.on('tcp connection', (info: TcpConnectionDetails, accept, reject) => {
-      const f = spec.forwards.find((x) => x.remotePort === info.destPort);
-      if (!f) { reject(); return; }
-      const local = tcpConnect({ host: f.localAddress, port: f.localPort });
-      local.once('error', () => { reject(); local.destroy(); });
-      local.once('connect', () => {
-        const ch = accept();
-        sockets.add(ch);
-        sockets.add(local);
-        const drop = () => { local.destroy(); ch.destroy(); sockets.delete(ch); sockets.delete(local); };
-        local.removeAllListeners('error');
-        local.on('error', drop).on('close', drop);
-        ch.on('error', drop).on('close', drop);
-        local.pipe(ch).pipe(local);
+const aborted: LinkFailure = { kind: 'connect', message: 'aborted' };
+
+function refusal(f: TunnelForward): LinkFailure {
+  return {
+    kind: 'bind', forward: f,
+    message: `the relay refused to listen on ${bindText(f)}: the port is taken there, or not allowed — authorized_keys needs permitlisten="${bindText(f)}" and sshd_config GatewayPorts clientspecified (for a bind address other than localhost)`,
+  };
+}
+
+/**
+ * One SSH connection to the relay: connect, handshake, host key check and key auth (`open`), then the
+ * requests a dial or a takeover needs (`forwardIn`, `reap`), carrying forwarded connections to the local
+ * services, and `ended`/`close` as the Session contract says.
+ */
+class RelayConnection {
+  private readonly conn = new Client();
+  readonly ended: Promise<LinkFailure>;
+  private resolveEnded!: (f: LinkFailure) => void;
+  private endReason: LinkFailure | undefined;
+  private lastError: LinkFailure | undefined;
+  private hostKeySeen: Buffer | undefined;
+  private ready = false;
+  closed = false;
+  private readonly sockets = new Set<Socket | ClientChannel>();
+
+  constructor(private readonly spec: TunnelSpec, private readonly o: Resolved) {
+    this.ended = new Promise<LinkFailure>((r) => { this.resolveEnded = r; });
+  }
+
+  /** Connects and authenticates; undefined when ready, else why not (the connection is then gone). */
+  open(signal: AbortSignal): Promise<LinkFailure | undefined> {
+    const { conn, spec, o } = this;
+    return new Promise<LinkFailure | undefined>((resolve) => {
+      let settled = false;
+      const finish = (f: LinkFailure | undefined) => {
+        if (settled) return;
+        settled = true;
+        signal.removeEventListener('abort', onAbort);
+        if (f) conn.destroy();
+        resolve(f);
+      };
+      const onAbort = () => finish(aborted);
+      if (signal.aborted) { resolve(aborted); return; }
+      signal.addEventListener('abort', onAbort, { once: true });
+
+      conn.on('error', (err: Error & { level?: string; code?: string }) => {
+        const msg = clean(err.message);
+        if (this.hostKeySeen && !this.hostKeySeen.equals(spec.hostKey.blob)) {
+          this.lastError = {
+            kind: 'host-key',
+            message: `the relay's host key does not match the pinned one: pinned ${spec.hostKey.type} ${spec.hostKey.fingerprint}, the relay presented ${fingerprint(this.hostKeySeen)} — refusing to connect (if the relay really changed its key, pin the new one in hostKey)`,
+          };
+        } else if (err.level === 'client-authentication') {
+          this.lastError = { kind: 'auth', message: `the relay refused the key for user ${spec.user} (is its public key in the relay's authorized_keys?): ${msg}` };
+        } else if (err.level === 'client-timeout') {
+          this.lastError = this.ready
+            ? { kind: 'keepalive', message: `no answer to ${spec.keepaliveCountMax} keepalives ${spec.keepaliveMs / 1000} s apart: the path to the relay is dead` }
+            : { kind: 'connect', message: `no SSH handshake with ${spec.relay} within ${o.readyTimeout / 1000} s` };
+        } else if (err.level === 'client-socket') {
+          this.lastError = { kind: this.ready ? 'closed' : 'connect', message: `${this.ready ? 'connection to the relay lost' : `cannot connect to ${spec.relay}`}: ${err.code ?? msg}` };
+        } else {
+          this.lastError = { kind: 'protocol', message: `ssh: ${msg}` };
+        }
+        finish(this.lastError);
       });
-    });
+      conn.on('close', () => {
+        this.closed = true;
+        for (const s of this.sockets) s.destroy();
+        finish(this.lastError ?? { kind: 'connect', message: `${spec.relay} closed the connection during the handshake` });
+        this.resolveEnded(this.endReason ?? this.lastError ?? { kind: 'closed', message: 'the relay closed the session' });
+      });
+      conn.on('tcp connection', (info: TcpConnectionDetails, accept, reject) => this.carry(info, accept, reject));
+      conn.on('ready', () => { this.ready = true; finish(undefined); });
 
-    const forwardIn = (f: TunnelForward) => new Promise<boolean>((resolve) => {
-      const t = setTimeout(() => resolve(false), o.requestTimeout);
       try {
-        conn.forwardIn(f.remoteBind, f.remotePort, (err) => { clearTimeout(t); resolve(!err); });
-      } catch { clearTimeout(t); resolve(false); } // not connected any more
+        conn.connect({
+          host: spec.host,
+          port: spec.port,
+          username: spec.user,
+          privateKey: spec.privateKey,
+          tryKeyboard: false,
+          readyTimeout: o.readyTimeout,
+          keepaliveInterval: spec.keepaliveMs,
+          keepaliveCountMax: spec.keepaliveCountMax,
+          algorithms: { serverHostKey: hostKeyAlgorithms(spec.hostKey.type) as never },
+          hostVerifier: (key: Buffer) => {
+            this.hostKeySeen = Buffer.from(key);
+            return key.equals(spec.hostKey.blob);
+          },
+        });
+      } catch (err) {
+        finish({ kind: 'auth', message: `cannot use the private key: ${clean((err as Error).message)}` });
+      }
     });
-    /** One exec channel: the relay's forced command ends our stale session. Resolves when it exits (bounded). */
-    const reap = () => new Promise<void>((resolve) => {
-      const t = setTimeout(resolve, o.requestTimeout);
+  }
+
+  /** A connection that arrived at one of our remote ports: joined to the local service. */
+  private carry(info: TcpConnectionDetails, accept: () => ClientChannel, reject: () => void): void {
+    const f = this.spec.forwards.find((x) => x.remotePort === info.destPort);
+    if (!f) { reject(); return; }
+    const local = tcpConnect({ host: f.localAddress, port: f.localPort });
+    local.once('error', () => { reject(); local.destroy(); });
+    local.once('connect', () => {
+      const ch = accept();
+      this.sockets.add(ch);
+      this.sockets.add(local);
+      const drop = () => { local.destroy(); ch.destroy(); this.sockets.delete(ch); this.sockets.delete(local); };
+      local.removeAllListeners('error');
+      local.on('error', drop).on('close', drop);
+      ch.on('error', drop).on('close', drop);
+      local.pipe(ch).pipe(local);
+    });
+  }
+
+  /** Asks the relay to listen on f's remote port; false when refused, unanswered or the connection is gone. */
+  forwardIn(f: TunnelForward): Promise<boolean> {
+    return new Promise<boolean>((resolve) => {
+      const t = setTimeout(() => resolve(false), this.o.requestTimeout);
       try {
-        conn.exec(o.reapCommand, (err, stream) => {
+        this.conn.forwardIn(f.remoteBind, f.remotePort, (err) => { clearTimeout(t); resolve(!err); });
+      } catch { clearTimeout(t); resolve(false); } // not connected any more
+      void this.ended.then(() => { clearTimeout(t); resolve(false); });
+    });
+  }
+
+  /** One exec channel: the relay's forced command ends our oldest session. Resolves when it exits (bounded). */
+  reap(): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const t = setTimeout(resolve, this.o.requestTimeout);
+      try {
+        this.conn.exec(this.o.reapCommand, (err, stream) => {
           if (err) { clearTimeout(t); resolve(); return; }
           stream.resume();
           stream.stderr.resume();
           stream.on('close', () => { clearTimeout(t); resolve(); });
         });
       } catch { clearTimeout(t); resolve(); }
+      void this.ended.then(() => { clearTimeout(t); resolve(); });
     });
+  }
 
-    conn.on('ready', () => {
-      binding = true;
-      void (async () => {
-        let reaped = false;
-        for (const f of spec.forwards) {
-          let ok = await forwardIn(f);
-          if (!ok && !settled) {
-            if (!reaped) { await reap(); reaped = true; }
-            for (let i = 0; !ok && i < o.rebind.tries && !signal.aborted; i++) {
-              await pause(o.rebind.pauseMs);
-              ok = await forwardIn(f);
-            }
-          }
-          if (settled) return; // aborted meanwhile
-          if (!ok) {
-            binding = false;
-            failDial({
-              kind: 'bind', forward: f,
-              message: `the relay refused to listen on ${bindText(f)}: the port is taken there, or not allowed — authorized_keys needs permitlisten="${bindText(f)}" and sshd_config GatewayPorts clientspecified (for a bind address other than localhost)`,
-            });
-            return;
-          }
-        }
-        binding = false;
-        if (settled) return;
-        if (closed) { failDial(lastError ?? { kind: 'closed', message: 'the relay closed the session' }); return; }
-        const session: Session = {
-          ended,
-          close: async (reason) => {
-            endReason ??= reason;
-            conn.end();
-            const gone = await Promise.race([ended.then(() => true), pause(2_000).then(() => false)]);
-            if (!gone) conn.destroy();
-            await ended;
-          },
-        };
-        finish({ ok: true, session, reaped });
-      })();
-    });
+  /** Why the session is gone (for a request that failed because it was). */
+  gone(): LinkFailure {
+    return this.lastError ?? { kind: 'closed', message: 'the relay closed the session' };
+  }
 
-    try {
-      conn.connect({
-        host: spec.host,
-        port: spec.port,
-        username: spec.user,
-        privateKey: spec.privateKey,
-        tryKeyboard: false,
-        readyTimeout: o.readyTimeout,
-        keepaliveInterval: spec.keepaliveMs,
-        keepaliveCountMax: spec.keepaliveCountMax,
-        algorithms: { serverHostKey: hostKeyAlgorithms(spec.hostKey.type) as never },
-        hostVerifier: (key: Buffer) => {
-          hostKeySeen = Buffer.from(key);
-          return key.equals(spec.hostKey.blob);
-        },
-      });
-    } catch (err) {
-      failDial({ kind: 'auth', message: `cannot use the private key: ${clean((err as Error).message)}` });
+  async close(reason: LinkFailure): Promise<void> {
+    this.endReason ??= reason;
+    this.conn.end();
+    const gone = await Promise.race([this.ended.then(() => true), pause(2_000).then(() => false)]);
+    if (!gone) this.conn.destroy();
+    await this.ended;
+  }
+
+  destroy(): void {
+    this.conn.destroy();
+  }
+}
+
+async function dial(spec: TunnelSpec, signal: AbortSignal, o: Resolved): Promise<DialResult> {
+  const c = new RelayConnection(spec, o);
+  const f = await c.open(signal);
+  if (f) return { ok: false, failure: f };
+  const onAbort = () => c.destroy();
+  signal.addEventListener('abort', onAbort, { once: true });
+  try {
+    return await bindAll(c, spec, signal, o);
+  } finally {
+    signal.removeEventListener('abort', onAbort);
+  }
+}
+
+async function bindAll(c: RelayConnection, spec: TunnelSpec, signal: AbortSignal, o: Resolved): Promise<DialResult> {
+  let reaped = false;
+  for (const fw of spec.forwards) {
+    let ok = await c.forwardIn(fw);
+    // Refused: a stale session of ours may hold the port. The forced command ends our oldest session;
+    // with a standby there can be two stale ones (the old active and the old standby), so it runs again
+    // while the port stays refused — never once the connection is gone (it may have ended this one).
+    for (let reaps = 0; !ok && reaps < o.maxReaps && !c.closed && !signal.aborted; reaps++) {
+      await c.reap();
+      reaped = true;
+      for (let i = 0; !ok && i < o.rebind.tries && !c.closed && !signal.aborted; i++) {
+        await pause(o.rebind.pauseMs);
+        ok = await c.forwardIn(fw);
+      }
     }
-  });
+    if (signal.aborted) { c.destroy(); return { ok: false, failure: aborted }; }
+    if (!ok) { c.destroy(); return { ok: false, failure: refusal(fw) }; }
+  }
+  if (c.closed) return { ok: false, failure: c.gone() };
+  const session: Session = { ended: c.ended, close: (reason) => c.close(reason) };
+  return { ok: true, session, reaped };
+}
+
+async function standby(spec: TunnelSpec, signal: AbortSignal, o: Resolved): Promise<{ ok: true; standby: StandbySession } | { ok: false; failure: LinkFailure }> {
+  const c = new RelayConnection(spec, o);
+  const f = await c.open(signal);
+  if (f) return { ok: false, failure: f };
+  const session: StandbySession = {
+    ended: c.ended,
+    close: (reason) => c.close(reason),
+    takeOver: async (sig, onRefused) => {
+      const onAbort = () => c.destroy();
+      sig.addEventListener('abort', onAbort, { once: true });
+      try {
+        return await takeOver(c, spec, sig, o, onRefused);
+      } finally {
+        sig.removeEventListener('abort', onAbort);
+      }
+    },
+  };
+  return { ok: true, standby: session };
+}
+
+async function takeOver(c: RelayConnection, spec: TunnelSpec, sig: AbortSignal, o: Resolved, onRefused?: (refusal: LinkFailure, attempt: number) => void): Promise<{ ok: true } | { ok: false; failure: LinkFailure }> {
+  for (const fw of spec.forwards) {
+    let ok = await c.forwardIn(fw);
+    for (let i = 0; !ok && i < o.takeover.tries && !c.closed && !sig.aborted; i++) {
+      onRefused?.({ kind: 'bind', forward: fw, message: `the relay refused to listen on ${bindText(fw)} — the ended session may still hold the port; asking again` }, i + 1);
+      await pause(o.takeover.pauseMs);
+      ok = await c.forwardIn(fw);
+    }
+    if (sig.aborted) return { ok: false, failure: aborted };
+    if (c.closed) return { ok: false, failure: c.gone() };
+    if (!ok) return { ok: false, failure: refusal(fw) };
+  }
+  return { ok: true };
 }
 
 /** Why this private key cannot be used (encrypted, not a key), or undefined when it can. */

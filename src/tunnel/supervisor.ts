@@ -10,13 +10,21 @@
  *
  * `wanChanged()` (the home's public address moved) closes the session and reconnects at once, cutting a
  * backoff short: the old TCP connection is dead, however long keepalives would take to notice.
+ *
+ * With a standby (spec.standby and a `standby` dial): while the tunnel is up a second session waits,
+ * logged in, with no forward (standby.ts). When the relay ends the tunnel's session (`closed`) the standby
+ * takes the forwards over at once — no new login — and a new standby is dialled in the background after a
+ * jittered delay. A failed takeover (the standby died too, or the port stayed refused) falls back to a
+ * fresh dial. Keepalive loss and WAN changes close the standby too (it rode the same dead path) and dial
+ * afresh, as does `stop()`. The standby is one more field in the status, never a second tunnel.
  * Contract: `run()` resolves only after `stop()`, and then no session is open and no timer is pending.
  * Every transition is reported once through `onEvent`, with the status after it; reasons are values.
  */
 import { backoffDelay } from '../state/backoff.js';
 import type { Clock } from '../state/clock.js';
-import { isPermanent, type Dial, type FailureKind, type LinkFailure, type Session } from './link.js';
+import { isPermanent, type Dial, type DialStandby, type FailureKind, type LinkFailure, type Session, type StandbySession } from './link.js';
 import type { TunnelForward, TunnelSpec } from './spec.js';
+import { StandbyKeeper, type StandbyEvent } from './standby.js';
 
 
 export type TunnelState = 'connecting' | 'up' | 'backoff' | 'failed' | 'stopped';
@@ -31,11 +39,15 @@ export interface TunnelStatus {
   reconnects: number;
   lastError: { kind: FailureKind; message: string; at: number } | null;
   forwards: TunnelForward[];
+  /** The warm standby session, when the tunnel keeps one. */
+  standby?: 'up' | 'down';
 }
 
 export type TunnelEvent =
   | { event: 'tunnel.connecting'; attempt: number }
-  | { event: 'tunnel.up'; reaped: boolean; /** ms since the tunnel went down (absent for the first time up) */ downMs?: number }
+  | { event: 'tunnel.up'; reaped: boolean; /** ms since the tunnel went down (absent for the first time up) */ downMs?: number; /** the standby took over (no new login) */ standby?: true }
+  | { event: 'tunnel.rebind'; attempt: number; message: string }
+  | StandbyEvent
   | { event: 'tunnel.down'; kind: FailureKind; message: string }
   | { event: 'tunnel.backoff'; delayMs: number; kind: FailureKind; message: string }
   | { event: 'tunnel.failed'; kind: FailureKind; message: string }
@@ -44,6 +56,8 @@ export type TunnelEvent =
 export interface SupervisorOptions {
   spec: TunnelSpec;
   dial: Dial;
+  /** Dials a warm standby (used when spec.standby is true). */
+  standby?: DialStandby;
   clock: Clock;
   random?: () => number;
   /** Backoff after failed dials: first delay and cap (default 1 s … 60 s), equal jitter. */
@@ -66,11 +80,20 @@ export class TunnelSupervisor {
   private wake?: () => void;
   private kicked = false;
   private downAt?: number;
+  private keeper?: StandbyKeeper;
+  private readonly closing = new Set<Promise<void>>();
 
   constructor(o: SupervisorOptions) {
     this.o = o;
     this.random = o.random ?? Math.random;
-    this.st = { name: o.spec.name, relay: o.spec.relay, state: 'connecting', since: o.clock.now(), reconnects: 0, lastError: null, forwards: o.spec.forwards };
+    this.st = {
+      name: o.spec.name, relay: o.spec.relay, state: 'connecting', since: o.clock.now(), reconnects: 0, lastError: null, forwards: o.spec.forwards,
+      ...(this.standbyOn() ? { standby: 'down' as const } : {}),
+    };
+  }
+
+  private standbyOn(): boolean {
+    return this.o.spec.standby && this.o.standby !== undefined;
   }
 
   status(): TunnelStatus {
@@ -89,6 +112,7 @@ export class TunnelSupervisor {
     this.kicked = true;
     const s = this.session;
     if (s) void s.close({ kind: 'wan-change', message: 'the home\'s public address changed' });
+    this.dropStandby({ kind: 'wan-change', message: 'the home\'s public address changed' });
     this.dialAbort?.abort();
     this.wake?.();
   }
@@ -98,6 +122,7 @@ export class TunnelSupervisor {
     this.stopping = true;
     this.dialAbort?.abort();
     this.wake?.();
+    this.dropStandby({ kind: 'stopped', message: 'stopping' });
     const s = this.session;
     if (s) await s.close({ kind: 'stopped', message: 'stopping' });
     await this.running;
@@ -110,6 +135,60 @@ export class TunnelSupervisor {
 
   private fail(f: LinkFailure): void {
     this.st = { ...this.st, lastError: { kind: f.kind, message: f.message, at: this.o.clock.now() } };
+  }
+
+  /** Closes the standby (if any) in the background; run() waits for it before it resolves. */
+  private dropStandby(reason: LinkFailure, s?: StandbySession): void {
+    const k = this.keeper;
+    this.keeper = undefined;
+    if (k) this.track(k.stop(reason));
+    if (s) this.track(s.close(reason));
+    if (this.st.standby === 'up') this.st = { ...this.st, standby: 'down' };
+  }
+
+  private track(p: Promise<void>): void {
+    const q = p.catch(() => undefined).finally(() => this.closing.delete(q));
+    this.closing.add(q);
+  }
+
+  /** Starts keeping a standby (after `firstDelayMs`), when the tunnel keeps one. */
+  private keepStandby(firstDelayMs: number, backoff: { baseMs: number; maxMs: number }, flapMs: number): void {
+    if (!this.standbyOn() || this.stopping || !this.o.standby) return;
+    const keeper = new StandbyKeeper({
+      spec: this.o.spec, dial: this.o.standby, clock: this.o.clock, random: this.random, backoff, flapMs, firstDelayMs,
+      onEvent: (e, up) => {
+        if (this.keeper !== keeper) return;
+        this.st = { ...this.st, standby: up ? 'up' : 'down' };
+        this.o.onEvent?.(e, this.status());
+      },
+    });
+    this.keeper = keeper;
+  }
+
+  /** The tunnel's session ended with `why`: the standby's session if it can take over (the keeper stopped), else undefined (the standby closed). */
+  private spare(why: LinkFailure): StandbySession | undefined {
+    const k = this.keeper;
+    this.keeper = undefined;
+    if (!k) return undefined;
+    if (this.st.standby === 'up') this.st = { ...this.st, standby: 'down' };
+    const s = k.take();
+    this.track(k.done);
+    // Only when the relay ended our session: after a keepalive loss or a WAN change the standby rode the same dead path.
+    if (s && why.kind === 'closed' && !this.stopping) return s;
+    if (s) this.track(s.close(why));
+    return undefined;
+  }
+
+  /** The standby asks for the forwards; true when it now carries the tunnel (else it is closed). */
+  private async takeOver(s: StandbySession): Promise<boolean> {
+    const ac = new AbortController();
+    this.dialAbort = ac;
+    const r = await s.takeOver(ac.signal, (f, attempt) => this.o.onEvent?.({ event: 'tunnel.rebind', attempt, message: f.message }, this.status()));
+    this.dialAbort = undefined;
+    if (r.ok && !this.stopping && !this.kicked) return true;
+    if (!r.ok && !ac.signal.aborted) this.fail(r.failure);
+    this.track(s.close(r.ok ? { kind: this.stopping ? 'stopped' : 'wan-change', message: 'not needed any more' } : r.failure));
+    return false;
   }
 
   /** Waits `ms` on the injected clock, or less when woken (stop, WAN change). */
@@ -160,26 +239,40 @@ export class TunnelSupervisor {
         this.set('backoff', { event: 'tunnel.backoff', delayMs: wait, kind: r.failure.kind, message: r.failure.message });
         continue;
       }
-      const upAt = this.o.clock.now();
-      const downMs = this.downAt === undefined ? undefined : upAt - this.downAt;
-      if (this.downAt !== undefined) this.st = { ...this.st, reconnects: this.st.reconnects + 1 };
-      this.session = r.session;
-      this.set('up', { event: 'tunnel.up', reaped: r.reaped, ...(downMs !== undefined ? { downMs } : {}) });
-      const why = await r.session.ended;
-      this.session = undefined;
-      if (this.stopping) break;
-      this.downAt = this.o.clock.now();
-      this.fail(why);
-      this.set('connecting', { event: 'tunnel.down', kind: why.kind, message: why.message });
-      if (why.kind === 'wan-change' || this.o.clock.now() - upAt >= flapMs) {
-        failures = 0;
-        wait = 0;
-      } else {
-        wait = backoffDelay(failures, backoff, this.random);
-        failures++;
-        this.set('backoff', { event: 'tunnel.backoff', delayMs: wait, kind: why.kind, message: why.message });
+      let session: Session = r.session;
+      let up: TunnelEvent & { event: 'tunnel.up' } = { event: 'tunnel.up', reaped: r.reaped };
+      for (;;) {
+        const upAt = this.o.clock.now();
+        const downMs = this.downAt === undefined ? undefined : upAt - this.downAt;
+        if (this.downAt !== undefined) this.st = { ...this.st, reconnects: this.st.reconnects + 1 };
+        this.session = session;
+        this.set('up', { ...up, ...(downMs !== undefined ? { downMs } : {}) });
+        this.keepStandby(up.standby ? backoffDelay(0, backoff, this.random) : 0, backoff, flapMs);
+        const why = await session.ended;
+        this.session = undefined;
+        const spare = this.spare(why);
+        if (this.stopping) break;
+        this.downAt = this.o.clock.now();
+        this.fail(why);
+        this.set('connecting', { event: 'tunnel.down', kind: why.kind, message: why.message });
+        if (spare && (await this.takeOver(spare))) {
+          session = spare;
+          up = { event: 'tunnel.up', reaped: false, standby: true };
+          continue;
+        }
+        if (this.stopping) break;
+        if (why.kind === 'wan-change' || this.kicked || this.o.clock.now() - upAt >= flapMs) {
+          failures = 0;
+          wait = 0;
+        } else {
+          wait = backoffDelay(failures, backoff, this.random);
+          failures++;
+          this.set('backoff', { event: 'tunnel.backoff', delayMs: wait, kind: why.kind, message: why.message });
+        }
+        break;
       }
     }
+    await Promise.all([...this.closing]);
     this.set('stopped', { event: 'tunnel.stopped' });
   }
 }

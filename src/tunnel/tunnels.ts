@@ -7,7 +7,7 @@
  * resolves when every session is closed (the relay has dropped the remote listeners).
  */
 import type { Config } from '../config/schema.js';
-import type { Dial } from './link.js';
+import type { TunnelLink } from './link.js';
 import { tunnelSpec, type TunnelSpec } from './spec.js';
 import type { Clock } from '../state/clock.js';
 import { TunnelSupervisor, type TunnelEvent, type TunnelStatus } from './supervisor.js';
@@ -30,7 +30,8 @@ export interface Tunnels {
 }
 
 export interface StartTunnelsOptions {
-  dial: Dial;
+  /** The SSH implementation (its standby dial is used by tunnels with `standby` on). */
+  link: TunnelLink;
   clock: Clock;
   random?: () => number;
   retryFailedMs?: number;
@@ -39,7 +40,8 @@ export interface StartTunnelsOptions {
 
 export function startTunnels(specs: readonly TunnelSpec[], o: StartTunnelsOptions): Tunnels {
   const sups = specs.map((spec) => new TunnelSupervisor({
-    spec, dial: o.dial, clock: o.clock,
+    spec, dial: o.link.dial, clock: o.clock,
+    ...(o.link.standby ? { standby: o.link.standby } : {}),
     ...(o.random ? { random: o.random } : {}),
     ...(o.retryFailedMs !== undefined ? { retryFailedMs: o.retryFailedMs } : {}),
     ...(o.onEvent ? { onEvent: o.onEvent } : {}),

@@ -16,6 +16,7 @@ test('tunnels: the identity comes from identityFile (or DDNS_TUNNELS_0_IDENTITY_
   const t = config.tunnels[0];
   assert.equal(t?.identity, keyText);
   assert.equal(t?.keepaliveInterval, 5);
+  assert.equal(t?.standby, true, 'a warm standby by default');
   assert.deepEqual(t?.forwards, [{ remotePort: 2222, localPort: 22, localAddress: '127.0.0.1', remoteBind: '0.0.0.0' }]);
   assert.ok(!JSON.stringify(redactConfig(config)).includes('secretbody'));
   const fromEnv = await loadConfig({ cwd, env: { DDNS_TUNNELS_0_IDENTITY_FILE: join(cwd, 'key2') } });

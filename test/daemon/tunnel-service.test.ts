@@ -45,7 +45,7 @@ test('tunnel service: readiness, metrics, notifications after 10 s down and on r
   };
   const svc = new TunnelService(
     { config, log: pino({ level: 'silent' }), clock, random: () => 0, reporter, hub: {} as AnnouncementHub, store: {} as StateStore },
-    { dial: () => Promise.resolve(dial) },
+    { link: () => Promise.resolve({ dial }) },
   );
   const reasons = () => reporter.health.readiness().reasons.filter((r) => r.startsWith('tunnel'));
   svc.start();

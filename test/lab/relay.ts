@@ -37,6 +37,12 @@ export interface Relay {
   sessions(): Promise<number[]>;
   /** The relay ends every session (SIGTERM to the per-connection sshd): "the relay dropped us". */
   killSessions(): Promise<void>;
+  /** The session (its per-connection sshd's pid) listening on the relay's port `p`, if any. */
+  holder(p: number): Promise<number | undefined>;
+  /** A session's processes: the per-connection sshd and its unprivileged child. */
+  processes(session: number): Promise<number[]>;
+  /** The relay's side of a session's TCP connection is destroyed (`ss -K`): the client sees a reset. */
+  resetConnection(session: number): Promise<void>;
   /** The relay's sshd goes away with its sessions and comes back (a reboot of the relay's sshd). */
   restart(gapMs?: number): Promise<void>;
   /** Is anything listening on the relay's port `p`? */
@@ -86,6 +92,29 @@ export async function startRelay(lab: Lab, o: RelayOptions): Promise<Relay> {
     const r = await run(['pgrep', '-P', String(sshd.pid)]);
     return r.stdout.trim().split('\n').filter(Boolean).map(Number);
   };
+  const children = async (pid: number) => (await run(['pgrep', '-P', String(pid)])).stdout.trim().split('\n').filter(Boolean).map(Number);
+  const parent = (pid: number) => { try { return Number(readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /s, '').split(' ')[1]); } catch { return 0; } };
+  const holder = async (p: number) => {
+    const out = (await lab.exec('wan', ['ss', '-Htlnp', `sport = :${p}`])).stdout;
+    const pids = [...out.matchAll(/pid=(\d+)/g)].map((m) => Number(m[1]));
+    const live = await sessions();
+    for (const pid of pids) {
+      if (live.includes(pid)) return pid;
+      if (live.includes(parent(pid))) return parent(pid);
+    }
+    return undefined;
+  };
+  const processes = async (session: number) => [session, ...(await children(session))];
+  const resetConnection = async (session: number) => {
+    const procs = await processes(session);
+    const out = (await lab.exec('wan', ['ss', '-Htnp', 'state', 'established', `( sport = :22 )`])).stdout;
+    for (const line of out.split('\n')) {
+      const pids = [...line.matchAll(/pid=(\d+)/g)].map((m) => Number(m[1]));
+      const peer = /\s(\S+):(\d+)\s+users:/.exec(line);
+      if (!peer || !pids.some((x) => procs.includes(x))) continue;
+      await lab.exec('wan', ['ss', '-K', 'state', 'established', `( sport = :22 and dport = :${peer[2]} )`]);
+    }
+  };
   const killSessions = async () => {
     for (const pid of await sessions()) { try { process.kill(pid, 'SIGTERM'); } catch { /* gone */ } }
   };
@@ -112,6 +141,9 @@ export async function startRelay(lab: Lab, o: RelayOptions): Promise<Relay> {
     }),
     sessions,
     killSessions,
+    holder,
+    processes,
+    resetConnection,
     restart: async (gapMs = 300) => {
       await stopAll();
       await new Promise((r) => setTimeout(r, gapMs));

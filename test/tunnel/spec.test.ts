@@ -40,7 +40,7 @@ describe('tunnel spec', () => {
 
   test('spec: every field usable, or the key path named; the private key never in a message', () => {
     const key = readFileSync(join(dir, 'k'), 'utf8');
-    const base = { relay: 'tunnel@vps.example.org:2200', identity: key, hostKey: pub, keepaliveInterval: 5, keepaliveCountMax: 3, forwards: [{ remotePort: 2222, localPort: 22, localAddress: '127.0.0.1', remoteBind: '0.0.0.0' }] };
+    const base = { relay: 'tunnel@vps.example.org:2200', identity: key, hostKey: pub, keepaliveInterval: 5, keepaliveCountMax: 3, forwards: [{ remotePort: 2222, localPort: 22, localAddress: '127.0.0.1', remoteBind: '0.0.0.0' }], standby: true };
     const r = tunnelSpec(base, 1);
     assert.ok(r.ok);
     assert.equal(r.spec.name, 'tunnels[1]');

@@ -10,6 +10,7 @@ const spec: TunnelSpec = {
   name: 'tunnels[0]', index: 0, user: 'tunnel', host: '203.0.113.9', port: 22, relay: 'tunnel@203.0.113.9:22',
   privateKey: 'k', hostKey: { type: 'ssh-ed25519', blob: Buffer.alloc(0), fingerprint: 'SHA256:x' },
   keepaliveMs: 5000, keepaliveCountMax: 3, forwards: [{ remoteBind: '0.0.0.0', remotePort: 2222, localAddress: '127.0.0.1', localPort: 22 }],
+  standby: false,
 };
 
 /** Dial answers from a script: each entry is a failure or 'ok' (a new FakeSession). */
