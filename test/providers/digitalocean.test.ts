@@ -1,13 +1,11 @@
 import assert from 'node:assert/strict';
-import { after, before, beforeEach, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { provider } from '../../providers/digitalocean.js';
-import type { UpdateItem } from '../../providers/provider.js';
 import { waitSeconds } from '../../providers/zone-api.js';
 import { type DigitaloceanRecordConfig, configSchema } from '../../src/config/schema.js';
-import { createLogger } from '../../src/log.js';
 import { DigitaloceanService } from '../fixtures/digitalocean.js';
-import { startHttpsService, type HttpsFixture } from '../fixtures/https-loopback.js';
 import { RecordStore } from '../fixtures/records.js';
+import { item, zoneApiHarness } from './harness.js';
 
 const V4 = '44.0.0.2';
 const V6 = '2a01:4f8::2';
@@ -30,34 +28,25 @@ describe('digitalocean config', () => {
 });
 
 describe('digitalocean provider over HTTPS', () => {
-  let fx: HttpsFixture;
   const store = new RecordStore();
   const svc = new DigitaloceanService(store);
-  before(async () => {
-    svc.tokens.set(TOKEN, true);
-    svc.tokens.set('dop_v1_readonly', false);
-    svc.domains.add('example.com');
-    fx = await startHttpsService(svc);
-  });
-  after(async () => { await fx.close(); });
-  beforeEach(() => {
-    for (const r of store.list()) store.delete(r.id);
+  svc.tokens.set(TOKEN, true);
+  svc.tokens.set('dop_v1_readonly', false);
+  svc.domains.add('example.com');
+  const h = zoneApiHarness(svc, store, () => {
     store.set({ name: 'home.example.com', type: 'A', content: '44.1.1.1', ttl: 1800 });
     store.set({ name: 'other.example.com', type: 'A', content: '44.1.1.1', ttl: 1800 });
   });
-
-  const lines: string[] = [];
-  const ctx = () => ({ signal: AbortSignal.timeout(10_000), log: createLogger({ level: 'debug', destination: { write: (s: string) => lines.push(s) } }), timeoutMs: 5000 });
+  const { lines, ctx } = h;
   const rec = (extra: Partial<DigitaloceanRecordConfig> = {}): DigitaloceanRecordConfig => ({
-    provider: 'digitalocean', zone: 'example.com', name: 'home.example.com', apiToken: TOKEN, create: false, baseUrl: `${fx.url}/v2`, allowInsecure: false, ...extra,
+    provider: 'digitalocean', zone: 'example.com', name: 'home.example.com', apiToken: TOKEN, create: false, baseUrl: `${h.fx.url}/v2`, allowInsecure: false, ...extra,
   });
-  const item = (record: DigitaloceanRecordConfig, send: Record<number, string>): UpdateItem<DigitaloceanRecordConfig> => ({ key: record.name, record, send });
 
   test('lists by type and full name, PUTs the one record with the Bearer token; the other name is untouched', async () => {
-    const since = fx.log.count;
+    const since = h.fx.log.count;
     const [o] = await provider.update([item(rec({ ttl: 60 }), { 4: V4 })], ctx());
     assert.equal(o?.kind, 'updated', JSON.stringify(o));
-    const reqs = fx.log.list({ since });
+    const reqs = h.fx.log.list({ since });
     assert.deepEqual(reqs.map((r) => [r.method, r.path.replace(/\d+$/, 'ID'), r.query.type, r.query.name]), [
       ['GET', '/v2/domains/example.com/records', 'A', 'home.example.com'], ['PUT', '/v2/domains/example.com/records/ID', undefined, undefined],
     ]);
@@ -69,16 +58,16 @@ describe('digitalocean provider over HTTPS', () => {
 
   test('nothing changed: one GET, no write; IPv6 created at the apex only with create: true', async () => {
     store.set({ name: 'home.example.com', type: 'A', content: V4, ttl: 1800 });
-    let since = fx.log.count;
+    let since = h.fx.log.count;
     const [same] = await provider.update([item(rec(), { 4: V4 })], ctx());
     assert.equal(same?.kind, 'unchanged');
-    assert.equal(fx.log.list({ since }).length, 1);
+    assert.equal(h.fx.log.list({ since }).length, 1);
     const [held] = await provider.update([item(rec({ name: 'example.com' }), { 6: V6 })], ctx());
     assert.equal(held?.kind, 'held');
-    since = fx.log.count;
+    since = h.fx.log.count;
     const [made] = await provider.update([item(rec({ name: 'example.com', create: true }), { 6: V6 })], ctx());
     assert.equal(made?.kind, 'updated', JSON.stringify(made));
-    assert.deepEqual(JSON.parse(fx.log.list({ since, method: 'POST' })[0]?.body ?? '{}'), { type: 'AAAA', name: '@', data: V6 });
+    assert.deepEqual(JSON.parse(h.fx.log.list({ since, method: 'POST' })[0]?.body ?? '{}'), { type: 'AAAA', name: '@', data: V6 });
     assert.deepEqual(await provider.readLive?.(rec({ name: 'example.com' }), [6], ctx()), { ok: true, addresses: { 6: [V6] } });
   });
 

@@ -1,13 +1,12 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { parseFreedns, provider, updateUrl } from '../../providers/freedns.js';
-import type { UpdateItem } from '../../providers/provider.js';
 import { type FreednsRecordConfig, configSchema } from '../../src/config/schema.js';
 import { redactSecrets } from '../../src/config/secrets.js';
-import { createLogger } from '../../src/log.js';
 import { FreednsService } from '../fixtures/freedns.js';
 import { startHttpsService, type HttpsFixture } from '../fixtures/https-loopback.js';
 import { RecordStore } from '../fixtures/records.js';
+import { capturedContext, item } from './harness.js';
 
 const V4 = '44.0.0.2';
 const V6 = '2a01:4f8::2';
@@ -52,11 +51,10 @@ describe('freedns provider over HTTPS', () => {
   after(async () => { await fx4.close(); await fx6.close(); });
 
   const lines: string[] = [];
-  const ctx = () => ({ signal: AbortSignal.timeout(10_000), log: createLogger({ level: 'debug', destination: { write: (s: string) => lines.push(s) } }), timeoutMs: 5000 });
+  const ctx = () => capturedContext(lines);
   const rec = (extra: Partial<FreednsRecordConfig> = {}): FreednsRecordConfig => ({
     provider: 'freedns', name: 'h.mooo.com', token: T4, token6: T6, server: fx4.url, server6: fx6.url, allowInsecure: false, ...extra,
   });
-  const item = (record: FreednsRecordConfig, send: Record<number, string>): UpdateItem<FreednsRecordConfig> => ({ key: record.name, record, send });
 
   test('each family to its server with its own token and address=; a second run is unchanged', async () => {
     const [o] = await provider.update([item(rec(), { 4: V4, 6: V6 })], ctx());

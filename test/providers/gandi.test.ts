@@ -1,12 +1,10 @@
 import assert from 'node:assert/strict';
-import { after, before, beforeEach, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { provider } from '../../providers/gandi.js';
-import type { UpdateItem } from '../../providers/provider.js';
 import { type GandiRecordConfig, configSchema } from '../../src/config/schema.js';
-import { createLogger } from '../../src/log.js';
 import { GandiService } from '../fixtures/gandi.js';
-import { startHttpsService, type HttpsFixture } from '../fixtures/https-loopback.js';
 import { RecordStore } from '../fixtures/records.js';
+import { item, zoneApiHarness } from './harness.js';
 
 const V4 = '44.0.0.2';
 const V6 = '2a01:4f8::2';
@@ -22,34 +20,25 @@ describe('gandi config', () => {
 });
 
 describe('gandi provider over HTTPS', () => {
-  let fx: HttpsFixture;
   const store = new RecordStore();
   const svc = new GandiService(store);
-  before(async () => {
-    svc.credentials.set(`Bearer ${PAT}`, ['example.com']);
-    svc.credentials.set('Apikey legacy-key-123', ['example.com']);
-    svc.credentials.set('Bearer other-pat-999', ['example.org']);
-    svc.domains.add('example.com');
-    fx = await startHttpsService(svc);
-  });
-  after(async () => { await fx.close(); });
-  beforeEach(() => {
-    for (const r of store.list()) store.delete(r.id);
+  svc.credentials.set(`Bearer ${PAT}`, ['example.com']);
+  svc.credentials.set('Apikey legacy-key-123', ['example.com']);
+  svc.credentials.set('Bearer other-pat-999', ['example.org']);
+  svc.domains.add('example.com');
+  const h = zoneApiHarness(svc, store, () => {
     store.set({ name: 'home.example.com', type: 'A', content: '44.1.1.1', ttl: 10800 });
   });
-
-  const lines: string[] = [];
-  const ctx = () => ({ signal: AbortSignal.timeout(10_000), log: createLogger({ level: 'debug', destination: { write: (s: string) => lines.push(s) } }), timeoutMs: 5000 });
+  const { lines, ctx } = h;
   const rec = (extra: Partial<GandiRecordConfig> = {}): GandiRecordConfig => ({
-    provider: 'gandi', zone: 'example.com', name: 'home.example.com', apiToken: PAT, tokenKind: 'pat', create: false, baseUrl: `${fx.url}/v5/livedns`, allowInsecure: false, ...extra,
+    provider: 'gandi', zone: 'example.com', name: 'home.example.com', apiToken: PAT, tokenKind: 'pat', create: false, baseUrl: `${h.fx.url}/v5/livedns`, allowInsecure: false, ...extra,
   });
-  const item = (record: GandiRecordConfig, send: Record<number, string>): UpdateItem<GandiRecordConfig> => ({ key: record.name, record, send });
 
   test('GET the rrset, PUT rrset_values and rrset_ttl with the Bearer token', async () => {
-    const since = fx.log.count;
+    const since = h.fx.log.count;
     const [o] = await provider.update([item(rec({ ttl: 300 }), { 4: V4 })], ctx());
     assert.equal(o?.kind, 'updated', JSON.stringify(o));
-    const reqs = fx.log.list({ since });
+    const reqs = h.fx.log.list({ since });
     assert.deepEqual(reqs.map((r) => `${r.method} ${r.path}`), ['GET /v5/livedns/domains/example.com/records/home/A', 'PUT /v5/livedns/domains/example.com/records/home/A']);
     assert.ok(reqs.every((r) => r.headers.authorization === `Bearer ${PAT}`));
     assert.deepEqual(JSON.parse(reqs[1]?.body ?? '{}'), { rrset_values: [V4], rrset_ttl: 300 });
@@ -58,20 +47,20 @@ describe('gandi provider over HTTPS', () => {
 
   test('nothing changed: one GET; a set of two values is replaced by one; the apex is @; a missing set only with create: true', async () => {
     store.set({ name: 'home.example.com', type: 'A', content: V4, ttl: 10800 });
-    let since = fx.log.count;
+    let since = h.fx.log.count;
     const [same] = await provider.update([item(rec(), { 4: V4 })], ctx());
     assert.equal(same?.kind, 'unchanged');
-    assert.equal(fx.log.list({ since }).length, 1);
+    assert.equal(h.fx.log.list({ since }).length, 1);
     store.set({ name: 'home.example.com', type: 'A', content: '44.1.1.9', add: true });
     const [set] = await provider.update([item(rec(), { 4: V4 })], ctx());
     assert.equal(set?.kind, 'updated');
     assert.deepEqual(store.values('home.example.com', 'A'), [V4]);
     const [held] = await provider.update([item(rec({ name: 'example.com' }), { 6: V6 })], ctx());
     assert.ok(held?.kind === 'held' && /create: true/.test(held.fix));
-    since = fx.log.count;
+    since = h.fx.log.count;
     const [made] = await provider.update([item(rec({ name: 'example.com', create: true, tokenKind: 'apikey', apiToken: 'legacy-key-123' }), { 6: V6 })], ctx());
     assert.equal(made?.kind, 'updated', JSON.stringify(made));
-    const put = fx.log.list({ since, method: 'PUT' })[0];
+    const put = h.fx.log.list({ since, method: 'PUT' })[0];
     assert.deepEqual([put?.path, put?.headers.authorization], ['/v5/livedns/domains/example.com/records/@/AAAA', 'Apikey legacy-key-123']);
     assert.deepEqual(await provider.readLive?.(rec({ name: 'example.com' }), [6], ctx()), { ok: true, addresses: { 6: [V6] } });
   });

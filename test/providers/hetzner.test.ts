@@ -1,13 +1,11 @@
 import assert from 'node:assert/strict';
-import { after, before, beforeEach, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { provider } from '../../providers/hetzner.js';
-import type { UpdateItem } from '../../providers/provider.js';
 import { type HetznerRecordConfig, configSchema } from '../../src/config/schema.js';
 import { redactSecrets } from '../../src/config/secrets.js';
-import { createLogger } from '../../src/log.js';
 import { HetznerService } from '../fixtures/hetzner.js';
-import { startHttpsService, type HttpsFixture } from '../fixtures/https-loopback.js';
 import { RecordStore } from '../fixtures/records.js';
+import { item, zoneApiHarness } from './harness.js';
 
 const V4 = '44.0.0.2';
 const V6 = '2a01:4f8::2';
@@ -25,34 +23,25 @@ describe('hetzner config', () => {
 });
 
 describe('hetzner provider over HTTPS', () => {
-  let fx: HttpsFixture;
   const store = new RecordStore();
   const svc = new HetznerService(store);
-  before(async () => {
-    svc.tokens.add(TOKEN);
-    svc.zones.set('example.com', 'zoneid123');
-    fx = await startHttpsService(svc);
-  });
-  after(async () => { await fx.close(); });
-  beforeEach(() => {
-    for (const r of store.list()) store.delete(r.id);
+  svc.tokens.add(TOKEN);
+  svc.zones.set('example.com', 'zoneid123');
+  const h = zoneApiHarness(svc, store, () => {
     // Enough other records to need a second page of 100.
     for (let i = 0; i < 120; i++) store.set({ name: `n${i}.example.com`, type: 'TXT', content: `t${i}` });
     store.set({ name: 'home.example.com', type: 'A', content: '44.1.1.1', ttl: 300 });
   });
-
-  const lines: string[] = [];
-  const ctx = () => ({ signal: AbortSignal.timeout(10_000), log: createLogger({ level: 'debug', destination: { write: (s: string) => lines.push(s) } }), timeoutMs: 5000 });
+  const { lines, ctx } = h;
   const rec = (extra: Partial<HetznerRecordConfig> = {}): HetznerRecordConfig => ({
-    provider: 'hetzner', zone: 'example.com', name: 'home.example.com', apiToken: TOKEN, create: false, baseUrl: `${fx.url}/api/v1`, allowInsecure: false, ...extra,
+    provider: 'hetzner', zone: 'example.com', name: 'home.example.com', apiToken: TOKEN, create: false, baseUrl: `${h.fx.url}/api/v1`, allowInsecure: false, ...extra,
   });
-  const item = (record: HetznerRecordConfig, send: Record<number, string>): UpdateItem<HetznerRecordConfig> => ({ key: record.name, record, send });
 
   test('zone by name, records of the zone page by page, PUT of the one record with the token header', async () => {
-    const since = fx.log.count;
+    const since = h.fx.log.count;
     const [o] = await provider.update([item(rec({ ttl: 120 }), { 4: V4 })], ctx());
     assert.equal(o?.kind, 'updated', JSON.stringify(o));
-    const reqs = fx.log.list({ since });
+    const reqs = h.fx.log.list({ since });
     assert.deepEqual(reqs.map((r) => `${r.method} ${r.path} ${r.query.name ?? r.query.page ?? ''}`), [
       'GET /api/v1/zones example.com', 'GET /api/v1/records 1', 'GET /api/v1/records 2', `PUT /api/v1/records/${store.list({ name: 'home.example.com' })[0]?.id} `,
     ]);
@@ -63,16 +52,16 @@ describe('hetzner provider over HTTPS', () => {
 
   test('nothing changed: reads only, unchanged; the apex is @ and a missing AAAA is created with create: true', async () => {
     store.set({ name: 'home.example.com', type: 'A', content: V4, ttl: 300 });
-    let since = fx.log.count;
+    let since = h.fx.log.count;
     const [same] = await provider.update([item(rec(), { 4: V4 })], ctx());
     assert.equal(same?.kind, 'unchanged');
-    assert.ok(fx.log.list({ since }).every((r) => r.method === 'GET'));
+    assert.ok(h.fx.log.list({ since }).every((r) => r.method === 'GET'));
     const [held] = await provider.update([item(rec({ name: 'example.com' }), { 6: V6 })], ctx());
     assert.ok(held?.kind === 'held' && /no AAAA record for example\.com/.test(held.why));
-    since = fx.log.count;
+    since = h.fx.log.count;
     const [made] = await provider.update([item(rec({ name: 'example.com', create: true }), { 6: V6 })], ctx());
     assert.equal(made?.kind, 'updated', JSON.stringify(made));
-    const post = fx.log.list({ since }).find((r) => r.method === 'POST');
+    const post = h.fx.log.list({ since }).find((r) => r.method === 'POST');
     assert.deepEqual(JSON.parse(post?.body ?? '{}'), { zone_id: 'zoneid123', type: 'AAAA', name: '@', value: V6 });
     assert.deepEqual(await provider.readLive?.(rec({ name: 'example.com' }), [6], ctx()), { ok: true, addresses: { 6: [V6] } });
   });

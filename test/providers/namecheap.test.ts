@@ -1,12 +1,11 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { parseNamecheap, provider } from '../../providers/namecheap.js';
-import type { UpdateItem } from '../../providers/provider.js';
 import { type NamecheapRecordConfig, configSchema } from '../../src/config/schema.js';
-import { createLogger } from '../../src/log.js';
 import { startHttpsService, type HttpsFixture } from '../fixtures/https-loopback.js';
 import { NamecheapService } from '../fixtures/namecheap.js';
 import { RecordStore } from '../fixtures/records.js';
+import { capturedContext, item } from './harness.js';
 
 const V4 = '44.0.0.2';
 const PW = 'nc-ddns-Pa55word-0a1b';
@@ -43,11 +42,10 @@ describe('namecheap provider over HTTPS', () => {
   after(async () => { await fx.close(); });
 
   const lines: string[] = [];
-  const ctx = () => ({ signal: AbortSignal.timeout(10_000), log: createLogger({ level: 'debug', destination: { write: (s: string) => lines.push(s) } }), timeoutMs: 5000 });
+  const ctx = () => capturedContext(lines);
   const rec = (extra: Partial<NamecheapRecordConfig> = {}): NamecheapRecordConfig => ({
     provider: 'namecheap', zone: 'example.com', name: 'home.example.com', password: PW, server: fx.url, allowInsecure: false, ...extra,
   });
-  const item = (record: NamecheapRecordConfig, send: Record<number, string>): UpdateItem<NamecheapRecordConfig> => ({ key: record.name, record, send });
 
   test('GET /update with host, domain, password and ip; the apex is @', async () => {
     const since = fx.log.count;

@@ -1,13 +1,11 @@
 import assert from 'node:assert/strict';
-import { after, before, beforeEach, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { provider } from '../../providers/porkbun.js';
-import type { UpdateItem } from '../../providers/provider.js';
 import { type PorkbunRecordConfig, configSchema } from '../../src/config/schema.js';
 import { redactSecrets } from '../../src/config/secrets.js';
-import { createLogger } from '../../src/log.js';
-import { startHttpsService, type HttpsFixture } from '../fixtures/https-loopback.js';
 import { PorkbunService } from '../fixtures/porkbun.js';
 import { RecordStore } from '../fixtures/records.js';
+import { item, zoneApiHarness } from './harness.js';
 
 const V4 = '44.0.0.2';
 const V6 = '2a01:4f8::2';
@@ -37,34 +35,25 @@ describe('porkbun config', () => {
 });
 
 describe('porkbun provider over HTTPS', () => {
-  let fx: HttpsFixture;
   const store = new RecordStore();
   const svc = new PorkbunService(store);
-  before(async () => {
-    svc.keys.set(KEY, SECRET);
-    svc.domains.set('example.com', true);
-    svc.domains.set('closed.example', false);
-    fx = await startHttpsService(svc);
-  });
-  after(async () => { await fx.close(); });
-  beforeEach(() => {
-    for (const r of store.list()) store.delete(r.id);
+  svc.keys.set(KEY, SECRET);
+  svc.domains.set('example.com', true);
+  svc.domains.set('closed.example', false);
+  const h = zoneApiHarness(svc, store, () => {
     store.set({ name: 'home.example.com', type: 'A', content: '44.1.1.1', ttl: 600 });
   });
-
-  const lines: string[] = [];
-  const ctx = () => ({ signal: AbortSignal.timeout(10_000), log: createLogger({ level: 'debug', destination: { write: (s: string) => lines.push(s) } }), timeoutMs: 5000 });
+  const { lines, ctx } = h;
   const rec = (extra: Partial<PorkbunRecordConfig> = {}): PorkbunRecordConfig => ({
-    provider: 'porkbun', zone: 'example.com', name: 'home.example.com', apiKey: KEY, secretApiKey: SECRET, create: false, baseUrl: `${fx.url}/api/json/v3`, allowInsecure: false, ...extra,
+    provider: 'porkbun', zone: 'example.com', name: 'home.example.com', apiKey: KEY, secretApiKey: SECRET, create: false, baseUrl: `${h.fx.url}/api/json/v3`, allowInsecure: false, ...extra,
   });
-  const item = (record: PorkbunRecordConfig, send: Record<number, string>): UpdateItem<PorkbunRecordConfig> => ({ key: record.name, record, send });
-  const bodyOf = (i: number) => JSON.parse(fx.log.list()[i]?.body ?? '{}') as Record<string, unknown>;
+  const bodyOf = (i: number) => JSON.parse(h.fx.log.list()[i]?.body ?? '{}') as Record<string, unknown>;
 
   test('reads by name and type, then edits by name and type with the keys and TTL in the JSON body', async () => {
-    const since = fx.log.count;
+    const since = h.fx.log.count;
     const [o] = await provider.update([item(rec({ ttl: 900 }), { 4: V4 })], ctx());
     assert.equal(o?.kind, 'updated', JSON.stringify(o));
-    const reqs = fx.log.list({ since });
+    const reqs = h.fx.log.list({ since });
     assert.deepEqual(reqs.map((r) => [r.method, r.path, r.headers['content-type']]), [
       ['POST', '/api/json/v3/dns/retrieveByNameType/example.com/A/home', 'application/json'],
       ['POST', '/api/json/v3/dns/editByNameType/example.com/A/home', 'application/json'],
@@ -76,10 +65,10 @@ describe('porkbun provider over HTTPS', () => {
 
   test('nothing changed: one read, no write, unchanged', async () => {
     store.set({ name: 'home.example.com', type: 'A', content: V4, ttl: 600 });
-    const since = fx.log.count;
+    const since = h.fx.log.count;
     const [o] = await provider.update([item(rec(), { 4: V4 })], ctx());
     assert.equal(o?.kind, 'unchanged');
-    assert.deepEqual(fx.log.list({ since }).map((r) => r.path), ['/api/json/v3/dns/retrieveByNameType/example.com/A/home']);
+    assert.deepEqual(h.fx.log.list({ since }).map((r) => r.path), ['/api/json/v3/dns/retrieveByNameType/example.com/A/home']);
     // A pinned TTL that differs is a change.
     const [t] = await provider.update([item(rec({ ttl: 1200 }), { 4: V4 })], ctx());
     assert.equal(t?.kind, 'updated');
@@ -90,11 +79,11 @@ describe('porkbun provider over HTTPS', () => {
     const apex = rec({ name: 'example.com' });
     const [held] = await provider.update([item(apex, { 4: V4, 6: V6 })], ctx());
     assert.ok(held?.kind === 'held' && /no AAAA record for example\.com/.test(held.why) && /create: true/.test(held.fix), JSON.stringify(held));
-    const since = fx.log.count;
+    const since = h.fx.log.count;
     const [o] = await provider.update([item({ ...apex, create: true }, { 4: V4, 6: V6 })], ctx());
     assert.equal(o?.kind, 'updated', JSON.stringify(o));
     // The A record was edited by the first (held) run already; now it is current.
-    assert.deepEqual(fx.log.list({ since }).map((r) => r.path), [
+    assert.deepEqual(h.fx.log.list({ since }).map((r) => r.path), [
       '/api/json/v3/dns/retrieveByNameType/example.com/A',
       '/api/json/v3/dns/retrieveByNameType/example.com/AAAA', '/api/json/v3/dns/create/example.com',
     ]);
@@ -123,9 +112,9 @@ describe('porkbun provider over HTTPS', () => {
     const [slow] = await provider.update([item(rec(), { 4: V4 })], ctx());
     assert.ok(slow?.kind === 'retryAfter' && slow.seconds === 30, JSON.stringify(slow));
     store.set({ name: 'home.example.com', type: 'A', content: '44.1.1.9', add: true });
-    const since = fx.log.count;
+    const since = h.fx.log.count;
     const [two] = await provider.update([item(rec(), { 4: V4 })], ctx());
     assert.ok(two?.kind === 'held' && /2 A records/.test(two.why), JSON.stringify(two));
-    assert.equal(fx.log.list({ since }).length, 1);
+    assert.equal(h.fx.log.list({ since }).length, 1);
   });
 });
