@@ -89,6 +89,12 @@ test('no import goes against the rule', () => {
   assert.deepEqual(wrong, [], `imports against the rule in docs/ARCHITECTURE.md:\n${wrong.join('\n')}`);
 });
 
+test('providers never import portmap, nor anything above the services', () => {
+  // An edge from a provider to src/portmap is classified as providers → portmap, and the rule refuses it.
+  assert.deepEqual([folderOf(join(root, 'providers', 'cloudflare.ts')), folderOf(resolve(root, 'providers', '../src/portmap/mapper.js'))], ['providers', 'portmap']);
+  for (const above of ['portmap', 'cli', 'daemon', ...PEERS]) assert.equal(ALLOWED.providers?.includes(above), false, above);
+});
+
 test('the walker sees static, dynamic, re-export and side-effect imports, and ignores comments', () => {
   const text = [
     "import { a } from '../cli/a.js';",
