@@ -6,14 +6,13 @@ import { CliError, EXIT, type GlobalOptions } from './context.js';
 import { untilStopped, writeEvent } from './keep.js';
 import { lanContext } from '../portmap/lan.js';
 import { defaultLedgerPath } from '../portmap/ledger.js';
-import {
-  forgetPinhole, keepPinhole, lanContext6, openFirewall6, pinholeLedgerPath, readPinholes, rememberPinhole,
-  type UpnpFirewall6,
-} from '../portmap/pinholes.js';
+import { keepPinhole, lanContext6, openFirewall6, type UpnpFirewall6 } from '../portmap/pinholes.js';
+import { MappingSession } from '../portmap/session.js';
 import type { ListedMapping, Protocol } from '../portmap/types.js';
 import { renderPinholeAdd, renderPinholeRemove } from './render/map.js';
 
-const path = () => pinholeLedgerPath(defaultLedgerPath());
+/** The one mapping session over the ledger: the pinholes opened here and those `ddns run` keeps. */
+const session = () => new MappingSession(defaultLedgerPath());
 
 async function firewall(): Promise<UpnpFirewall6> {
   const [l4, l6] = await Promise.all([lanContext(), lanContext6()]);
@@ -30,12 +29,14 @@ export async function runPinholeAdd(req: { protocol: Protocol; internalPort: num
   const out = await fw.open(req);
   if (out.kind === 'opened') {
     const p = out.pinhole;
-    await rememberPinhole(path(), { ...p, gateway: fw.lan.gateway, expiresAt: Date.now() + p.leaseSeconds * 1000 })
-      .catch((err: unknown) => process.stderr.write(`note: could not record the pinhole in ${path()}: ${String(err)}\n`));
+    const ledger = session();
+    await ledger.opened(p, fw.lan.gateway, Date.now() + p.leaseSeconds * 1000)
+      .catch((err: unknown) => process.stderr.write(`note: could not record the pinhole in ${ledger.path}: ${String(err)}\n`));
   }
   renderPinholeAdd(out, g);
   if (out.kind !== 'opened') return EXIT.failed;
   if (o.keep) {
+    const ledger = session();
     // Upkeep takes over the pinhole just opened: it renews it, re-opens it when the router lost it.
     await untilStopped(async (signal, checkIntervalMs) => {
       await keepPinhole(fw, req, {
@@ -43,11 +44,12 @@ export async function runPinholeAdd(req: { protocol: Protocol; internalPort: num
         onEvent: (e) => {
           writeEvent(e);
           if (e.event === 'pinhole.opened' || e.event === 'pinhole.renewed') {
-            void rememberPinhole(path(), { ...e.pinhole, gateway: fw.lan.gateway, expiresAt: Date.now() + e.pinhole.leaseSeconds * 1000 }).catch(() => undefined);
+            void ledger.opened(e.pinhole, fw.lan.gateway, Date.now() + e.pinhole.leaseSeconds * 1000).catch(() => undefined);
           }
         },
       });
-      await forgetPinhole(path(), { gateway: fw.lan.gateway, protocol: req.protocol, internalPort: req.internalPort, internalAddress: fw.lan.address }).catch(() => undefined);
+      await ledger.idle();
+      await ledger.closed({ gateway: fw.lan.gateway, protocol: req.protocol, internalPort: req.internalPort, internalAddress: fw.lan.address }).catch(() => undefined);
     });
   }
   return EXIT.ok;
@@ -56,19 +58,21 @@ export async function runPinholeAdd(req: { protocol: Protocol; internalPort: num
 export async function runPinholeRemove(what: { protocol: Protocol; internalPort: number }, g: GlobalOptions): Promise<number> {
   const fw = await firewall();
   const key = { gateway: fw.lan.gateway, protocol: what.protocol, internalPort: what.internalPort, internalAddress: fw.lan.address };
-  const known = (await readPinholes(path())).find((e) => e.gateway === key.gateway && e.protocol === key.protocol && e.internalPort === key.internalPort && e.internalAddress === key.internalAddress);
+  const ledger = session();
+  const known = (await ledger.pinholes(key.gateway)).find((e) => e.protocol === key.protocol && e.internalPort === key.internalPort && e.internalAddress === key.internalAddress);
   const out = known ? await fw.remove(known) : { kind: 'not-found' as const };
-  if (out.kind !== 'failed') await forgetPinhole(path(), key).catch(() => undefined);
+  if (out.kind !== 'failed') await ledger.closed(key).catch(() => undefined);
   renderPinholeRemove(out, what, g);
   return out.kind === 'removed' ? EXIT.ok : EXIT.failed;
 }
 
 /**
- * The pinholes ddns opened that the router still holds, as list rows. WANIPv6FirewallControl has no
+ * The pinholes ddns opened (`ddns map` or `ddns run`, one ledger) that the router still holds, as list rows. WANIPv6FirewallControl has no
  * listing action, so other hosts' pinholes cannot be shown; `notes` says so when it matters.
  */
 export async function listPinholes(all: boolean, notes: string[]): Promise<ListedMapping[]> {
-  const known = await readPinholes(path());
+  const ledger = session();
+  const known = await ledger.pinholes();
   if (known.length === 0) {
     if (all) notes.push('IPv6 pinholes: UPnP cannot list them (WANIPv6FirewallControl has no listing action); ddns shows only those it opened');
     return [];
@@ -81,7 +85,7 @@ export async function listPinholes(all: boolean, notes: string[]): Promise<Liste
   const rows: ListedMapping[] = [];
   for (const e of known.filter((x) => x.gateway === fw.lan.gateway)) {
     const held = await fw.holds(e);
-    if (held === false) { await forgetPinhole(path(), e).catch(() => undefined); continue; }
+    if (held === false) { await ledger.closed(e).catch(() => undefined); continue; }
     rows.push(row(e, Math.max(0, Math.round((e.expiresAt - Date.now()) / 1000))));
   }
   if (all) notes.push('IPv6 pinholes: UPnP cannot list them (WANIPv6FirewallControl has no listing action); ddns shows only those it opened');

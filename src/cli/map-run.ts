@@ -8,7 +8,8 @@ import { renderAdd, renderList, renderRemove } from './render/map.js';
 import { lanContext } from '../portmap/lan.js';
 import { openMapper, type Mapper } from '../portmap/mapper.js';
 import { closeHttp, preloadHttp } from '../portmap/upnp/http.js';
-import { defaultLedgerPath, forget, hintPath, readGatewayHint, readLedger, remember, rememberGateway } from '../portmap/ledger.js';
+import { defaultLedgerPath, hintPath, readGatewayHint, rememberGateway } from '../portmap/ledger.js';
+import { MappingSession } from '../portmap/session.js';
 import { UpnpMapper } from '../portmap/mapper-upnp.js';
 import { keepMappings } from '../portmap/upkeep.js';
 import { cleanDescription, parsePort, type LanContext, type ListedMapping, type MappingRequest, type Protocol, type ViaChoice } from '../portmap/types.js';
@@ -47,6 +48,8 @@ async function open(via: ViaChoice, l: LanContext): Promise<Mapper> {
 }
 
 const ledgerPath = () => defaultLedgerPath();
+/** The one mapping session over the ledger (`ddns run` uses it too): what was made here, and by the daemon beside it. */
+const session = () => new MappingSession(ledgerPath());
 
 // Every map command may talk HTTP to an IGD: start loading the HTTP client while the route and files are read.
 void preloadHttp().catch(() => undefined);
@@ -70,19 +73,12 @@ export async function runMapAdd(internal: string, opts: Record<string, unknown>,
   const l = await lan();
   try {
     const mapper = await open(opts.via as ViaChoice, l);
-    const path = ledgerPath();
-    if (mapper.adopt) {
-      const known = (await readLedger(path)).find((e) => e.via === mapper.via && e.gateway === l.gateway && e.protocol === request.protocol && e.internalPort === internalPort && e.nonce);
-      if (known?.nonce) mapper.adopt({ protocol: request.protocol, internalPort }, known.nonce);
-    }
+    const ledger = session();
+    await ledger.seed(mapper);
     const out = await mapper.map(request, { fixedExternal: externalPort !== undefined });
     if (out.kind === 'mapped') {
-      const m = out.mapping;
-      const nonce = mapper.ownershipOf?.(m);
-      await remember(path, {
-        via: m.via, protocol: m.protocol, externalPort: m.externalPort, internalAddress: m.internalAddress, internalPort: m.internalPort,
-        description: m.description, leaseSeconds: m.leaseSeconds, expiresAt: out.permanent ? 0 : out.expiresAt, gateway: l.gateway, ...(nonce ? { nonce } : {}),
-      }).catch((err: unknown) => process.stderr.write(`note: could not record the mapping in ${path}: ${String(err)}\n`));
+      await ledger.granted(mapper, out.mapping, out.permanent ? 0 : out.expiresAt)
+        .catch((err: unknown) => process.stderr.write(`note: could not record the mapping in ${ledger.path}: ${String(err)}\n`));
     }
     renderAdd(out, g);
     if (out.kind !== 'mapped') return EXIT.failed;
@@ -99,7 +95,7 @@ async function keep(mapper: Mapper, request: MappingRequest, fixedExternal: bool
     await keepMappings(mapper, [request], {
       signal, removeOnStop: true, fixedExternal, checkIntervalMs, retryMs: Math.min(15_000, checkIntervalMs), onEvent: writeEvent,
     });
-    await forget(ledgerPath(), { protocol: request.protocol, externalPort: request.externalPort ?? request.internalPort, gateway: mapper.lan.gateway }).catch(() => undefined);
+    await session().released({ protocol: request.protocol, externalPort: request.externalPort ?? request.internalPort, gateway: mapper.lan.gateway }).catch(() => undefined);
   });
 }
 
@@ -125,8 +121,8 @@ export async function runMapList(opts: Record<string, unknown>, g: GlobalOptions
     }
     if (via !== 'upnp' && (via !== 'auto' || notes.length > 0)) {
       const now = Date.now();
-      mappings = (await readLedger(ledgerPath(), now))
-        .filter((e) => e.gateway === l.gateway && e.via !== 'upnp' && (via === 'auto' || e.via === via))
+      mappings = (await session().mappings(l.gateway))
+        .filter((e) => e.via !== 'upnp' && (via === 'auto' || e.via === via))
         .map((e) => ({
           via: e.via, protocol: e.protocol, externalPort: e.externalPort, internalAddress: e.internalAddress, internalPort: e.internalPort,
           description: e.description, leaseSeconds: e.expiresAt === 0 ? 0 : Math.max(0, Math.round((e.expiresAt - now) / 1000)),
@@ -157,15 +153,15 @@ export async function runMapRemove(external: string, opts: Record<string, unknow
     }
   }
   const l = await lan();
-  const path = ledgerPath();
-  const known = (await readLedger(path)).find((e) => e.gateway === l.gateway && e.protocol === protocol && e.externalPort === externalPort);
+  const ledger = session();
+  const known = (await ledger.mappings(l.gateway)).find((e) => e.protocol === protocol && e.externalPort === externalPort);
   const via: ViaChoice = opts.via !== 'auto' ? (opts.via as ViaChoice) : known?.via ?? 'auto';
   try {
     const mapper = await open(via, l);
-    if (known?.nonce && known.via === mapper.via) mapper.adopt?.({ protocol, internalPort: known.internalPort }, known.nonce);
+    await ledger.seed(mapper);
     const internalPort = known?.internalPort ?? (mapper.via === 'upnp' ? undefined : externalPort);
     const out = await mapper.unmap({ protocol, externalPort, ...(internalPort !== undefined ? { internalPort } : {}) });
-    if (out.kind === 'removed' || out.kind === 'not-found') await forget(path, { protocol, externalPort, gateway: l.gateway }).catch(() => undefined);
+    if (out.kind === 'removed' || out.kind === 'not-found') await ledger.released({ protocol, externalPort, gateway: l.gateway }).catch(() => undefined);
     renderRemove(out, { protocol, externalPort }, g);
     return out.kind === 'removed' ? EXIT.ok : EXIT.failed;
   } finally {

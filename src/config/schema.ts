@@ -536,7 +536,7 @@ export const configObject = z.strictObject({
   daemon: daemonSchema.prefault({}),
   tunnels: z.array(tunnelSchema).default([]),
   state: z.string().min(1).optional()
-    .describe('The state file (last published addresses, mappings). Default: $XDG_STATE_HOME/ddns/state.json, i.e. ~/.local/state/ddns/state.json; /data/state.json in the image.'),
+    .describe('The state file (last published addresses; the port-mapping ledger portmap.json sits beside it). Default: $XDG_STATE_HOME/ddns/state.json, i.e. ~/.local/state/ddns/state.json; /data/state.json in the image.'),
 });
 
 /** Secret fields by record/section kind: the value key and its file form. */

@@ -42,6 +42,8 @@ import { openStateStore, serializedStore, type StateStore } from '../state/store
 import { WatchService, type WatchServiceOptions } from './watch-service.js';
 import { TunnelService } from './tunnel-service.js';
 import type { TunnelLink } from '../tunnel/link.js';
+import { defaultLedgerPath } from '../portmap/ledger.js';
+import { MappingSession } from '../portmap/session.js';
 
 export type { WatcherLike, WatcherFactoryOptions } from './watch-service.js';
 
@@ -120,7 +122,7 @@ export async function runDaemon(o: DaemonOptions): Promise<number> {
   const forwards = new ForwardService(ctx, {
     deps: deps.forwards, ...(deps.pinholes ? { pinholes: deps.pinholes } : {}),
     // A new IPv6 prefix: the host's AAAA (and ipv6Host records) follow now, not at the next interval.
-    onLan6Changed: () => watcher.lookAgain(), memory: loaded.state.mappings, ...(o.lanCheckMs !== undefined ? { lanCheckMs: o.lanCheckMs } : {}),
+    onLan6Changed: () => watcher.lookAgain(), session: new MappingSession(defaultLedgerPath(process.env, config.state), () => clock.now()), legacy: loaded.state.mappings, ...(o.lanCheckMs !== undefined ? { lanCheckMs: o.lanCheckMs } : {}),
   });
   const watcher = new WatchService(ctx, {
     createWatcher: deps.createWatcher, detect: deps.detect, sources: deps.sources, lanContext: deps.forwards.lanContext,

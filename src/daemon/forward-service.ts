@@ -2,22 +2,26 @@
  * Port-forward upkeep as a daemon service: `Forwards` (forwards.ts) for the forwards whose `families`
  * include 4 and `PinholeKeeper` (pinholes.ts) for those that include 6, reporting through the Reporter, a
  * look every `lanCheckMs` at whether this host's LAN address moved (a DHCP lease changed: the forwards
- * are re-aimed within seconds rather than at the next cycle), and the mappings persisted in the state
- * file after they changed and at stop.
+ * are re-aimed within seconds rather than at the next cycle). Both record what they made in the ledger
+ * through one mapping session (portmap/session.ts) — the one `ddns map` uses — so a restarted daemon
+ * renews and adopts its mappings and pinholes, and `ddns map list` shows them.
  *
  * Contract: as DaemonService (service.ts). `checkLan` and `persist` never reject.
  */
 import type { Config } from '../config/schema.js';
 import type { TimerHandle } from '../state/clock.js';
 import type { ForwardConfig } from '../config/schema.js';
-import { Forwards, forwardKey, type ForwardsDeps } from './forwards.js';
+import type { MappingSession } from '../portmap/session.js';
+import { Forwards, forwardKey, legacyMappings, type ForwardsDeps } from './forwards.js';
 import { PinholeKeeper, pinholeForwards, pinholeHealthKey, type PinholeDeps } from './pinholes.js';
 import type { DaemonService, ServiceContext } from './service.js';
 
 export interface ForwardServiceOptions {
   deps: ForwardsDeps;
-  /** The state file's `mappings` section as loaded at start (PCP nonces are reused). */
-  memory: Record<string, unknown>;
+  /** The ledger shared with `ddns map`. */
+  session: MappingSession;
+  /** The state file's `mappings` section as loaded at start: what versions before the one ledger kept there (PCP nonces are reused). */
+  legacy: Record<string, unknown>;
   /** How often to look whether this host's LAN address changed, with forwards configured; default 30 s. */
   lanCheckMs?: number;
   /** IPv6 pinholes for forwards with `families` including 6; without it they are reported unavailable. */
@@ -37,16 +41,22 @@ export class ForwardService implements DaemonService {
   private readonly forwards: Forwards;
   private readonly pinholes: PinholeKeeper;
   private lanTimer: TimerHandle | undefined;
-  private dirty = false;
+  /** The state file still holds a `mappings` section of an earlier version: emptied once the ledger has taken over. */
+  private legacyLeft: boolean;
+  /** A grant was recorded in the ledger this run. */
+  private tookOver = false;
   private stopped = false;
 
   constructor(private readonly ctx: ServiceContext, private readonly o: ForwardServiceOptions) {
     const { config, log, clock, random, reporter, hub } = ctx;
+    this.legacyLeft = Object.keys(o.legacy).length > 0;
+    const onLedgerError = (err: unknown) => log.error({ event: 'ledger.write.failed', path: o.session.path, err });
     this.forwards = new Forwards({
-      forwards: mappedForwards(config.forwards), removeOnStop: config.daemon.removeOnStop, log, memory: o.memory, clock, random,
+      forwards: mappedForwards(config.forwards), removeOnStop: config.daemon.removeOnStop, log, clock, random,
+      session: o.session, legacy: legacyMappings(o.legacy), onLedgerError,
       onEvent: (e) => {
         reporter.forward(e);
-        if (e.kind === 'mapped' || e.kind === 'removed') this.dirty = true;
+        if (e.kind === 'mapped') this.tookOver = true;
       },
       deps: { ...o.deps, listen: hub.subscribe },
     });
@@ -57,7 +67,7 @@ export class ForwardService implements DaemonService {
       keep: () => Promise.resolve(),
     };
     this.pinholes = new PinholeKeeper({
-      forwards: config.forwards, removeOnStop: config.daemon.removeOnStop, clock, random,
+      forwards: config.forwards, removeOnStop: config.daemon.removeOnStop, clock, random, session: o.session, onLedgerError,
       onEvent: (e) => {
         reporter.pinhole(e);
         if (e.kind === 'lan-changed') o.onLan6Changed?.();
@@ -87,8 +97,7 @@ export class ForwardService implements DaemonService {
     this.lanTimer?.cancel();
     this.lanTimer = undefined;
     await Promise.all([this.forwards.stop(), this.pinholes.stop()]);
-    this.dirty = true;
-    await this.persist();
+    await this.persist(true);
   }
 
   /**
@@ -110,15 +119,19 @@ export class ForwardService implements DaemonService {
     return this.forwards.snapshot();
   }
 
-  /** Writes the mappings to the state file if they changed since the last write. */
-  async persist(): Promise<void> {
-    if (!this.dirty) return;
-    this.dirty = false;
-    const snapshot = this.forwards.snapshot();
+  /**
+   * Waits for the ledger writes asked for so far; once the ledger holds this daemon's grants, empties the
+   * state file's `mappings` section an earlier version kept (its nonces are in the ledger now). `final`
+   * (at stop) writes the state file in any case, as the daemon always has.
+   */
+  async persist(final = false): Promise<void> {
+    await this.o.session.idle();
+    const clear = this.legacyLeft && this.tookOver;
+    if (!clear && !final) return;
     try {
-      await this.ctx.store.update((s) => { s.mappings = snapshot; });
+      await this.ctx.store.update((s) => { if (clear) s.mappings = {}; });
+      if (clear) this.legacyLeft = false;
     } catch (err) {
-      this.dirty = true;
       this.ctx.log.error({ event: 'state.write.failed', path: this.ctx.store.path, err });
     }
   }

@@ -5,7 +5,9 @@
  * - re-maps everything from the new address when this host's LAN address (or gateway) changed
  *   (`checkLan`, called every cycle);
  * - retries with backoff when there is no LAN or no router that maps;
- * - remembers PCP nonces in the state file, so a restarted daemon can renew and delete what it made;
+ * - records each grant in the ledger through the mapping session (portmap/session.ts: with what the
+ *   mapper says a later process needs, PCP's nonce), so a restarted daemon — or `ddns map remove` —
+ *   renews and deletes what it made;
  * - reports each forward's condition (`onEvent`) for health, metrics and logs.
  *
  * Contract: nothing here throws or rejects to the caller; `stop()` resolves within `stopBudgetMs`
@@ -16,7 +18,9 @@ import type { Logger } from '../log.js';
 import type { LanResult } from '../portmap/lan.js';
 import type { Mapper, OpenOptions, OpenResult } from '../portmap/mapper.js';
 import type { KeepEvent, KeepOptions } from '../portmap/upkeep.js';
-import type { LanContext, Mapping, MappingRequest, Via, ViaChoice } from '../portmap/types.js';
+import type { LanContext, Mapping, MappingRequest, ViaChoice } from '../portmap/types.js';
+import type { MappingEntry } from '../portmap/ledger.js';
+import type { MappingSession } from '../portmap/session.js';
 import { groupBy } from '../net/concurrency.js';
 import { backoffDelay } from '../state/backoff.js';
 import type { ListenFn } from './announcements.js';
@@ -30,19 +34,10 @@ export type ForwardEvent =
   | { kind: 'lan-changed'; from: LanContext; to: LanContext }
   | { kind: 'unavailable'; keys: string[]; message: string };
 
-/** What the state file's `mappings` section holds per forward (the daemon's shape). */
-export interface MappingMemory {
-  via: Via;
-  protocol: 'tcp' | 'udp';
-  externalPort: number;
-  internalAddress: string;
-  internalPort: number;
-  gateway: string;
-  leaseSeconds: number;
+/** What /status.json shows per forward: the ledger's record of the last grant and when it was. */
+export interface MappingView extends MappingEntry {
   /** ISO time of the last grant. */
   at: string;
-  /** PCP nonce (hex), needed to renew or delete the mapping from another process. */
-  nonce?: string;
 }
 
 export interface ForwardsDeps {
@@ -60,8 +55,12 @@ export interface ForwardsOptions {
   removeOnStop: boolean;
   log: Logger;
   deps: ForwardsDeps;
-  /** Persisted memory from the state file (nonces are reused). */
-  memory?: Record<string, unknown>;
+  /** The ledger, shared with `ddns map`: grants are recorded there and a new mapper is seeded from it. */
+  session?: MappingSession;
+  /** Records from the state file of a version before the one ledger (their nonces are reused). */
+  legacy?: readonly MappingEntry[];
+  /** A ledger write failed (the upkeep goes on). */
+  onLedgerError?(err: unknown): void;
   onEvent?(e: ForwardEvent): void;
   /** Retry when there is no LAN / no router: default 15 s doubling to 10 min. */
   retry?: { baseMs: number; maxMs: number };
@@ -85,16 +84,26 @@ export function requestOf(f: ForwardConfig): MappingRequest {
   };
 }
 
-function parseMemory(v: unknown): MappingMemory | undefined {
-  if (typeof v !== 'object' || v === null) return undefined;
-  const m = v as Record<string, unknown>;
-  if ((m.via !== 'upnp' && m.via !== 'natpmp' && m.via !== 'pcp') || (m.protocol !== 'tcp' && m.protocol !== 'udp')) return undefined;
-  if (typeof m.externalPort !== 'number' || typeof m.internalPort !== 'number' || typeof m.internalAddress !== 'string' || typeof m.gateway !== 'string') return undefined;
-  return {
-    via: m.via, protocol: m.protocol, externalPort: m.externalPort, internalAddress: m.internalAddress, internalPort: m.internalPort,
-    gateway: m.gateway, leaseSeconds: typeof m.leaseSeconds === 'number' ? m.leaseSeconds : 0, at: typeof m.at === 'string' ? m.at : new Date(0).toISOString(),
-    ...(typeof m.nonce === 'string' && /^[0-9a-f]{24}$/.test(m.nonce) ? { nonce: m.nonce } : {}),
-  };
+/**
+ * The state file's `mappings` section as versions before the one ledger wrote it (key → the last grant
+ * with its PCP nonce), as ledger records; anything unreadable is skipped.
+ */
+export function legacyMappings(section: Record<string, unknown>): MappingEntry[] {
+  const out: MappingEntry[] = [];
+  for (const v of Object.values(section)) {
+    if (typeof v !== 'object' || v === null) continue;
+    const m = v as Record<string, unknown>;
+    if ((m.via !== 'upnp' && m.via !== 'natpmp' && m.via !== 'pcp') || (m.protocol !== 'tcp' && m.protocol !== 'udp')) continue;
+    if (typeof m.externalPort !== 'number' || typeof m.internalPort !== 'number' || typeof m.internalAddress !== 'string' || typeof m.gateway !== 'string') continue;
+    const leaseSeconds = typeof m.leaseSeconds === 'number' ? m.leaseSeconds : 0;
+    const at = typeof m.at === 'string' ? Date.parse(m.at) : NaN;
+    out.push({
+      via: m.via, protocol: m.protocol, externalPort: m.externalPort, internalAddress: m.internalAddress, internalPort: m.internalPort,
+      description: 'ddns', gateway: m.gateway, leaseSeconds, expiresAt: Number.isFinite(at) ? at + leaseSeconds * 1000 : 0,
+      ...(typeof m.nonce === 'string' && /^[0-9a-f]{24}$/.test(m.nonce) ? { ownership: m.nonce } : {}),
+    });
+  }
+  return out;
 }
 
 interface Generation {
@@ -111,7 +120,8 @@ export class Forwards {
   private gen: Generation | undefined;
   private starting: Promise<void> | undefined;
   private stopped = false;
-  private readonly memory = new Map<string, MappingMemory>();
+  /** The last grant per forward key, as /status.json shows it. */
+  private readonly held = new Map<string, MappingView>();
   /** Forwards mapped at least once by this process. */
   private readonly everMapped = new Set<string>();
   private readonly clock: Clock;
@@ -124,16 +134,12 @@ export class Forwards {
     this.removeOnStop = o.removeOnStop;
     this.clock = o.clock ?? realClock;
     this.random = o.random ?? Math.random;
-    for (const [k, v] of Object.entries(o.memory ?? {})) {
-      const m = parseMemory(v);
-      if (m) this.memory.set(k, m);
-    }
   }
 
-  /** What to persist in the state file's `mappings` section. */
-  snapshot(): Record<string, MappingMemory> {
+  /** The mappings held now, by forward key. */
+  snapshot(): Record<string, MappingView> {
     const keys = new Set(this.forwards.map(forwardKey));
-    return Object.fromEntries([...this.memory].filter(([k]) => keys.has(k)));
+    return Object.fromEntries([...this.held].filter(([k]) => keys.has(k)));
   }
 
   get lan(): LanContext | undefined {
@@ -235,7 +241,8 @@ export class Forwards {
         continue;
       }
       const mapper = opened.mapper;
-      this.seedNonces(mapper, gen.lan);
+      // What earlier processes recorded (the ledger; an old state file's nonces) goes to the mapper first.
+      await (this.o.session?.seed(mapper, this.o.legacy) ?? Promise.resolve(0)).catch((err: unknown) => { this.o.onLedgerError?.(err); });
       const recreate = new Set<string>();
       const requests = list.map(requestOf);
       const log = this.o.log;
@@ -260,7 +267,7 @@ export class Forwards {
                 const again = recreate.delete(key) || (e.event === 'mapping.added' && this.everMapped.has(key));
                 const how = again ? 'recreated' : e.event === 'mapping.added' ? 'added' : 'renewed';
                 this.everMapped.add(key);
-                this.remember(key, e.mapping, gen.lan, mapper);
+                this.remember(key, e.mapping, mapper);
                 this.emit({ kind: 'mapped', key, mapping: e.mapping, how });
                 break;
               }
@@ -269,7 +276,10 @@ export class Forwards {
                 break;
               case 'mapping.removed': {
                 const key = forwardKey(e.mapping);
-                if (e.ok) this.memory.delete(key);
+                if (e.ok) {
+                  this.held.delete(key);
+                  this.ledger((l) => l.released({ gateway: mapper.lan.gateway, protocol: e.mapping.protocol, externalPort: e.mapping.externalPort }));
+                }
                 this.emit({ kind: 'removed', key, ok: e.ok });
                 break;
               }
@@ -298,18 +308,19 @@ export class Forwards {
     }
   }
 
-  private seedNonces(mapper: Mapper, lan: LanContext): void {
-    for (const m of this.memory.values()) {
-      if (m.nonce && m.via === mapper.via && m.gateway === lan.gateway && m.internalAddress === lan.address) mapper.adopt?.(m, m.nonce);
-    }
+  private remember(key: string, m: Mapping, mapper: Mapper): void {
+    const now = this.clock.now();
+    const expiresAt = now + m.leaseSeconds * 1000;
+    const ownership = mapper.ownershipOf?.(m);
+    this.held.set(key, {
+      via: m.via, protocol: m.protocol, externalPort: m.externalPort, internalAddress: m.internalAddress, internalPort: m.internalPort,
+      description: m.description, gateway: mapper.lan.gateway, leaseSeconds: m.leaseSeconds, expiresAt, at: new Date(now).toISOString(), ...(ownership ? { ownership } : {}),
+    });
+    this.ledger((l) => l.granted(mapper, m, expiresAt));
   }
 
-  private remember(key: string, m: Mapping, lan: LanContext, mapper: Mapper): void {
-    const nonce = mapper.ownershipOf?.(m);
-    this.memory.set(key, {
-      via: m.via, protocol: m.protocol, externalPort: m.externalPort, internalAddress: m.internalAddress, internalPort: m.internalPort,
-      gateway: lan.gateway, leaseSeconds: m.leaseSeconds, at: new Date(this.clock.now()).toISOString(), ...(nonce ? { nonce } : {}),
-    });
+  private ledger(op: (l: MappingSession) => Promise<void>): void {
+    if (this.o.session) op(this.o.session).catch((err: unknown) => { this.o.onLedgerError?.(err); });
   }
 
   /** Aborts a generation and waits for it (its removals included) at most `budgetMs`. */

@@ -7,6 +7,8 @@
  *   when there is none;
  * - re-opens everything for the new address when this host's stable IPv6 address or gateway changed (a
  *   new prefix: `checkLan`, called with the forwards' LAN check);
+ * - records each pinhole in the ledger (the mapping session shared with `ddns map`), and adopts what an
+ *   earlier run recorded for this address — renewing the router's pinhole rather than adding another;
  * - reports each pinhole's condition (`onEvent`) for health, metrics, /status.json and logs.
  *
  * Contract: nothing here throws or rejects to the caller; `stop()` resolves within `stopBudgetMs`
@@ -18,6 +20,7 @@ import type { LanContext, Protocol } from '../portmap/types.js';
 import { PinholeIds, type Firewall6, type KeepPinholesOptions, type Lan6, type Lan6Result, type Pinhole, type PinholeEvent } from '../portmap/pinholes.js';
 import { backoffDelay } from '../state/backoff.js';
 import { pauseOn, realClock, within, type Clock } from '../state/clock.js';
+import type { MappingSession } from '../portmap/session.js';
 import { forwardKey } from './forwards.js';
 
 export type PinholeKeeperEvent =
@@ -53,6 +56,10 @@ export interface PinholeKeeperOptions {
   stopBudgetMs?: number;
   clock?: Clock;
   random?: () => number;
+  /** The ledger, shared with `ddns map`: pinholes are recorded there and adopted from it after a restart. */
+  session?: MappingSession;
+  /** A ledger write failed (the upkeep goes on). */
+  onLedgerError?(err: unknown): void;
 }
 
 /** What /status.json shows per pinhole. */
@@ -188,13 +195,20 @@ export class PinholeKeeper {
     if (!fw) return;
     const firewall = fw;
     const ids = new PinholeIds();
+    // What an earlier run opened for this address through this router: renewed, not opened a second time.
+    const known = (await this.o.session?.pinholes(gen.lan.gateway).catch(() => []) ?? []).filter((e) => e.internalAddress === gen.lan.address);
+    if (signal.aborted) return;
+    const ledger = (op: (l: MappingSession) => Promise<void>) => {
+      if (this.o.session) op(this.o.session).catch((err: unknown) => { this.o.onLedgerError?.(err); });
+    };
     const wait = (ms: number, s: AbortSignal) => this.pause(ms, s);
     await Promise.all(this.forwards.map(async (f) => {
       const key = forwardKey(f);
+      const adopted = known.find((e) => e.protocol === f.protocol && e.internalPort === f.internalPort);
       let lost = false;
       try {
         await this.o.deps.keep(firewall, { protocol: f.protocol, internalPort: f.internalPort, leaseSeconds: leaseOf(f) }, {
-          signal, ids, wait, now: () => this.clock.now(),
+          signal, ids, wait, now: () => this.clock.now(), ...(adopted ? { adopted } : {}),
           ...(this.o.checkIntervalMs !== undefined ? { checkIntervalMs: this.o.checkIntervalMs } : {}),
           ...(this.o.retry ? { retryMs: this.o.retry.baseMs, maxRetryMs: this.o.retry.maxMs } : {}),
           // Read when upkeep ends: a stop with removeOnStop, or a prefix change, removes our pinholes.
@@ -207,19 +221,24 @@ export class PinholeKeeper {
                 lost = false;
                 this.everOpened.add(key);
                 this.held.set(key, { ...e.pinhole, gateway: gen.lan.gateway, at: new Date(this.clock.now()).toISOString() });
+                ledger((l) => l.opened(e.pinhole, gen.lan.gateway, this.clock.now() + e.pinhole.leaseSeconds * 1000));
                 this.emit({ kind: 'opened', key, pinhole: e.pinhole, how: again ? 'recreated' : e.event === 'pinhole.opened' ? 'added' : 'renewed' });
                 break;
               }
               case 'pinhole.gone':
                 lost = true;
                 this.held.delete(key);
+                ledger((l) => l.closed({ gateway: gen.lan.gateway, ...e.pinhole }));
                 this.emit({ kind: 'gone', key, pinhole: e.pinhole, why: e.why });
                 break;
               case 'pinhole.failed':
                 this.emit({ kind: 'failed', key, message: e.message });
                 break;
               case 'pinhole.removed':
-                if (e.ok) this.held.delete(key);
+                if (e.ok) {
+                  this.held.delete(key);
+                  ledger((l) => l.closed({ gateway: gen.lan.gateway, ...e.pinhole }));
+                }
                 this.emit({ kind: 'removed', key, ok: e.ok });
                 break;
             }

@@ -1,69 +1,138 @@
 /**
- * What `ddns map add` made, remembered between processes: NAT-PMP and PCP cannot list mappings and a
- * PCP delete needs the nonce of the request that made it. UPnP routers list their own table; the ledger
- * is only a memory of ours, never trusted over the router.
+ * What ddns made on the router, remembered between processes — the one persisted mapping record, for
+ * `ddns map` and `ddns run` alike (session.ts is how both use it): IPv4 port mappings and IPv6 pinholes.
+ * NAT-PMP and PCP cannot list mappings, a PCP delete needs the nonce of the request that made it, and
+ * UPnP's IPv6 firewall control cannot list pinholes but renews and deletes them by the id it gave. So
+ * each record carries what a later process needs: a mapping the mapper's `ownershipOf` (handed back to
+ * `adopt`), a pinhole its id. UPnP routers list their own port mappings; the ledger is only a memory of
+ * ours, never trusted over the router.
  *
- * Contract: reading never throws (a missing or corrupt file is an empty ledger); writing is atomic
- * (src/state/atomic.ts: random O_EXCL|O_NOFOLLOW temp file, fsync, rename) and mode 0600. Entries past their expiry are dropped on read (permanent
- * UPnP leases stay until removed: the router keeps them).
+ * On disk: one JSON array (`portmap.json`). Files of earlier versions load as they are: a mapping without
+ * `family` is an IPv4 one and its PCP nonce may sit in `nonce`; pinholes were kept in `pinholes.json`
+ * beside it, which is read too and dropped once the ledger has been written.
+ *
+ * Contract: reading never throws (a missing or corrupt file is an empty ledger; an invalid record is
+ * skipped); writing is atomic (src/state/atomic.ts: random O_EXCL|O_NOFOLLOW temp file, fsync, rename) and
+ * mode 0600. Records past their expiry are dropped on read (permanent UPnP leases stay until removed: the
+ * router keeps them).
  */
-import { readFile } from 'node:fs/promises';
+import { readFile, unlink } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { isIP } from 'node:net';
 import { writeJsonAtomic } from '../state/atomic.js';
+import type { Pinhole } from './pinholes.js';
 import { isPort, type Mapping, type Protocol } from './types.js';
 
-/** A mapping we made, as the router granted it, plus what renewing and removing it needs. */
-export interface LedgerEntry extends Omit<Mapping, 'externalAddress'> {
+/** An IPv4 port mapping we made, as the router granted it, plus what renewing and removing it needs. */
+export interface MappingEntry extends Omit<Mapping, 'externalAddress'> {
+  /** Absent in files written before pinholes joined the ledger. */
+  family?: 4;
   /** ms since epoch; 0 = permanent on the router. */
   expiresAt: number;
   gateway: string;
-  /** PCP nonce, hex. */
-  nonce?: string;
+  /** What the mapper's `ownershipOf` said a later process needs (PCP: the nonce), for its `adopt`. Opaque. */
+  ownership?: string;
 }
 
-export function defaultLedgerPath(env: NodeJS.ProcessEnv = process.env): string {
+/** An IPv6 pinhole we opened: the router renews and deletes it by `id`. */
+export interface PinholeEntry extends Pinhole {
+  family: 6;
+  /** The router's IPv6 address. */
+  gateway: string;
+  /** ms since epoch. */
+  expiresAt: number;
+}
+
+export type LedgerEntry = MappingEntry | PinholeEntry;
+
+export const isPinholeEntry = (e: LedgerEntry): e is PinholeEntry => e.family === 6;
+
+/**
+ * Where the ledger is: DDNS_PORTMAP_LEDGER; else next to the state file — the daemon's (`statePath`) or
+ * DDNS_STATE's — so that `ddns map list` beside a `ddns run` sees what the daemon made; else
+ * `$XDG_STATE_HOME/ddns/portmap.json`.
+ */
+export function defaultLedgerPath(env: NodeJS.ProcessEnv = process.env, statePath?: string): string {
   if (env.DDNS_PORTMAP_LEDGER) return env.DDNS_PORTMAP_LEDGER;
+  const state = statePath ?? env.DDNS_STATE;
+  if (state) return join(dirname(state), 'portmap.json');
   const base = env.XDG_STATE_HOME || join(homedir(), '.local', 'state');
   return join(base, 'ddns', 'portmap.json');
 }
 
-function valid(e: unknown): e is LedgerEntry {
-  if (e === null || typeof e !== 'object') return false;
-  const x = e as Record<string, unknown>;
-  return (x.via === 'upnp' || x.via === 'natpmp' || x.via === 'pcp') && (x.protocol === 'tcp' || x.protocol === 'udp')
+/** Where versions before the one ledger kept pinholes (read, then dropped). */
+const legacyPinholePath = (ledgerPath: string) => join(dirname(ledgerPath), 'pinholes.json');
+
+const token = (v: unknown): v is string => typeof v === 'string' && /^[\x21-\x7e]{1,128}$/.test(v);
+
+function mappingEntry(x: Record<string, unknown>): MappingEntry | undefined {
+  const ok = (x.family === undefined || x.family === 4) && (x.via === 'upnp' || x.via === 'natpmp' || x.via === 'pcp') && (x.protocol === 'tcp' || x.protocol === 'udp')
     && isPort(x.externalPort) && isPort(x.internalPort) && typeof x.internalAddress === 'string' && isIP(x.internalAddress) !== 0
-    && typeof x.description === 'string' && typeof x.leaseSeconds === 'number' && typeof x.expiresAt === 'number'
-    && typeof x.gateway === 'string' && (x.nonce === undefined || (typeof x.nonce === 'string' && /^[0-9a-f]{24}$/.test(x.nonce)));
+    && typeof x.description === 'string' && typeof x.leaseSeconds === 'number' && typeof x.expiresAt === 'number' && typeof x.gateway === 'string';
+  if (!ok) return undefined;
+  // Earlier versions called the PCP nonce `nonce`.
+  const ownership = x.ownership ?? x.nonce;
+  if (ownership !== undefined && !token(ownership)) return undefined;
+  const { nonce: _legacy, ...rest } = x;
+  return { ...(rest as unknown as MappingEntry), ...(ownership !== undefined ? { ownership } : {}) };
 }
 
-export async function readLedger(path: string, now = Date.now()): Promise<LedgerEntry[]> {
+function pinholeEntry(x: Record<string, unknown>): PinholeEntry | undefined {
+  const ok = x.via === 'upnp' && (x.protocol === 'tcp' || x.protocol === 'udp') && typeof x.internalAddress === 'string' && isIP(x.internalAddress) === 6
+    && isPort(x.internalPort) && typeof x.id === 'number' && Number.isInteger(x.id) && x.id >= 0 && x.id <= 0xffff
+    && typeof x.leaseSeconds === 'number' && typeof x.gateway === 'string' && isIP(x.gateway) === 6 && typeof x.expiresAt === 'number';
+  return ok ? { ...(x as unknown as PinholeEntry), family: 6 } : undefined;
+}
+
+function parse(e: unknown, legacyPinhole = false): LedgerEntry | undefined {
+  if (e === null || typeof e !== 'object') return undefined;
+  const x = e as Record<string, unknown>;
+  return legacyPinhole || x.family === 6 ? pinholeEntry(x) : mappingEntry(x);
+}
+
+async function readList(path: string): Promise<unknown[]> {
   try {
     const data: unknown = JSON.parse(await readFile(path, 'utf8'));
-    const list = Array.isArray(data) ? data : [];
-    return list.filter(valid).filter((e) => e.expiresAt === 0 || e.expiresAt > now);
+    return Array.isArray(data) ? data : [];
   } catch {
     return [];
   }
 }
 
-export async function writeLedger(path: string, entries: readonly LedgerEntry[]): Promise<void> {
-  await writeJsonAtomic(path, entries);
+/** Which router entry a record stands for: a mapping by gateway, protocol and external port; a pinhole by gateway, protocol, address and port. */
+export type LedgerKey =
+  | { family?: 4; gateway: string; protocol: Protocol; externalPort: number }
+  | { family: 6; gateway: string; protocol: Protocol; internalAddress: string; internalPort: number };
+
+export function sameEntry(a: LedgerKey, b: LedgerKey): boolean {
+  if (a.gateway !== b.gateway || a.protocol !== b.protocol) return false;
+  if (a.family === 6 || b.family === 6) return a.family === 6 && b.family === 6 && a.internalAddress === b.internalAddress && a.internalPort === b.internalPort;
+  return a.externalPort === b.externalPort;
 }
 
-const same = (a: { protocol: Protocol; externalPort: number; gateway: string }, b: typeof a) =>
-  a.protocol === b.protocol && a.externalPort === b.externalPort && a.gateway === b.gateway;
+export async function readLedger(path: string, now = Date.now()): Promise<LedgerEntry[]> {
+  const own = (await readList(path)).map((e) => parse(e)).filter((e) => e !== undefined);
+  const legacy = (await readList(legacyPinholePath(path))).map((e) => parse(e, true)).filter((e) => e !== undefined);
+  const merged = [...own, ...legacy.filter((l) => !own.some((e) => sameEntry(e, l)))];
+  return merged.filter((e) => e.expiresAt > now || (e.expiresAt === 0 && !isPinholeEntry(e)));
+}
 
-/** Adds or replaces the entry for (gateway, protocol, external port). */
-export async function remember(path: string, entry: LedgerEntry): Promise<void> {
-  const list = (await readLedger(path)).filter((e) => !same(e, entry));
+export async function writeLedger(path: string, entries: readonly LedgerEntry[]): Promise<void> {
+  await writeJsonAtomic(path, entries);
+  // Its pinholes are in the ledger now (readLedger merged them).
+  await unlink(legacyPinholePath(path)).catch(() => undefined);
+}
+
+/** Adds or replaces the record for the same router entry. */
+export async function remember(path: string, entry: LedgerEntry, now = Date.now()): Promise<void> {
+  const list = (await readLedger(path, now)).filter((e) => !sameEntry(e, entry));
   await writeLedger(path, [...list, entry]);
 }
 
-export async function forget(path: string, key: { protocol: Protocol; externalPort: number; gateway: string }): Promise<void> {
-  const list = await readLedger(path);
-  const kept = list.filter((e) => !same(e, key));
+export async function forget(path: string, key: LedgerKey, now = Date.now()): Promise<void> {
+  const list = await readLedger(path, now);
+  const kept = list.filter((e) => !sameEntry(e, key));
   if (kept.length !== list.length) await writeLedger(path, kept);
 }
 

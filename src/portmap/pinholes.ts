@@ -1,7 +1,7 @@
 /**
  * Inbound IPv6 pinholes for this host: where to ask (the router's WANIPv6FirewallControl, reached over
- * IPv6 from this host's stable address), opening, renewing, checking, removing, remembering, and keeping
- * them through lease ends and router reboots.
+ * IPv6 from this host's stable address), opening, renewing, checking, removing, and keeping them through lease
+ * ends and router reboots. What was opened is remembered in the ledger (ledger.ts, session.ts).
  *
  * Contract:
  * - Only this host's own stable global IPv6 address is ever opened (never a temporary privacy address,
@@ -11,18 +11,14 @@
  *   `checkIntervalMs` that the router still holds each pinhole (GetPinholePackets), and re-opens one the
  *   router lost (a reboot) at once; failures retry with a doubling, capped delay.
  */
-import { readFile } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
-import { isIP } from 'node:net';
 import { classifyAddress, sameSubnet } from '../net/address.js';
 import { readIfInet6, isStable, type Inet6Address } from '../net/if-inet6.js';
 import { defaultRoute, type RouteDeps } from '../net/route.js';
-import { writeJsonAtomic } from '../state/atomic.js';
 import { sleep } from '../net/abort.js';
 import { findGateway, type FindOptions } from './upnp/gateway.js';
 import { describeUpnpFailure, type UpnpFailure } from './upnp/errors.js';
 import { FirewallClient, clampLease } from './upnp/firewall6.js';
-import { isPort, type LanContext, type Protocol } from './types.js';
+import type { LanContext, Protocol } from './types.js';
 
 /** Where this host stands for IPv6: the router's IPv6 address and this host's stable address. */
 export interface Lan6 { gateway: string; address: string; interface: string }
@@ -164,50 +160,6 @@ export async function openFirewall6(lan4: LanContext, lan6: Lan6, o: { signal?: 
   return { ok: true, firewall: new UpnpFirewall6(lan6, new FirewallClient(svc, { localAddress: lan6.address, ...(o.timeoutMs ? { timeoutMs: o.timeoutMs } : {}) })) };
 }
 
-// ---- memory: pinholes have no listing action, so what we opened is remembered next to the ledger ----
-
-export interface PinholeEntry extends Pinhole {
-  /** The router's IPv6 address. */
-  gateway: string;
-  /** ms since epoch. */
-  expiresAt: number;
-}
-
-export function pinholeLedgerPath(ledgerPath: string): string {
-  return join(dirname(ledgerPath), 'pinholes.json');
-}
-
-function validEntry(e: unknown): e is PinholeEntry {
-  if (e === null || typeof e !== 'object') return false;
-  const x = e as Record<string, unknown>;
-  return x.via === 'upnp' && (x.protocol === 'tcp' || x.protocol === 'udp') && typeof x.internalAddress === 'string' && isIP(x.internalAddress) === 6
-    && isPort(x.internalPort) && typeof x.id === 'number' && Number.isInteger(x.id) && x.id >= 0 && x.id <= 0xffff
-    && typeof x.leaseSeconds === 'number' && typeof x.gateway === 'string' && isIP(x.gateway) === 6 && typeof x.expiresAt === 'number';
-}
-
-/** Never throws: a missing or corrupt file is empty; expired entries are dropped. */
-export async function readPinholes(path: string, now = Date.now()): Promise<PinholeEntry[]> {
-  try {
-    const data: unknown = JSON.parse(await readFile(path, 'utf8'));
-    return (Array.isArray(data) ? data : []).filter(validEntry).filter((e) => e.expiresAt > now);
-  } catch {
-    return [];
-  }
-}
-
-const sameHole = (a: Pick<PinholeEntry, 'gateway' | 'protocol' | 'internalPort' | 'internalAddress'>, b: typeof a) =>
-  a.gateway === b.gateway && a.protocol === b.protocol && a.internalPort === b.internalPort && a.internalAddress === b.internalAddress;
-
-export async function rememberPinhole(path: string, e: PinholeEntry): Promise<void> {
-  await writeJsonAtomic(path, [...(await readPinholes(path)).filter((x) => !sameHole(x, e)), e]);
-}
-
-export async function forgetPinhole(path: string, key: Pick<PinholeEntry, 'gateway' | 'protocol' | 'internalPort' | 'internalAddress'>): Promise<void> {
-  const list = await readPinholes(path);
-  const kept = list.filter((x) => !sameHole(x, key));
-  if (kept.length !== list.length) await writeJsonAtomic(path, kept);
-}
-
 // ---- upkeep -------------------------------------------------------------------------------------------
 
 export type PinholeEvent =
@@ -229,6 +181,11 @@ export interface KeepPinholesOptions {
   now?: () => number;
   /** A pinhole already opened for this request (its lease counted from now). */
   initial?: Pinhole;
+  /**
+   * A pinhole an earlier process opened for this request and remembered (the ledger): renewed at once, so
+   * the router extends the one it holds — or says it is gone, and a new one is opened — never a duplicate.
+   */
+  adopted?: Pinhole;
   /** Waits `ms` or until the signal aborts (default: a timer). */
   wait?: (ms: number, signal: AbortSignal) => Promise<void>;
   /** Shared by the upkeep of several pinholes through one router: an id handed out again is stale for its old holder. */
@@ -273,6 +230,7 @@ export async function keepPinhole(fw: Firewall6, req: { protocol: Protocol; inte
     emit({ event, pinhole: p });
   };
   if (o.initial) { hole = o.initial; o.ids?.claim(hole.id, me); renewAt = now() + (lease() * 1000) / 2; }
+  else if (o.adopted) { hole = o.adopted; o.ids?.claim(hole.id, me); renewAt = now(); }
   const gone = (p: Pinhole, why: string) => { emit({ event: 'pinhole.gone', pinhole: p, why }); hole = undefined; };
   const stale = (p: Pinhole) => o.ids !== undefined && !o.ids.owns(p.id, me);
   const failed = async (message: string) => {

@@ -93,7 +93,10 @@ export interface State {
   salt: string;
   records: Record<string, RecordState>;
   lan: LanState;
-  /** The daemon's port mappings; its shape is the daemon's. */
+  /**
+   * The daemon's port mappings as versions before the one ledger (portmap/ledger.ts) kept them; the daemon
+   * reads it once for their PCP nonces and empties it. Its shape is the daemon's.
+   */
   mappings: Record<string, unknown>;
   /** Sections this version does not know, kept as they are. */
   [section: string]: unknown;

@@ -51,7 +51,7 @@ test('untilInterrupt holds the process alive until the signal (a command needs n
   const mod = fileURLToPath(new URL('../../src/cli/interrupt.ts', import.meta.url));
   // Nothing else holds this child: without the hold, the top-level await would end it at once (exit 13).
   const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e',
-    `const { untilInterrupt } = await import(${JSON.stringify(mod)}); console.log('waiting'); await untilInterrupt(); console.log('interrupted');`],
+    `const { untilInterrupt } = await import(${JSON.stringify(mod)}); const until = untilInterrupt(); console.log('waiting'); await until; console.log('interrupted');`],
   { stdio: ['ignore', 'pipe', 'inherit'] });
   let out = '';
   const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));

@@ -219,7 +219,7 @@ test('SIGHUP: a bad config is rejected with the reason and the old one kept; a g
   assert.equal(await h.done, 0);
 });
 
-test('SIGTERM lets the cycle in flight finish, removes mappings when asked, saves state, and resolves 0 fast', async () => {
+test('SIGTERM lets the cycle in flight finish, removes mappings when asked, the ledger is written, and resolves 0 fast', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'ddns-daemon-')); dirs.push(dir);
   const cfg = config({
     records: [{ provider: 'duckdns', domains: ['myhome'], token: 'tok-1234', server: 'http://127.0.0.1:9' }],
@@ -239,8 +239,9 @@ test('SIGTERM lets the cycle in flight finish, removes mappings when asked, save
   assert.equal(code, 0);
   assert.ok(finished, 'the cycle in flight was cut off');
   assert.equal(h.keeps[0]?.removedOnStop, true, 'mappings were not removed on stop');
-  const state = JSON.parse(readFileSync(join(dir, 'state.json'), 'utf8')) as { mappings: Record<string, { externalPort: number; internalAddress: string }> };
-  assert.equal(state.mappings['tcp/2222']?.internalAddress, '192.168.1.50');
+  // The grant is in the ledger beside the state file (the one `ddns map` reads), not in the state file.
+  const ledger = JSON.parse(readFileSync(join(dir, 'portmap.json'), 'utf8')) as Array<{ externalPort: number; internalAddress: string }>;
+  assert.equal(ledger.find((e) => e.externalPort === 2222)?.internalAddress, '192.168.1.50');
 });
 
 test('without removeOnStop the mappings stay on the router at stop', async () => {

@@ -2,7 +2,11 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
 import { createLogger } from '../../src/log.js';
-import { Forwards, forwardKey, requestOf, type ForwardEvent } from '../../src/daemon/forwards.js';
+import { Forwards, forwardKey, legacyMappings, requestOf, type ForwardEvent, type ForwardsDeps } from '../../src/daemon/forwards.js';
+import { MappingSession } from '../../src/portmap/session.js';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { forwardSchema } from '../../src/config/schema.js';
 import type { LanContext } from '../../src/portmap/types.js';
 import type { Mapper, MappingKey } from '../../src/portmap/mapper.js';
@@ -76,35 +80,49 @@ test('no default route: every forward is reported unavailable and retried, and s
   assert.equal(asked, n, 'retries went on after stop');
 });
 
-test('a PCP nonce from the state file is given back to the mapper (adopt), and the new one is remembered (ownershipOf)', async () => {
+test('a PCP nonce from an old state file is given back to the mapper (adopt), and the new one is recorded in the ledger (ownershipOf)', async () => {
   const nonce = '00112233445566778899aabb';
   const adopted: Array<{ protocol: string; internalPort: number; ownership: string }> = [];
   let current: string | undefined;
-  const f = new Forwards({
-    forwards: [fwd], removeOnStop: false, log,
-    memory: { 'tcp/2222': { via: 'pcp', protocol: 'tcp', externalPort: 2222, internalAddress: '192.168.1.50', internalPort: 22, gateway: '192.168.1.1', leaseSeconds: 7200, at: 'x', nonce } },
-    deps: {
-      lanContext: async () => ({ ok: true, lan: lanAt('192.168.1.50') }),
-      openMapper: async (_v, l) => ({
-        ok: true,
-        mapper: {
-          via: 'pcp', lan: l, close: async () => undefined,
-          adopt: (m: MappingKey, ownership: string) => { adopted.push({ protocol: m.protocol, internalPort: m.internalPort, ownership }); current = ownership; },
-          ownershipOf: (m: MappingKey) => (m.protocol === 'tcp' && m.internalPort === 22 ? current : undefined),
-        } as unknown as Mapper,
-      }),
-      keep: async (_m, _r, o) => {
-        current = 'ffeeddccbbaa998877665544';
-        o.onEvent?.({ event: 'mapping.renewed', mapping: { via: 'pcp', protocol: 'tcp', externalPort: 2222, internalAddress: '192.168.1.50', internalPort: 22, description: 'ddns', leaseSeconds: 7200 }, renewInMs: 1 });
-        await new Promise<void>((r) => o.signal.addEventListener('abort', () => r(), { once: true }));
-      },
+  const dir = mkdtempSync(join(tmpdir(), 'forwards-'));
+  const session = new MappingSession(join(dir, 'portmap.json'));
+  const deps: ForwardsDeps = {
+    lanContext: async () => ({ ok: true, lan: lanAt('192.168.1.50') }),
+    openMapper: async (_v, l) => ({
+      ok: true,
+      mapper: {
+        via: 'pcp', lan: l, close: async () => undefined,
+        adopt: (m: MappingKey, ownership: string) => { adopted.push({ protocol: m.protocol, internalPort: m.internalPort, ownership }); current = ownership; },
+        ownershipOf: (m: MappingKey) => (m.protocol === 'tcp' && m.internalPort === 22 ? current : undefined),
+      } as unknown as Mapper,
+    }),
+    keep: async (_m, _r, o) => {
+      current = 'ffeeddccbbaa998877665544';
+      o.onEvent?.({ event: 'mapping.renewed', mapping: { via: 'pcp', protocol: 'tcp', externalPort: 2222, internalAddress: '192.168.1.50', internalPort: 22, description: 'ddns', leaseSeconds: 7200 }, renewInMs: 1 });
+      await new Promise<void>((r) => o.signal.addEventListener('abort', () => r(), { once: true }));
     },
+  };
+  const f = new Forwards({
+    forwards: [fwd], removeOnStop: false, log, deps,
+    legacy: legacyMappings({ 'tcp/2222': { via: 'pcp', protocol: 'tcp', externalPort: 2222, internalAddress: '192.168.1.50', internalPort: 22, gateway: '192.168.1.1', leaseSeconds: 7200, at: new Date().toISOString(), nonce } }),
+    session,
   });
   f.start();
-  await until('the nonce in the snapshot', () => f.snapshot()['tcp/2222']?.nonce?.startsWith('ff') === true);
+  await until('the nonce in the snapshot', () => f.snapshot()['tcp/2222']?.ownership?.startsWith('ff') === true);
   assert.deepEqual(adopted, [{ protocol: 'tcp', internalPort: 22, ownership: nonce }], 'the stored nonce was handed to the PCP mapper');
-  assert.equal(f.snapshot()['tcp/2222']?.nonce, 'ffeeddccbbaa998877665544');
+  assert.equal(f.snapshot()['tcp/2222']?.ownership, 'ffeeddccbbaa998877665544');
   await f.stop();
+  await session.idle();
+  assert.deepEqual((await session.mappings('192.168.1.1')).map((e) => [e.externalPort, e.ownership]), [[2222, 'ffeeddccbbaa998877665544']], 'the ledger has the new nonce');
+
+  // A restarted daemon takes it from the ledger.
+  adopted.length = 0;
+  const again = new Forwards({ forwards: [fwd], removeOnStop: false, log, session, deps: { ...deps, keep: async (_m, _r, o) => { await new Promise<void>((r) => o.signal.addEventListener('abort', () => r(), { once: true })); } } });
+  again.start();
+  await until('the adopt from the ledger', () => adopted.length > 0);
+  assert.deepEqual(adopted, [{ protocol: 'tcp', internalPort: 22, ownership: 'ffeeddccbbaa998877665544' }]);
+  await again.stop();
+  rmSync(dir, { recursive: true, force: true });
 });
 
 test('two LAN checks at once re-map only once', async () => {

@@ -10,6 +10,11 @@ import { configSchema } from '../../src/config/schema.js';
 import { PinholeKeeper, type PinholeDeps, type PinholeKeeperEvent } from '../../src/daemon/pinholes.js';
 import { keepPinhole, type Firewall6, type Lan6, type Pinhole } from '../../src/portmap/pinholes.js';
 import { ManualClock, settle } from '../../src/state/clock.js';
+import { MappingSession } from '../../src/portmap/session.js';
+import { until } from '../helpers/until.js';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 const GW = '2a0d:dd00:77::1';
 const A = '2a0d:dd00:77::50';
@@ -43,9 +48,9 @@ function router(ids: number[]) {
   };
 }
 
-function setup(o: { forwards: unknown[]; ids: number[]; removeOnStop?: boolean }) {
+function setup(o: { forwards: unknown[]; ids: number[]; removeOnStop?: boolean; session?: MappingSession; router?: ReturnType<typeof router> }) {
   const config = configSchema.parse({ forwards: o.forwards });
-  const r = router(o.ids);
+  const r = o.router ?? router(o.ids);
   const clock = new ManualClock();
   let lan6: Lan6 = { gateway: GW, address: A, interface: 'l0' };
   const deps: PinholeDeps = {
@@ -55,7 +60,10 @@ function setup(o: { forwards: unknown[]; ids: number[]; removeOnStop?: boolean }
     keep: keepPinhole,
   };
   const events: PinholeKeeperEvent[] = [];
-  const keeper = new PinholeKeeper({ forwards: config.forwards, removeOnStop: o.removeOnStop ?? true, deps, clock, random: () => 0.5, checkIntervalMs: 10_000, onEvent: (e) => events.push(e) });
+  const keeper = new PinholeKeeper({
+    forwards: config.forwards, removeOnStop: o.removeOnStop ?? true, deps, clock, random: () => 0.5, checkIntervalMs: 10_000, onEvent: (e) => events.push(e),
+    ...(o.session ? { session: o.session } : {}),
+  });
   return { keeper, r, clock, events, move: (address: string) => { lan6 = { ...lan6, address }; } };
 }
 
@@ -134,4 +142,36 @@ test('no IPv6 place: every pinhole forward is reported unavailable, retried with
   await settle();
   assert.equal(asked, 0);
   await none.stop();
+});
+
+test('pinholes are recorded in the ledger; a restarted keeper renews the one the router holds (same id, no second AddPinhole) and one it lost is opened again', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'pinholes-'));
+  try {
+    const forwards = [{ internalPort: 22, families: [6], lease: 100 }, { internalPort: 80, families: [6], lease: 100 }];
+    // The keepers' manual clock starts at 1_700_000_000_000: the ledger reads expiries on the same clock.
+    const now = () => 1_700_000_000_000;
+    const before = new MappingSession(join(dir, 'portmap.json'), now);
+    const first = setup({ forwards, ids: [5, 6], removeOnStop: false, session: before });
+    first.keeper.start();
+    await until('both pinholes opened', () => first.events.filter((e) => e.kind === 'opened').length >= 2);
+    await first.keeper.stop();
+    await before.idle();
+    const ledger = new MappingSession(join(dir, 'portmap.json'), now);
+    assert.deepEqual((await ledger.pinholes(GW)).map((e) => `${e.internalPort}#${e.id}`).sort(), ['22#5', '80#6'], 'both recorded, kept on the router (no removeOnStop)');
+
+    // The router lost tcp/80's pinhole meanwhile; the restarted daemon's keeper:
+    first.r.held.delete(6);
+    first.r.calls.length = 0;
+    const second = setup({ forwards, ids: [], removeOnStop: true, session: ledger, router: first.r });
+    second.keeper.start();
+    await until('both pinholes held again', () => second.events.filter((e) => e.kind === 'opened').length >= 2);
+    assert.deepEqual(first.r.calls.sort(), ['open 80', 'renew 5', 'renew 6'], 'renewed by id; only the lost one opened again');
+    assert.deepEqual(kinds(second.events).sort(), ['gone tcp/80', 'opened tcp/22 renewed', 'opened tcp/80 recreated']);
+    assert.equal(second.keeper.snapshot()['tcp/22']?.id, 5);
+    await ledger.idle();
+    assert.deepEqual((await ledger.pinholes(GW)).map((e) => `${e.internalPort}#${e.id}`).sort(), ['22#5', '80#7']);
+    await second.keeper.stop();
+    await ledger.idle();
+    assert.deepEqual(await ledger.pinholes(GW), [], 'removed on stop, forgotten');
+  } finally { rmSync(dir, { recursive: true, force: true }); }
 });

@@ -7,7 +7,9 @@
  *   before and after), `map list --all` shows it;
  * - `map add --family 6 --keep` has the pinhole back after a router reboot (events, not timing);
  * - `ddns run` with a `families: [4, 6]` forward opens the pinhole (a connection arrives), shows it in
- *   /status.json and /metrics, re-opens it after a router reboot, removes it on stop.
+ *   /status.json and /metrics, re-opens it after a router reboot, removes it on stop;
+ * - the daemon's pinhole is in the ledger `ddns map` reads: `map list` shows it, a restarted daemon renews
+ *   the same id instead of adding a second pinhole, `map remove` removes it.
  */
 import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
@@ -218,6 +220,60 @@ describe('IPv6 in the cgnat-v6 lab', { skip }, () => {
       assert.equal((await lab.connectFromInternet(lan6, 3030, { send: 'stopped', timeoutMs: 800 })).ok, false, 'removed on stop');
     } finally {
       if (child.exitCode === null) child.kill('SIGKILL');
+      await echo.close();
+    }
+  });
+
+  test('ddns run records its pinhole in the ledger: map list shows it, a restarted daemon renews the same id (no second pinhole), map remove removes it', { timeout: 120_000 }, async () => {
+    const lan6 = lab.addr.lan6 ?? '';
+    const echo = await lab.listen('lan', 3434);
+    const ledger = { DDNS_PORTMAP_LEDGER: join(lab.dir, 'run-ledger.json') };
+    const config = {
+      ip: { families: [6] }, records: [],
+      forwards: [{ internalPort: 3434, families: [6], lease: 600 }],
+      daemon: { listen: '127.0.0.1:9876', interval: 300, removeOnStop: false },
+      state: join(lab.dir, 'restart-state.json'),
+    };
+    // Debug level: a renewal is logged (pinhole.renewed) only there.
+    const run = () => {
+      const child = lab.spawn('lan', lab.ddnsArgv(['run'], { config }), { env: { ...lab.ddnsEnv, ...ledger, DDNS_LOG_LEVEL: 'debug' } });
+      return { child, ...eventsOf(child) };
+    };
+    const stop = (child: ChildProcess) => {
+      const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+      child.kill('SIGTERM');
+      return exited;
+    };
+    const rules = async () => ((await lab.exec('rtr', ['nft', 'list', 'chain', 'inet', 'filter', 'miniupnpd'])).stdout.match(/dport 3434 /g) ?? []).length;
+    const first = run();
+    let second: ReturnType<typeof run> | undefined;
+    try {
+      await first.next('pinhole.opened', 0);
+      const id = first.events.find((e) => e.event === 'pinhole.opened')?.id;
+      assert.equal(typeof id, 'number');
+      const list = await lab.ddns(['--json', 'map', 'list'], { env: ledger });
+      assert.equal(list.code, 0, list.stderr);
+      const rows = JSON.parse(list.stdout) as Array<{ family?: number; internalAddress: string; internalPort: number; pinholeId?: number }>;
+      assert.ok(rows.some((m) => m.family === 6 && m.internalAddress === lan6 && m.internalPort === 3434 && m.pinholeId === id), `map list shows the daemon's pinhole: ${list.stdout}`);
+      assert.equal(await stop(first.child), 0);
+      assert.equal(first.events.some((e) => e.event === 'pinhole.removed'), false, 'kept on the router (removeOnStop false)');
+      assert.equal(await rules(), 1);
+
+      second = run();
+      await second.next('pinhole.renewed', 0);
+      assert.equal(second.events.find((e) => e.event === 'pinhole.renewed')?.id, id, 'the restarted daemon renews the pinhole it had');
+      assert.equal(second.events.some((e) => e.event === 'pinhole.opened' || e.event === 'pinhole.recreated'), false, JSON.stringify(second.events.filter((e) => String(e.event).startsWith('pinhole'))));
+      assert.equal(await rules(), 1, 'one pinhole on the router, not two');
+      assert.deepEqual(await lab.connectFromInternet(lan6, 3434, { send: 'after restart' }), { ok: true, data: 'after restart' });
+      assert.equal(await stop(second.child), 0);
+
+      // The CLI removes what the daemon made: one ledger.
+      const rm = await lab.ddns(['map', 'remove', '3434', '--family', '6'], { env: ledger });
+      assert.equal(rm.code, 0, rm.stdout + rm.stderr);
+      assert.equal(await rules(), 0);
+      assert.equal((await lab.connectFromInternet(lan6, 3434, { send: 'removed', timeoutMs: 800 })).ok, false, 'closed after map remove');
+    } finally {
+      for (const c of [first.child, second?.child]) if (c && c.exitCode === null) c.kill('SIGKILL');
       await echo.close();
     }
   });

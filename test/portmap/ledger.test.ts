@@ -1,12 +1,16 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { chmodSync, lstatSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, lstatSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { forget, readGatewayHint, readLedger, remember, rememberGateway, type LedgerEntry } from '../../src/portmap/ledger.js';
+import { defaultLedgerPath, forget, readGatewayHint, readLedger, remember, rememberGateway, type MappingEntry, type PinholeEntry } from '../../src/portmap/ledger.js';
+import { MappingSession } from '../../src/portmap/session.js';
+import type { Mapper, MappingKey } from '../../src/portmap/mapper.js';
 import { listJson } from '../../src/cli/render/map.js';
 
-const entry = (o: Partial<LedgerEntry> = {}): LedgerEntry => ({ via: 'pcp', protocol: 'tcp', externalPort: 8080, internalAddress: '192.168.1.5', internalPort: 80, description: 'x', leaseSeconds: 600, expiresAt: Date.now() + 600_000, gateway: '192.168.1.1', nonce: 'ab'.repeat(12), ...o });
+const entry = (o: Partial<MappingEntry> = {}): MappingEntry => ({ via: 'pcp', protocol: 'tcp', externalPort: 8080, internalAddress: '192.168.1.5', internalPort: 80, description: 'x', leaseSeconds: 600, expiresAt: Date.now() + 600_000, gateway: '192.168.1.1', ownership: 'ab'.repeat(12), ...o });
+const STABLE = '2a0d:dd00:77::50';
+const hole = (o: Partial<PinholeEntry> = {}): PinholeEntry => ({ family: 6, via: 'upnp', protocol: 'tcp', internalAddress: STABLE, internalPort: 2727, id: 1, leaseSeconds: 600, gateway: '2a0d:dd00:77::1', expiresAt: Date.now() + 600_000, ...o });
 
 test('the ledger remembers, replaces and forgets entries by gateway, protocol and external port; file mode 0600', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'ledger-'));
@@ -49,7 +53,7 @@ test('a corrupt, foreign or expired ledger reads as empty, never throws', async 
     assert.deepEqual(await readLedger(path), []);
     writeFileSync(path, '{not json');
     assert.deepEqual(await readLedger(path), []);
-    writeFileSync(path, JSON.stringify([entry({ expiresAt: 1 }), { ...entry(), internalAddress: 'evil.example' }, { ...entry(), nonce: 'zz' }, entry({ expiresAt: 0, via: 'upnp' })]));
+    writeFileSync(path, JSON.stringify([entry({ expiresAt: 1 }), { ...entry(), internalAddress: 'evil.example' }, { ...entry(), ownership: 'bad\u0007token' }, entry({ expiresAt: 0, via: 'upnp' })]));
     assert.deepEqual((await readLedger(path)).map((e) => e.via), ['upnp'], 'only the permanent, valid entry survives');
   } finally { rmSync(dir, { recursive: true, force: true }); }
 });
@@ -71,4 +75,81 @@ test('the gateway hint is kept per gateway and only for an http URL on that gate
 test('map list --json has exactly the contract fields', () => {
   const out = listJson([{ via: 'upnp', protocol: 'tcp', externalPort: 1, internalAddress: '192.168.1.5', internalPort: 2, description: 'd', leaseSeconds: 3, ours: true, enabled: true, externalAddress: '44.0.0.2' }]);
   assert.deepEqual(out, [{ protocol: 'tcp', externalPort: 1, internalAddress: '192.168.1.5', internalPort: 2, description: 'd', leaseSeconds: 3, via: 'upnp', ours: true }]);
+});
+
+test('IPv6 pinholes live in the same ledger: remembered, replaced by address and port, forgotten; an invalid one is skipped', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'ledger-'));
+  const path = join(dir, 'portmap.json');
+  try {
+    await remember(path, entry());
+    await remember(path, hole());
+    await remember(path, hole({ id: 2 }));
+    await remember(path, hole({ internalPort: 2728, id: 3 }));
+    assert.deepEqual((await readLedger(path)).map((e) => (e.family === 6 ? `6:${e.internalPort}#${e.id}` : `4:${e.externalPort}`)), ['4:8080', '6:2727#2', '6:2728#3']);
+    await forget(path, { family: 6, gateway: '2a0d:dd00:77::1', protocol: 'tcp', internalAddress: STABLE, internalPort: 2727 });
+    await forget(path, { gateway: '192.168.1.1', protocol: 'tcp', externalPort: 2728 }); // an IPv4 key never forgets a pinhole
+    assert.deepEqual((await readLedger(path)).map((e) => e.family ?? 4), [4, 6]);
+    writeFileSync(path, JSON.stringify([hole({ id: 'x' as unknown as number }), hole({ expiresAt: 1 }), hole({ internalAddress: '192.168.1.5' }), hole({ expiresAt: 0 })]));
+    assert.deepEqual(await readLedger(path), [], 'a pinhole is never permanent: expiresAt 0 is invalid for one');
+  } finally { rmSync(dir, { recursive: true, force: true }); }
+});
+
+test('a ledger of the previous version loads as it is (nonce, no family, pinholes.json beside it) and is folded into one file at the next write', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'ledger-'));
+  const path = join(dir, 'portmap.json');
+  const fixture = new URL('../fixtures/ledger-previous/', import.meta.url);
+  try {
+    for (const f of ['portmap.json', 'pinholes.json']) writeFileSync(join(dir, f), readFileSync(new URL(f, fixture)));
+    const loaded = await readLedger(path);
+    assert.deepEqual(loaded.map((e) => (e.family === 6 ? [6, e.internalPort, e.id] : [4, e.externalPort, e.ownership ?? null])), [[4, 2222, '00112233445566778899aabb'], [4, 51820, null], [6, 2727, 7]]);
+    // The next write keeps them all in the one file, the PCP nonce under its new name, and drops pinholes.json.
+    await remember(path, entry({ externalPort: 8443, internalPort: 443 }));
+    const raw = JSON.parse(readFileSync(path, 'utf8')) as Array<Record<string, unknown>>;
+    assert.equal(raw.length, 4);
+    assert.equal(raw.find((e) => e.externalPort === 2222)?.ownership, '00112233445566778899aabb');
+    assert.equal(raw.some((e) => 'nonce' in e), false);
+    assert.equal(raw.find((e) => e.id === 7)?.family, 6);
+    assert.equal(existsSync(join(dir, 'pinholes.json')), false);
+    assert.deepEqual((await readLedger(path)).length, 4);
+  } finally { rmSync(dir, { recursive: true, force: true }); }
+});
+
+test('the ledger is where DDNS_PORTMAP_LEDGER says, else beside the state file (the daemon\'s, or DDNS_STATE), else under XDG_STATE_HOME', () => {
+  assert.equal(defaultLedgerPath({ DDNS_PORTMAP_LEDGER: '/x/l.json', DDNS_STATE: '/data/state.json' }, '/y/state.json'), '/x/l.json');
+  assert.equal(defaultLedgerPath({ DDNS_STATE: '/data/state.json' }, '/y/state.json'), '/y/portmap.json');
+  assert.equal(defaultLedgerPath({ DDNS_STATE: '/data/state.json', XDG_STATE_HOME: '/s' }), '/data/portmap.json');
+  assert.equal(defaultLedgerPath({ XDG_STATE_HOME: '/s' }), '/s/ddns/portmap.json');
+});
+
+test('one mapping session: a grant is recorded with the mapper\'s ownership data, and a later session hands it to a new mapper of the same host (adopt)', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'ledger-'));
+  const path = join(dir, 'portmap.json');
+  const lan = { gateway: '192.168.1.1', address: '192.168.1.50', interface: 'eth0', prefixLength: 24 };
+  const mapper = (via: 'pcp' | 'upnp', address = lan.address) => {
+    const adopted: string[] = [];
+    const m = {
+      via, lan: { ...lan, address }, close: async () => undefined,
+      ownershipOf: (k: MappingKey) => (via === 'pcp' && k.internalPort === 22 ? 'ffeeddccbbaa998877665544' : undefined),
+      adopt: (k: MappingKey, o: string) => { adopted.push(`${k.protocol}/${k.internalPort}=${o}`); },
+    } as unknown as Mapper;
+    return { m, adopted };
+  };
+  try {
+    const a = new MappingSession(path);
+    const one = mapper('pcp');
+    const granted = { via: 'pcp' as const, protocol: 'tcp' as const, externalPort: 2222, internalAddress: lan.address, internalPort: 22, description: 'ssh', leaseSeconds: 7200 };
+    // Two grants at once (the daemon's events): serialized, neither lost.
+    await Promise.all([a.granted(one.m, granted, Date.now() + 7_200_000), a.granted(one.m, { ...granted, externalPort: 8080, internalPort: 80 }, Date.now() + 7_200_000)]);
+    assert.deepEqual((await a.mappings(lan.gateway)).map((e) => [e.externalPort, e.ownership ?? null]), [[2222, 'ffeeddccbbaa998877665544'], [8080, null]]);
+
+    const b = new MappingSession(path);
+    const two = mapper('pcp');
+    assert.equal(await b.seed(two.m), 1);
+    assert.deepEqual(two.adopted, ['tcp/22=ffeeddccbbaa998877665544']);
+    const other = mapper('pcp', '192.168.1.77');
+    assert.equal(await b.seed(other.m), 0, 'another host\'s record is not ours to adopt');
+    assert.equal(await b.seed(mapper('upnp').m), 0);
+    await b.released({ gateway: lan.gateway, protocol: 'tcp', externalPort: 2222 });
+    assert.deepEqual((await b.mappings(lan.gateway)).map((e) => e.externalPort), [8080]);
+  } finally { rmSync(dir, { recursive: true, force: true }); }
 });

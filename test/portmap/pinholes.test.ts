@@ -1,17 +1,14 @@
 /**
  * IPv6 pinholes: the WANIPv6FirewallControl SOAP client against a loopback fake (argument order, values,
- * error codes), the choice of this host's address, the pinhole memory, and the upkeep loop (renewal at
+ * error codes), the choice of this host's address, and the upkeep loop (an adopted pinhole renewed at once) (renewal at
  * half the lease, re-opening what the router lost, removal on stop) driven by an injected clock and wait.
  */
 import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { FirewallClient } from '../../src/portmap/upnp/firewall6.js';
 import { closeHttp } from '../../src/portmap/upnp/http.js';
 import {
-  forgetPinhole, keepPinhole, readPinholes, rememberPinhole, stableAddressOn, UpnpFirewall6,
+  keepPinhole, stableAddressOn, UpnpFirewall6,
   type Firewall6, type Pinhole, type PinholeEvent,
 } from '../../src/portmap/pinholes.js';
 import { parseIfInet6 } from '../../src/net/if-inet6.js';
@@ -90,21 +87,6 @@ test('the address opened is the stable one in the gateway\'s /64, never a tempor
   assert.equal(stableAddressOn(table.filter((a) => a.temporary), 'l0', '2a0d:dd00:77::1'), undefined);
 });
 
-test('the pinhole memory: remembered, replaced, forgotten; a corrupt or expired entry is dropped', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'pinholes-'));
-  const path = join(dir, 'pinholes.json');
-  const e = { via: 'upnp' as const, protocol: 'tcp' as const, internalAddress: STABLE, internalPort: 2727, id: 1, leaseSeconds: 600, gateway: '2a0d:dd00:77::1', expiresAt: Date.now() + 600_000 };
-  await rememberPinhole(path, e);
-  await rememberPinhole(path, { ...e, id: 2 });
-  assert.deepEqual((await readPinholes(path)).map((x) => x.id), [2]);
-  await forgetPinhole(path, e);
-  assert.deepEqual(await readPinholes(path), []);
-  writeFileSync(path, JSON.stringify([{ ...e, id: 'x' }, { ...e, expiresAt: 1 }, { ...e, internalAddress: '192.168.1.5' }]));
-  assert.deepEqual(await readPinholes(path), []);
-  writeFileSync(path, '{not json');
-  assert.deepEqual(await readPinholes(path), []);
-});
-
 /** A router's firewall in memory: holds pinholes until `reboot()`. */
 function memoryFirewall(): Firewall6 & { reboot(): void; calls: string[]; held: Map<number, Pinhole> } {
   const held = new Map<number, Pinhole>();
@@ -157,4 +139,29 @@ test('keepPinhole retries a refused open with a doubling delay and never throws'
     wait: (ms) => { waits.push(ms); if (waits.length === 4) ac.abort(); return Promise.resolve(); },
   });
   assert.deepEqual(waits, [1000, 2000, 4000, 4000]);
+});
+
+test('keepPinhole with an adopted pinhole renews it at once (the router extends it, no second one); one the router lost is opened again', async () => {
+  const fw = memoryFirewall();
+  const first = await fw.open({ protocol: 'tcp', internalPort: 2727, leaseSeconds: 100 });
+  assert.equal(first.kind, 'opened');
+  const adopted = (first as { pinhole: Pinhole }).pinhole;
+  fw.calls.length = 0;
+  const ac = new AbortController();
+  const events: PinholeEvent[] = [];
+  await keepPinhole(fw, { protocol: 'tcp', internalPort: 2727, leaseSeconds: 100 }, {
+    signal: ac.signal, adopted, now: () => 0, wait: () => { ac.abort(); return Promise.resolve(); }, onEvent: (e) => events.push(e),
+  });
+  assert.deepEqual(fw.calls, ['renew'], 'renewed, never opened');
+  assert.deepEqual(events.map((e) => [e.event, 'pinhole' in e ? e.pinhole.id : undefined]), [['pinhole.renewed', adopted.id]]);
+  assert.equal(fw.held.size, 1);
+
+  // The router rebooted while no process kept it: the renewal says gone, and a new one is opened.
+  fw.reboot();
+  const ac2 = new AbortController();
+  const events2: PinholeEvent[] = [];
+  await keepPinhole(fw, { protocol: 'tcp', internalPort: 2727, leaseSeconds: 100 }, {
+    signal: ac2.signal, adopted, now: () => 0, wait: () => { ac2.abort(); return Promise.resolve(); }, onEvent: (e) => events2.push(e),
+  });
+  assert.deepEqual(events2.map((e) => e.event), ['pinhole.gone', 'pinhole.opened']);
 });
