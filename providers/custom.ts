@@ -10,10 +10,9 @@
  * The URL is a secret (it usually carries a token): it never appears in a log line or an Outcome —
  * those name only `custom <name>` and the URL's host. Header values are secrets too.
  */
-import { request } from 'undici';
 import type { CustomRecordConfig } from '../src/config/schema.js';
 import { describeError, withTimeout } from '../src/net/abort.js';
-import { readCapped } from '../src/net/body.js';
+import { exchange } from '../src/net/http-client.js';
 import { USER_AGENT, parseRetryAfter } from './http.js';
 import { type Addresses, type Outcome, type Provider, type ProviderContext, mapLimit, outcome } from './provider.js';
 
@@ -61,20 +60,17 @@ async function updateOne(record: CustomRecordConfig, send: Addresses, ctx: Provi
   const signal = withTimeout(ctx.timeoutMs, ctx.signal);
   const body = record.body !== undefined ? fill(record.body, values, false) : undefined;
   try {
-    const res = await request(target, {
+    const res = await exchange(new URL(target), {
       method: record.method,
       headers: { 'user-agent': USER_AGENT, ...record.headers },
       ...(body !== undefined ? { body } : {}),
       signal,
-      headersTimeout: ctx.timeoutMs,
-      bodyTimeout: ctx.timeoutMs,
+      maxBytes: MAX_BODY,
     });
-    const text = await readCapped(res.body, MAX_BODY, res.headers['content-length']);
-    if (!text.ok) return outcome.failed(`${host} answered more than ${MAX_BODY} bytes`);
-    const ra = res.headers['retry-after'];
-    return judge(record, res.statusCode, text.text, send, Array.isArray(ra) ? ra[0] : ra);
+    if (!res.ok) return outcome.failed(`${host} answered more than ${MAX_BODY} bytes`);
+    return judge(record, res.status, res.body, send, res.headers['retry-after']?.split(',')[0]?.trim());
   } catch (err) {
-    // undici's messages may quote the URL: say only the host.
+    // Error messages may quote the URL: say only the host.
     const why = signal.aborted && !ctx.signal.aborted ? `timed out after ${ctx.timeoutMs} ms` : describeError(err).split(target).join('<url>');
     return outcome.failed(`${host}: ${why}`);
   }

@@ -1,17 +1,16 @@
 /**
- * The one HTTP call the providers make (dyndns2, DuckDNS, the JSON APIs): undici `request` with a
- * timeout and the caller's signal, no redirects (a redirect is an answer, not a new place to send
- * credentials), a capped body, and failures as values.
+ * The one HTTP call the providers make (dyndns2, DuckDNS, the JSON APIs): node:https through
+ * src/net/http-client.ts (keep-alive global agent) with a timeout and the caller's signal, no redirects
+ * (a redirect is an answer, not a new place to send credentials), a capped body, and failures as values.
  *
  * Contract: `httpRequest`/`httpGet` never reject; they resolve `{ ok: false, why }` for every transport
  * problem. `why` never contains the URL's query or credentials (only scheme, host and path — or
  * `opts.shown` instead, for URLs that carry a secret in their path).
  */
 import { platform } from 'node:os';
-import { request } from 'undici';
 import pkg from '../package.json' with { type: 'json' };
 import { describeError, isTimeoutError, withTimeout } from '../src/net/abort.js';
-import { readCapped } from '../src/net/body.js';
+import { exchange } from '../src/net/http-client.js';
 import { MAX_RETRY_AFTER_SECONDS } from './provider.js';
 
 const MAX_BODY = 64 * 1024;
@@ -58,23 +57,19 @@ export async function httpRequest(url: URL, opts: HttpOptions): Promise<HttpResu
   const ms = () => Math.round(performance.now() - started);
   const signal = withTimeout(opts.timeoutMs, opts.signal);
   try {
-    const res = await request(url, {
+    const res = await exchange(url, {
       method: opts.method ?? 'GET',
       headers: { 'user-agent': USER_AGENT, accept: 'text/plain, */*', ...opts.headers },
       ...(opts.body !== undefined ? { body: opts.body } : {}),
       signal,
-      headersTimeout: opts.timeoutMs,
-      bodyTimeout: opts.timeoutMs,
+      maxBytes: MAX_BODY,
     });
-    const body = await readCapped(res.body, MAX_BODY, res.headers['content-length']);
-    if (!body.ok) return { ok: false, why: `${shown} answered more than ${MAX_BODY} bytes`, ms: ms() };
-    const headers: Record<string, string> = {};
-    for (const [k, v] of Object.entries(res.headers)) if (v !== undefined) headers[k.toLowerCase()] = Array.isArray(v) ? v.join(', ') : v;
-    return { ok: true, status: res.statusCode, headers, body: body.text, ms: ms() };
+    if (!res.ok) return { ok: false, why: `${shown} answered more than ${MAX_BODY} bytes`, ms: ms() };
+    return { ok: true, status: res.status, headers: res.headers, body: res.body, ms: ms() };
   } catch (err) {
-    // Our signal or undici's headers/body timer, whichever fired first: the same timeout of ours.
+    // Our signal is the only timer: a timeout is ours.
     const timedOut = !opts.signal.aborted && (signal.aborted || isTimeoutError(err));
-    // undici's messages may quote the URL (and with it a secret in its path or query): never repeat it.
+    // Error messages may quote the URL (and with it a secret in its path or query): never repeat it.
     const why = timedOut ? `timed out after ${opts.timeoutMs} ms` : describeError(err).split(url.href).join('<url>');
     return { ok: false, why: `${shown}: ${why}`, ms: ms() };
   }

@@ -108,13 +108,13 @@ export function targetLabel(target: NotifyConfig, index: number): string {
   return `notify[${index}] ${target.type} ${host}`;
 }
 
-const undiciSend: Sender = async (req, signal) => {
+const httpSend: Sender = async (req, signal) => {
   try {
-    // undici's request follows no redirects: a redirect is an answer, the URL's secret goes nowhere else.
-    const { request } = await import('undici');
-    const res = await request(req.url, { method: req.method, headers: { 'user-agent': 'ddns', ...req.headers }, ...(req.body !== undefined ? { body: req.body } : {}), signal });
-    await res.body.dump({ limit: 64 * 1024 }).catch(() => undefined);
-    return { ok: true, status: res.statusCode };
+    // No redirects are followed (src/net/http-client.ts): a redirect is an answer, the URL's secret goes nowhere else.
+    const { exchange } = await import('../net/http-client.js');
+    const res = await exchange(req.url, { method: req.method, headers: { 'user-agent': 'ddns', ...req.headers }, ...(req.body !== undefined ? { body: req.body } : {}), signal, maxBytes: 0, readBody: () => false });
+    // readBody false: the status is the answer, the body is never read.
+    return res.ok ? { ok: true, status: res.status } : { ok: false, why: 'no status' };
   } catch (err) {
     return { ok: false, why: describeError(err) };
   }
@@ -131,7 +131,7 @@ export class Notifier {
 
   constructor(targets: readonly NotifyConfig[], private readonly o: NotifierOptions) {
     this.lanes = targets.map((target, i) => ({ target, label: targetLabel(target, i), queue: [], busy: undefined }));
-    this.send = o.send ?? undiciSend;
+    this.send = o.send ?? httpSend;
     this.timeoutMs = o.timeoutMs ?? 5000;
     this.maxQueue = o.maxQueue ?? 20;
   }

@@ -1,9 +1,10 @@
 /**
  * V8 settings for a long-running, mostly idle daemon (README "Performance": `ddns run` idle RSS is a budget).
  * Measured on these machines, each as the first thing `ddns run` does:
- * - `--liftoff-only`: undici parses HTTP with llhttp compiled to WebAssembly; V8's optimizing tier-up
- *   of that module costs ~35 MiB of transient memory on the first request (peak RSS 98 → 63 MiB in a
- *   three-request test). The baseline compiler is plenty for a few requests a minute.
+ * - `--liftoff-only`: V8's optimizing tier-up of a WebAssembly module (undici's llhttp parser) cost ~35 MiB
+ *   of transient memory on its first request (peak RSS 98 → 63 MiB in a three-request test). The daemon's
+ *   HTTP now goes through node:http/https (src/net/http-client.ts), so this only matters if undici is
+ *   ever loaded again (the UPnP client's selectable transport).
  * - `--semi-space-growth-factor=1`: the young generation stays at its initial size instead of growing
  *   to 16 MiB semi-spaces after a burst of allocation, which V8 then keeps (idle RSS 79 → 49 MiB in a
  *   synthetic test; 85 → ~65 MiB for the daemon in the lab). More frequent, smaller scavenges.

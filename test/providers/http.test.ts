@@ -31,7 +31,7 @@ describe('provider HTTP', () => {
   });
 
   test('a server that never answers ends in our own timeout, without the query in the message', async () => {
-    // Two timers race here (our signal, undici's headers timer); either way the message is ddns's own.
+    // Our signal is the only timer (node:https through src/net/http-client.ts): the message is ddns's own.
     const r = await get('/hang?token=hush-hush', 300);
     assert.ok(!r.ok);
     assert.match(r.why, /^http:\/\/127\.0\.0\.1:\d+\/hang: timed out after 300 ms$/);

@@ -9,11 +9,10 @@
  * connect, headers, body — is bounded by `timeoutMs`, so a server that drips bytes forever loses.
  */
 import { lookup as dnsLookup, type LookupAddress, type LookupOptions } from 'node:dns';
-import { isIP } from 'node:net';
-import { Agent, request } from 'undici';
+import { isIP, type LookupFunction } from 'node:net';
 import type { Family } from '../../net/address.js';
 import { withTimeout } from '../../net/abort.js';
-import { readCapped } from '../../net/body.js';
+import { exchange } from '../../net/http-client.js';
 import { evidenceOf, failure, since, type ObserveOptions, type Source, type SourceResult } from '../source.js';
 import { parseAddressBody, type BodyFormat } from '../validate.js';
 import { abortKind, describeNetError } from './errors.js';
@@ -72,34 +71,27 @@ export class HttpSource implements Source {
 
     const maxBytes = this.o.maxBytes ?? HTTP_MAX_BYTES;
     const signal = withTimeout(this.o.timeoutMs, opts.signal);
-    const agent = new Agent({
-      connect: { family, autoSelectFamily: false, lookup: lookupFor(family), timeout: this.o.timeoutMs },
-      headersTimeout: this.o.timeoutMs,
-      bodyTimeout: this.o.timeoutMs,
-      connections: 1,
-      pipelining: 0,
-    });
     try {
-      const res = await request(this.url, {
+      const res = await exchange(this.url, {
         method: 'GET',
-        dispatcher: agent,
+        agent: false,
+        family,
+        lookup: lookupFor(family) as unknown as LookupFunction,
         signal,
+        maxBytes,
+        readBody: (status) => status === 200,
         headers: { 'user-agent': this.o.userAgent ?? 'ddns (public-ip check)', accept: 'text/plain, */*;q=0.5', connection: 'close' },
       });
-      // Destroying the body must not surface as an unhandled 'error' event later (readCapped does the same).
-      res.body.on('error', () => { /* the outcome is already decided */ });
-      if (res.statusCode !== 200) {
-        const where = res.headers.location ? ` to ${String(res.headers.location).slice(0, 80)} (redirects are not followed)` : '';
-        res.body.destroy();
-        return failure(family, 'protocol', `HTTP ${res.statusCode}${where}`, since(t0));
+      if (!res.ok) {
+        return res.declared
+          ? failure(family, 'oversize', `body of ${res.bytes} bytes (at most ${maxBytes} accepted)`, since(t0))
+          : failure(family, 'oversize', `body over ${maxBytes} bytes`, since(t0), { evidence: evidenceOf(res.partial) });
       }
-      const read = await readCapped(res.body, maxBytes, res.headers['content-length']);
-      if (!read.ok) {
-        return read.declared
-          ? failure(family, 'oversize', `body of ${read.bytes} bytes (at most ${maxBytes} accepted)`, since(t0))
-          : failure(family, 'oversize', `body over ${maxBytes} bytes`, since(t0), { evidence: evidenceOf(read.partial) });
+      if (res.status !== 200) {
+        const where = res.headers.location ? ` to ${res.headers.location.slice(0, 80)} (redirects are not followed)` : '';
+        return failure(family, 'protocol', `HTTP ${res.status}${where}`, since(t0));
       }
-      const body = read.text;
+      const body = res.body;
       const evidence = evidenceOf(body);
       const v = parseAddressBody(body, family, this.o.format ?? (this.url.pathname.endsWith('/cdn-cgi/trace') ? 'trace' : 'auto'));
       if (!v.ok) return failure(family, 'invalid', v.why, since(t0), { evidence, ...(v.rejected ? { rejected: v.rejected } : {}) });
@@ -108,8 +100,6 @@ export class HttpSource implements Source {
       const kind = abortKind(signal, opts.signal, err);
       if (kind) return failure(family, kind, kind === 'timeout' ? `no complete answer within ${this.o.timeoutMs} ms` : 'aborted', since(t0));
       return failure(family, 'network', describeNetError(err), since(t0));
-    } finally {
-      agent.destroy().catch(() => { /* already closed */ });
     }
   }
 }
