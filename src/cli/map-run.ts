@@ -147,7 +147,7 @@ export async function runMapRemove(external: string, opts: Record<string, unknow
   if (opts.family === '6') {
     const { runPinholeRemove } = await import('./map-pinhole.js');
     try {
-      return await runPinholeRemove({ protocol, internalPort: externalPort }, g);
+      return await runPinholeRemove({ protocol, internalPort: externalPort }, { via: String(opts.via) }, g);
     } finally {
       await closeHttp();
     }

@@ -3,7 +3,7 @@ import { Option, type Command } from 'commander';
 import { action, globalOptions } from './context.js';
 
 const via = () => new Option('--via <protocol>', 'how to talk to the router').choices(['auto', 'upnp', 'natpmp', 'pcp']).default('auto');
-const family = () => new Option('--family <family>', '4: a port mapping (NAT); 6: an inbound IPv6 pinhole to this host\'s stable address (UPnP WANIPv6FirewallControl)').choices(['4', '6']).default('4');
+const family = () => new Option('--family <family>', '4: a port mapping (NAT); 6: an inbound IPv6 pinhole to this host\'s stable address (UPnP WANIPv6FirewallControl or PCP)').choices(['4', '6']).default('4');
 const protocol = () => new Option('--protocol <protocol>', 'transport protocol').choices(['tcp', 'udp']).default('tcp');
 
 export function register(program: Command): void {

@@ -66,8 +66,8 @@ export function realDeps(o: RealDepsOptions = {}): DaemonDeps {
     pinholes: {
       lanContext: async () => (await import('../portmap/lan.js')).lanContext(),
       lanContext6: async () => (await import('../portmap/pinholes.js')).lanContext6(),
-      openFirewall: async (lan4, lan6, opts) => {
-        const r = await (await import('../portmap/pinholes.js')).openFirewall6(lan4, lan6, { signal: opts.signal, timeoutMs: 5000 });
+      openFirewall: async (lan4, lan6, via, opts) => {
+        const r = await (await import('../portmap/pinholes.js')).findFirewall6(lan4, lan6, via, { signal: opts.signal, timeoutMs: 5000 });
         return r.ok ? r : { ok: false, message: r.message };
       },
       keep: async (fw, req, opts) => (await import('../portmap/pinholes.js')).keepPinhole(fw, req, opts),

@@ -289,7 +289,7 @@ function forwards(fs: readonly ForwardStatus[]): string {
       const p = f.pinhole;
       const target = p ? `[${esc(p.internalAddress)}]:${p.internalPort}` : `this host:${f.internalPort}`;
       const state = p
-        ? `<span class="ok">pinhole open</span> (#${p.id})`
+        ? `<span class="ok">pinhole open</span> (${p.id !== undefined ? `#${p.id}` : esc(p.via.toUpperCase())})`
         : `<span class="bad">no pinhole</span>${f.pinholeProblem ? `<br>${esc(f.pinholeProblem)}` : ''}`;
       const lease = p ? `${p.leaseSeconds} s, until ${when(p.expiresAt)}` : '—';
       out.push(`<tr><td class="addr">IPv6 ${esc(f.protocol.toUpperCase())} ${f.internalPort} → ${target}</td><td class="opt">${esc(f.description ?? '')}</td><td>${state}</td><td>${lease}</td></tr>`);

@@ -16,7 +16,8 @@
  */
 import type { ForwardConfig } from '../config/schema.js';
 import type { LanResult } from '../portmap/lan.js';
-import type { LanContext, Protocol } from '../portmap/types.js';
+import type { Protocol } from '../portmap/types.js';
+import { groupBy } from '../net/concurrency.js';
 import { PinholeIds, type Firewall6, type KeepPinholesOptions, type Lan6, type Lan6Result, type Pinhole, type PinholeEvent } from '../portmap/pinholes.js';
 import { backoffDelay } from '../state/backoff.js';
 import { pauseOn, realClock, within, type Clock } from '../state/clock.js';
@@ -28,18 +29,21 @@ export type PinholeKeeperEvent =
   | { kind: 'opened'; key: string; pinhole: Pinhole; how: 'added' | 'renewed' | 'recreated' }
   | { kind: 'gone'; key: string; pinhole: Pinhole; why: string }
   | { kind: 'failed'; key: string; message: string }
-  | { kind: 'removed'; key: string; ok: boolean }
+  | { kind: 'removed'; key: string; ok: boolean; message?: string }
   | { kind: 'unavailable'; keys: string[]; message: string }
   | { kind: 'lan-changed'; from: Lan6; to: Lan6 };
 
 export type OpenFirewall6Result = { ok: true; firewall: Firewall6 } | { ok: false; message: string };
 
+/** How a group of forwards opens its pinholes: the forward's `via` (auto = UPnP when offered, else PCP). */
+export type PinholeVia = 'auto' | 'upnp' | 'pcp';
+
 export interface PinholeDeps {
-  /** This host on the IPv4 LAN (the router's IGD is found there by SSDP). */
+  /** This host on the IPv4 LAN (the router's IGD is found there by SSDP; PCP does not need it). */
   lanContext(): Promise<LanResult>;
   /** This host's stable IPv6 address and the IPv6 gateway. */
   lanContext6(): Promise<Lan6Result>;
-  openFirewall(lan4: LanContext, lan6: Lan6, o: { signal: AbortSignal }): Promise<OpenFirewall6Result>;
+  openFirewall(lan4: LanResult, lan6: Lan6, via: PinholeVia, o: { signal: AbortSignal }): Promise<OpenFirewall6Result>;
   keep(fw: Firewall6, req: { protocol: Protocol; internalPort: number; leaseSeconds: number }, o: KeepPinholesOptions): Promise<void>;
 }
 
@@ -176,17 +180,22 @@ export class PinholeKeeper {
     this.gen = gen;
   }
 
-  /** Finds the router's firewall control (retrying with backoff), then keeps each pinhole until aborted. */
+  /** Each `via` group of forwards finds its firewall control (retrying with backoff) and keeps its pinholes until aborted. */
   private async run(gen: Generation): Promise<void> {
+    const groups = groupBy(this.forwards, (f): PinholeVia => (f.via === 'upnp' || f.via === 'pcp' ? f.via : 'auto'));
+    await Promise.all([...groups].map(([via, forwards]) => this.runGroup(gen, via, forwards)));
+  }
+
+  private async runGroup(gen: Generation, via: PinholeVia, forwards: readonly ForwardConfig[]): Promise<void> {
     const signal = gen.controller.signal;
-    const keys = this.forwards.map(forwardKey);
+    const keys = forwards.map(forwardKey);
     let failures = 0;
     let fw: Firewall6 | undefined;
     while (!signal.aborted && !fw) {
-      const lan4 = await this.o.deps.lanContext().catch((err: unknown): LanResult => ({ ok: false, message: String(err) }));
-      const opened: OpenFirewall6Result = lan4.ok
-        ? await this.o.deps.openFirewall(lan4.lan, gen.lan, { signal }).catch((err: unknown): OpenFirewall6Result => ({ ok: false, message: String(err) }))
-        : { ok: false, message: `${lan4.message} (the router's firewall control is found from the IPv4 side)` };
+      const lan4 = via === 'pcp'
+        ? { ok: false as const, message: 'not needed' }
+        : await this.o.deps.lanContext().catch((err: unknown): LanResult => ({ ok: false, message: String(err) }));
+      const opened = await this.o.deps.openFirewall(lan4, gen.lan, via, { signal }).catch((err: unknown): OpenFirewall6Result => ({ ok: false, message: String(err) }));
       if (signal.aborted) return;
       if (opened.ok) { fw = opened.firewall; break; }
       this.emit({ kind: 'unavailable', keys, message: opened.message });
@@ -202,9 +211,9 @@ export class PinholeKeeper {
       if (this.o.session) op(this.o.session).catch((err: unknown) => { this.o.onLedgerError?.(err); });
     };
     const wait = (ms: number, s: AbortSignal) => this.pause(ms, s);
-    await Promise.all(this.forwards.map(async (f) => {
+    await Promise.all(forwards.map(async (f) => {
       const key = forwardKey(f);
-      const adopted = known.find((e) => e.protocol === f.protocol && e.internalPort === f.internalPort);
+      const adopted = known.find((e) => e.via === firewall.via && e.protocol === f.protocol && e.internalPort === f.internalPort);
       let lost = false;
       try {
         await this.o.deps.keep(firewall, { protocol: f.protocol, internalPort: f.internalPort, leaseSeconds: leaseOf(f) }, {
@@ -239,7 +248,7 @@ export class PinholeKeeper {
                   this.held.delete(key);
                   ledger((l) => l.closed({ gateway: gen.lan.gateway, ...e.pinhole }));
                 }
-                this.emit({ kind: 'removed', key, ok: e.ok });
+                this.emit({ kind: 'removed', key, ok: e.ok, ...(e.message !== undefined ? { message: e.message } : {}) });
                 break;
             }
           },

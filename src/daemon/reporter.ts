@@ -181,14 +181,14 @@ export class Reporter {
         problem(e.key, undefined);
         metrics.pinhole(e.how === 'added' ? 'open' : e.how === 'renewed' ? 'renewal' : 'recreation', e.key, e.pinhole.protocol);
         if (e.how !== 'renewed') this.changed('mapping');
-        const fields = { forward: e.key, internal: `[${e.pinhole.internalAddress}]:${e.pinhole.internalPort}`, id: e.pinhole.id, lease: e.pinhole.leaseSeconds };
+        const fields = { forward: e.key, via: e.pinhole.via, internal: `[${e.pinhole.internalAddress}]:${e.pinhole.internalPort}`, ...(e.pinhole.id !== undefined ? { id: e.pinhole.id } : {}), lease: e.pinhole.leaseSeconds };
         if (e.how === 'renewed') log.debug({ event: 'pinhole.renewed', ...fields });
         else log.info({ event: e.how === 'added' ? 'pinhole.opened' : 'pinhole.recreated', ...fields });
         break;
       }
       case 'gone':
         metrics.pinhole('gone', e.key, e.pinhole.protocol);
-        log.warn({ event: 'pinhole.gone', forward: e.key, id: e.pinhole.id, why: e.why });
+        log.warn({ event: 'pinhole.gone', forward: e.key, via: e.pinhole.via, ...(e.pinhole.id !== undefined ? { id: e.pinhole.id } : {}), why: e.why });
         break;
       case 'failed':
         problem(e.key, e.message);
@@ -201,7 +201,8 @@ export class Reporter {
         break;
       case 'removed':
         metrics.pinhole('gone', e.key, e.key.split('/')[0] ?? 'tcp');
-        log.info({ event: 'pinhole.removed', forward: e.key, ok: e.ok });
+        if (e.ok) log.info({ event: 'pinhole.removed', forward: e.key, ok: true });
+        else log.warn({ event: 'pinhole.removed', forward: e.key, ok: false, message: e.message ?? 'not removed' });
         break;
       case 'lan-changed':
         log.warn({ event: 'lan6.changed', from: e.from.address, to: e.to.address, gatewayFrom: e.from.gateway, gatewayTo: e.to.gateway });

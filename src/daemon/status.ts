@@ -52,10 +52,12 @@ export interface MappingStatus {
 
 /** An inbound IPv6 pinhole to this host's stable address (no translation: the internal port is opened). */
 export interface PinholeStatus {
+  /** How it was opened: UPnP WANIPv6FirewallControl or a PCP MAP. */
+  via: 'upnp' | 'pcp';
   internalAddress: string;
   internalPort: number;
-  /** The router's id for it (ids start again after a router reboot). */
-  id: number;
+  /** UPnP: the router's id for it (ids start again after a router reboot); absent for PCP. */
+  id?: number;
   leaseSeconds: number;
   /** When the router last opened or renewed it, and when that lease runs out (ISO). */
   grantedAt: string;
@@ -84,7 +86,7 @@ export interface ForwardStatus {
   pinholeProblem?: string;
 }
 
-type PinholeMemory = Readonly<Record<string, { internalAddress: string; internalPort: number; id: number; leaseSeconds: number; at: string }>>;
+type PinholeMemory = Readonly<Record<string, { via: 'upnp' | 'pcp'; internalAddress: string; internalPort: number; id?: number; leaseSeconds: number; at: string }>>;
 
 /** A reverse tunnel as the tunnel keeper reports it (empty list without `tunnels`). */
 export interface TunnelStatus {
@@ -275,7 +277,7 @@ export function forwardStatus(
     } : {}),
     ...(pinholes && families.includes(6) ? {
       pinhole: p ? {
-        internalAddress: p.internalAddress, internalPort: p.internalPort, id: p.id, leaseSeconds: p.leaseSeconds,
+        via: p.via, internalAddress: p.internalAddress, internalPort: p.internalPort, ...(p.id !== undefined ? { id: p.id } : {}), leaseSeconds: p.leaseSeconds,
         grantedAt: p.at, expiresAt: iso((Number.isFinite(opened) ? opened : 0) + p.leaseSeconds * 1000),
       } : null,
       ...(pinholes.problem ? { pinholeProblem: pinholes.problem } : {}),

@@ -35,7 +35,7 @@ export interface MappingEntry extends Omit<Mapping, 'externalAddress'> {
   ownership?: string;
 }
 
-/** An IPv6 pinhole we opened: the router renews and deletes it by `id`. */
+/** An IPv6 pinhole we opened: the router renews and deletes it by `id` (UPnP) or `nonce` (PCP). */
 export interface PinholeEntry extends Pinhole {
   family: 6;
   /** The router's IPv6 address. */
@@ -79,8 +79,12 @@ function mappingEntry(x: Record<string, unknown>): MappingEntry | undefined {
 }
 
 function pinholeEntry(x: Record<string, unknown>): PinholeEntry | undefined {
-  const ok = x.via === 'upnp' && (x.protocol === 'tcp' || x.protocol === 'udp') && typeof x.internalAddress === 'string' && isIP(x.internalAddress) === 6
-    && isPort(x.internalPort) && typeof x.id === 'number' && Number.isInteger(x.id) && x.id >= 0 && x.id <= 0xffff
+  // UPnP renews and deletes by the router's id; PCP by the MAP's nonce (96 bits, hex).
+  const how = x.via === 'upnp'
+    ? typeof x.id === 'number' && Number.isInteger(x.id) && x.id >= 0 && x.id <= 0xffff
+    : x.via === 'pcp' && typeof x.nonce === 'string' && /^[0-9a-f]{24}$/i.test(x.nonce);
+  const ok = how && (x.protocol === 'tcp' || x.protocol === 'udp') && typeof x.internalAddress === 'string' && isIP(x.internalAddress) === 6
+    && isPort(x.internalPort)
     && typeof x.leaseSeconds === 'number' && typeof x.gateway === 'string' && isIP(x.gateway) === 6 && typeof x.expiresAt === 'number';
   return ok ? { ...(x as unknown as PinholeEntry), family: 6 } : undefined;
 }

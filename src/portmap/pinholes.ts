@@ -19,6 +19,7 @@ import { findGateway, type FindOptions } from './upnp/gateway.js';
 import { describeUpnpFailure, type UpnpFailure } from './upnp/errors.js';
 import { FirewallClient, clampLease } from './upnp/firewall6.js';
 import type { LanContext, Protocol } from './types.js';
+import { openPcpFirewall6, type PcpFirewallOptions } from './pinholes-pcp.js';
 
 /** Where this host stands for IPv6: the router's IPv6 address and this host's stable address. */
 export interface Lan6 { gateway: string; address: string; interface: string }
@@ -43,14 +44,20 @@ export async function lanContext6(deps: RouteDeps & { inet6?: () => Promise<Inet
 }
 
 export interface Pinhole {
-  via: 'upnp';
+  /** UPnP's WANIPv6FirewallControl, or a PCP MAP (src/portmap/pinholes-pcp.ts). */
+  via: 'upnp' | 'pcp';
   protocol: Protocol;
   internalAddress: string;
   internalPort: number;
-  /** The router's id for it (UniqueID). */
-  id: number;
+  /** UPnP: the router's id for it (UniqueID). PCP has none. */
+  id?: number;
+  /** PCP: the MAP's nonce (hex), which renews and deletes it. */
+  nonce?: string;
   leaseSeconds: number;
 }
+
+/** How logs and messages name a pinhole: `id 3` (UPnP) or `PCP MAP tcp/22`. Pure. */
+export const pinholeName = (p: Pinhole): string => (p.id !== undefined ? `id ${p.id}` : `PCP MAP ${p.protocol}/${p.internalPort}`);
 
 export type PinholeOutcome =
   | { kind: 'opened'; pinhole: Pinhole }
@@ -87,6 +94,7 @@ const isGone = (f: UpnpFailure) => f.kind === 'upnp' && (f.code === 704 || f.cod
 const isGoneOrNotOurs = (f: UpnpFailure) => isGone(f) || (f.kind === 'upnp' && f.code === 606);
 
 export interface Firewall6 {
+  readonly via: 'upnp' | 'pcp';
   lan: Lan6;
   open(req: { protocol: Protocol; internalPort: number; leaseSeconds: number }, o?: { signal?: AbortSignal }): Promise<PinholeOutcome>;
   /** Extends the lease; `gone` when the router no longer holds it. */
@@ -95,10 +103,14 @@ export interface Firewall6 {
   holds(p: Pinhole, o?: { signal?: AbortSignal }): Promise<boolean | undefined>;
   /** The router's own view (CheckPinholeWorking): traffic arrived through it. */
   working(p: Pinhole, o?: { signal?: AbortSignal }): Promise<boolean | undefined>;
-  remove(p: Pick<Pinhole, 'id'>, o?: { signal?: AbortSignal }): Promise<PinholeRemoveOutcome>;
+  remove(p: Pick<Pinhole, 'id' | 'protocol' | 'internalPort' | 'nonce'>, o?: { signal?: AbortSignal }): Promise<PinholeRemoveOutcome>;
 }
 
+/** The id of a pinhole UPnP opened (0 when it somehow has none: the router then answers 'gone'). */
+const upnpId = (p: Pick<Pinhole, 'id'>) => p.id ?? 0;
+
 export class UpnpFirewall6 implements Firewall6 {
+  readonly via = 'upnp' as const;
   constructor(readonly lan: Lan6, readonly client: FirewallClient) {}
 
   async open(req: { protocol: Protocol; internalPort: number; leaseSeconds: number }, o: { signal?: AbortSignal } = {}): Promise<PinholeOutcome> {
@@ -109,26 +121,26 @@ export class UpnpFirewall6 implements Firewall6 {
   }
 
   async renew(p: Pinhole, leaseSeconds: number, o: { signal?: AbortSignal } = {}): Promise<{ kind: 'renewed' } | { kind: 'gone' } | { kind: 'failed'; message: string }> {
-    const r = await this.client.update(p.id, leaseSeconds, o);
+    const r = await this.client.update(upnpId(p), leaseSeconds, o);
     if (r.ok) return { kind: 'renewed' };
     return isGoneOrNotOurs(r.failure) ? { kind: 'gone' } : { kind: 'failed', message: describeUpnpFailure(r.failure) };
   }
 
   async holds(p: Pinhole, o: { signal?: AbortSignal } = {}): Promise<boolean | undefined> {
-    const r = await this.client.packets(p.id, o);
+    const r = await this.client.packets(upnpId(p), o);
     if (r.ok) return true;
     return isGoneOrNotOurs(r.failure) ? false : undefined;
   }
 
   async working(p: Pinhole, o: { signal?: AbortSignal } = {}): Promise<boolean | undefined> {
-    const r = await this.client.checkWorking(p.id, o);
+    const r = await this.client.checkWorking(upnpId(p), o);
     if (r.ok) return r.value;
     if (r.failure.kind === 'upnp' && r.failure.code === 709) return false; // NoPacketSent
     return undefined;
   }
 
   async remove(p: Pick<Pinhole, 'id'>, o: { signal?: AbortSignal } = {}): Promise<PinholeRemoveOutcome> {
-    const r = await this.client.delete(p.id, o);
+    const r = await this.client.delete(upnpId(p), o);
     if (r.ok) return { kind: 'removed' };
     return isGone(r.failure) ? { kind: 'not-found' } : { kind: 'failed', message: describeUpnpFailure(r.failure) };
   }
@@ -160,13 +172,40 @@ export async function openFirewall6(lan4: LanContext, lan6: Lan6, o: { signal?: 
   return { ok: true, firewall: new UpnpFirewall6(lan6, new FirewallClient(svc, { localAddress: lan6.address, ...(o.timeoutMs ? { timeoutMs: o.timeoutMs } : {}) })) };
 }
 
+export type FindFirewallResult = { ok: true; firewall: Firewall6 } | { ok: false; kind: 'unsupported' | 'failed'; message: string };
+
+/**
+ * Where to open IPv6 pinholes: `upnp` — the IGD's WANIPv6FirewallControl (found from the IPv4 side,
+ * `lan4`); `pcp` — a PCP server at the router's IPv6 address; `auto` — UPnP when the router offers it,
+ * else PCP. A `lan4` failure is fatal only for `upnp`.
+ */
+export async function findFirewall6(
+  lan4: { ok: true; lan: LanContext } | { ok: false; message: string }, lan6: Lan6, via: 'auto' | 'upnp' | 'pcp',
+  o: { signal?: AbortSignal; timeoutMs?: number; pcp?: PcpFirewallOptions } = {},
+): Promise<FindFirewallResult> {
+  const sig = o.signal ? { signal: o.signal } : {};
+  let upnpMessage: string | undefined;
+  let upnpKind: 'unsupported' | 'failed' = 'unsupported';
+  if (via !== 'pcp') {
+    const u: OpenFirewallResult = lan4.ok
+      ? await openFirewall6(lan4.lan, lan6, { ...sig, ...(o.timeoutMs ? { timeoutMs: o.timeoutMs } : {}) })
+      : { ok: false, kind: 'unsupported', message: `${lan4.message} (the router's UPnP IGD is found from the IPv4 side)` };
+    if (u.ok || via === 'upnp') return u;
+    upnpMessage = u.message;
+    upnpKind = u.kind;
+  }
+  const p = await openPcpFirewall6(lan6, { ...o.pcp, ...sig });
+  if (p.ok || via === 'pcp') return p;
+  return { ok: false, kind: upnpKind === 'failed' || p.kind === 'failed' ? 'failed' : 'unsupported', message: `no IPv6 firewall control: UPnP — ${upnpMessage ?? 'not asked'}; PCP — ${p.message}` };
+}
+
 // ---- upkeep -------------------------------------------------------------------------------------------
 
 export type PinholeEvent =
   | { event: 'pinhole.opened' | 'pinhole.renewed'; pinhole: Pinhole }
   | { event: 'pinhole.gone'; pinhole: Pinhole; why: string }
   | { event: 'pinhole.failed'; protocol: Protocol; internalPort: number; message: string; retryInMs: number }
-  | { event: 'pinhole.removed'; pinhole: Pinhole; ok: boolean };
+  | { event: 'pinhole.removed'; pinhole: Pinhole; ok: boolean; message?: string };
 
 export interface KeepPinholesOptions {
   signal: AbortSignal;
@@ -224,15 +263,15 @@ export async function keepPinhole(fw: Firewall6, req: { protocol: Protocol; inte
   const me = Symbol('pinhole');
   const opened = (p: Pinhole, event: 'pinhole.opened' | 'pinhole.renewed') => {
     hole = p;
-    o.ids?.claim(p.id, me);
+    if (p.id !== undefined) o.ids?.claim(p.id, me);
     renewAt = now() + (lease() * 1000) / 2;
     retry = firstRetry;
     emit({ event, pinhole: p });
   };
-  if (o.initial) { hole = o.initial; o.ids?.claim(hole.id, me); renewAt = now() + (lease() * 1000) / 2; }
-  else if (o.adopted) { hole = o.adopted; o.ids?.claim(hole.id, me); renewAt = now(); }
+  if (o.initial) { hole = o.initial; if (hole.id !== undefined) o.ids?.claim(hole.id, me); renewAt = now() + (lease() * 1000) / 2; }
+  else if (o.adopted) { hole = o.adopted; if (hole.id !== undefined) o.ids?.claim(hole.id, me); renewAt = now(); }
   const gone = (p: Pinhole, why: string) => { emit({ event: 'pinhole.gone', pinhole: p, why }); hole = undefined; };
-  const stale = (p: Pinhole) => o.ids !== undefined && !o.ids.owns(p.id, me);
+  const stale = (p: Pinhole) => o.ids !== undefined && p.id !== undefined && !o.ids.owns(p.id, me);
   const failed = async (message: string) => {
     emit({ event: 'pinhole.failed', protocol: req.protocol, internalPort: req.internalPort, message, retryInMs: retry });
     await wait(retry, o.signal);
@@ -252,7 +291,7 @@ export async function keepPinhole(fw: Firewall6, req: { protocol: Protocol; inte
       const r = await fw.renew(current, lease(), sig);
       if (o.signal.aborted) break;
       if (r.kind === 'renewed') opened({ ...current, leaseSeconds: lease() }, 'pinhole.renewed');
-      else if (r.kind === 'gone') gone(current, `the router does not hold id ${current.id} for us (renewal refused)`);
+      else if (r.kind === 'gone') gone(current, `the router does not hold ${pinholeName(current)} for us (${current.via === 'pcp' ? 'its epoch shows it lost its state' : 'renewal refused'})`);
       else await failed(r.message);
       continue;
     }
@@ -261,11 +300,11 @@ export async function keepPinhole(fw: Firewall6, req: { protocol: Protocol; inte
     if (stale(current)) { gone(current, `the router gave id ${current.id} to another of our pinholes (it restarted its ids)`); continue; }
     if (renewAt - now() > 0) {
       const held = await fw.holds(current, sig);
-      if (held === false && !o.signal.aborted) gone(current, `the router does not hold id ${current.id} for us`);
+      if (held === false && !o.signal.aborted) gone(current, `the router does not hold ${pinholeName(current)} for us${current.via === 'pcp' ? ' (its epoch shows it lost its state)' : ''}`);
     }
   }
   if (o.removeOnStop && hole) {
     const r = await fw.remove(hole, { signal: AbortSignal.timeout(5_000) });
-    emit({ event: 'pinhole.removed', pinhole: hole, ok: r.kind !== 'failed' });
+    emit({ event: 'pinhole.removed', pinhole: hole, ok: r.kind !== 'failed', ...(r.kind === 'failed' ? { message: r.message } : {}) });
   }
 }

@@ -2,7 +2,7 @@
  * One mapping session over the ledger (ledger.ts): how `ddns map` and `ddns run` remember what they made
  * on the router and take over what an earlier process made. The protocol details stay behind the Mapper
  * seam: a grant is recorded with what the mapper's `ownershipOf` says a later process needs, and `seed`
- * hands that back to a new mapper's `adopt`; a pinhole is recorded with the id the router renews it by.
+ * hands that back to a new mapper's `adopt`; a pinhole is recorded with the id (UPnP) or nonce (PCP) the router renews it by.
  *
  * Contract: writes are serialized within a session (one read-modify-write of the file at a time, so
  * concurrent events of one process never lose each other's records); each write's promise rejects when
@@ -67,7 +67,10 @@ export class MappingSession {
 
   /** Records a pinhole opened or renewed through `gateway`, held until `expiresAt` (ms since epoch). */
   opened(p: Pinhole, gateway: string, expiresAt: number): Promise<void> {
-    const entry: PinholeEntry = { family: 6, via: p.via, protocol: p.protocol, internalAddress: p.internalAddress, internalPort: p.internalPort, id: p.id, leaseSeconds: p.leaseSeconds, gateway, expiresAt };
+    const entry: PinholeEntry = {
+      family: 6, via: p.via, protocol: p.protocol, internalAddress: p.internalAddress, internalPort: p.internalPort,
+      ...(p.id !== undefined ? { id: p.id } : {}), ...(p.nonce !== undefined ? { nonce: p.nonce } : {}), leaseSeconds: p.leaseSeconds, gateway, expiresAt,
+    };
     return this.write(() => remember(this.path, entry, this.now()));
   }
 

@@ -27,7 +27,7 @@ function router(ids: number[]) {
   let next = Math.max(0, ...ids) + 1;
   const calls: string[] = [];
   const firewall = (lan: Lan6): Firewall6 => ({
-    lan,
+    via: 'upnp', lan,
     open(req) {
       calls.push(`open ${req.internalPort}`);
       const id = queue.shift() ?? next++;
@@ -35,11 +35,11 @@ function router(ids: number[]) {
       held.set(id, p);
       return Promise.resolve({ kind: 'opened', pinhole: p });
     },
-    renew(p) { calls.push(`renew ${p.id}`); return Promise.resolve(held.has(p.id) ? { kind: 'renewed' } : { kind: 'gone' }); },
+    renew(p) { calls.push(`renew ${p.id}`); return Promise.resolve(held.has(p.id ?? -1) ? { kind: 'renewed' } : { kind: 'gone' }); },
     // Like miniupnpd: it only knows whether the id exists (and is this host's), not for which port.
-    holds(p) { return Promise.resolve(held.get(p.id)?.internalAddress === lan.address); },
+    holds(p) { return Promise.resolve(held.get(p.id ?? -1)?.internalAddress === lan.address); },
     working() { return Promise.resolve(undefined); },
-    remove(p) { calls.push(`remove ${p.id}`); return Promise.resolve(held.delete(p.id) ? { kind: 'removed' } : { kind: 'not-found' }); },
+    remove(p) { calls.push(`remove ${p.id}`); return Promise.resolve(held.delete(p.id ?? -1) ? { kind: 'removed' } : { kind: 'not-found' }); },
   });
   return {
     held, calls, firewall,

@@ -56,7 +56,7 @@ test('pinhole events: health and /status.json under the forward\'s IPv6 key, the
   r.pinhole({ kind: 'opened', key: 'tcp/22', pinhole: { ...pinhole, id: 1 }, how: 'recreated' });
   assert.equal(r.health.readiness().ready, true);
   const doc = r.status.document({ now: 1000, forwards, mappings: {}, pinholes: { 'tcp/22': { ...pinhole, id: 1, at: '2026-11-30T00:00:00.000Z' } }, tunnels: [], check: null });
-  assert.deepEqual(doc.forwards[0]?.pinhole, { internalAddress: pinhole.internalAddress, internalPort: 22, id: 1, leaseSeconds: 600, grantedAt: '2026-11-30T00:00:00.000Z', expiresAt: '2026-11-30T00:10:00.000Z' });
+  assert.deepEqual(doc.forwards[0]?.pinhole, { via: 'upnp', internalAddress: pinhole.internalAddress, internalPort: 22, id: 1, leaseSeconds: 600, grantedAt: '2026-11-30T00:00:00.000Z', expiresAt: '2026-11-30T00:10:00.000Z' });
   assert.deepEqual(doc.forwards[0]?.families, [4, 6]);
   assert.deepEqual(lines.map((l) => l.event).filter((e) => String(e).startsWith('pinhole.')), ['pinhole.failed', 'pinhole.opened', 'pinhole.gone', 'pinhole.recreated']);
   const samples = parsePrometheus((await metrics.text()).body);

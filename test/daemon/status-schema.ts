@@ -48,9 +48,10 @@ const forward = z.strictObject({
   }).nullable().optional(),
   problem: z.string().optional(),
   pinhole: z.strictObject({
+    via: z.enum(['upnp', 'pcp']),
     internalAddress: ip,
     internalPort: z.number().int().min(1).max(65535),
-    id: z.number().int().nonnegative(),
+    id: z.number().int().nonnegative().optional(),
     leaseSeconds: z.number().int().nonnegative(),
     grantedAt: iso,
     expiresAt: iso,

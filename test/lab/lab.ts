@@ -418,7 +418,10 @@ class LabImpl implements Lab {
     const logFile = join(this.dir, 'miniupnpd.log');
     const before = existsSync(logFile) ? readFileSync(logFile, 'utf8').length : 0;
     this.startDaemon('miniupnpd', 'rtr', ['miniupnpd', '-d', '-f', conf, '-P', join(this.dir, 'miniupnpd.pid')]);
-    const { upnp, natpmp } = this.plan.router;
+    // What this miniupnpd.conf switched on (an override may switch off what the scenario has).
+    const on = (v: MiniupnpdOptions[string], scenario: boolean) => (v === undefined ? scenario : v !== false && v !== 'no');
+    const upnp = on(mo.enable_upnp, this.plan.router.upnp);
+    const natpmp = on(mo.enable_natpmp, this.plan.router.natpmp);
     await waitFor('miniupnpd to listen', this.opts.routerStun ? 15_000 : 5_000, () => {
       const t = this.exited('miniupnpd');
       if (t) throw new Error(`lab: miniupnpd exited: ${t}\n${readFileSync(logFile, 'utf8').slice(before, before + 2000)}`);

@@ -93,19 +93,20 @@ function memoryFirewall(): Firewall6 & { reboot(): void; calls: string[]; held: 
   const calls: string[] = [];
   let next = 1;
   return {
-    lan: { gateway: '2a0d:dd00:77::1', address: STABLE, interface: 'l0' },
+    via: 'upnp', lan: { gateway: '2a0d:dd00:77::1', address: STABLE, interface: 'l0' },
     held, calls,
     reboot() { held.clear(); next = 1; },
     open(req) {
       calls.push('open');
-      const p: Pinhole = { via: 'upnp', protocol: req.protocol, internalAddress: STABLE, internalPort: req.internalPort, id: next++, leaseSeconds: req.leaseSeconds };
-      held.set(p.id, p);
+      const id = next++;
+      const p: Pinhole = { via: 'upnp', protocol: req.protocol, internalAddress: STABLE, internalPort: req.internalPort, id, leaseSeconds: req.leaseSeconds };
+      held.set(id, p);
       return Promise.resolve({ kind: 'opened', pinhole: p });
     },
-    renew(p) { calls.push('renew'); return Promise.resolve(held.has(p.id) ? { kind: 'renewed' } : { kind: 'gone' }); },
-    holds(p) { calls.push('holds'); return Promise.resolve(held.has(p.id)); },
+    renew(p) { calls.push('renew'); return Promise.resolve(held.has(p.id ?? -1) ? { kind: 'renewed' } : { kind: 'gone' }); },
+    holds(p) { calls.push('holds'); return Promise.resolve(held.has(p.id ?? -1)); },
     working() { return Promise.resolve(undefined); },
-    remove(p) { calls.push('remove'); return Promise.resolve(held.delete(p.id) ? { kind: 'removed' } : { kind: 'not-found' }); },
+    remove(p) { calls.push('remove'); return Promise.resolve(held.delete(p.id ?? -1) ? { kind: 'removed' } : { kind: 'not-found' }); },
   };
 }
 

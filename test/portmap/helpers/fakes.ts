@@ -69,7 +69,7 @@ export function argOf(r: SeenRequest, name: string): string | undefined {
 export interface FakeUdp { socket: Socket; port: number; seen: Array<{ msg: Buffer; from: RemoteInfo }>; close(): Promise<void> }
 
 export async function fakeUdp(host: string, reply: (msg: Buffer, from: RemoteInfo, socket: Socket) => Buffer | Buffer[] | undefined, port = 0): Promise<FakeUdp> {
-  const socket = createSocket('udp4');
+  const socket = createSocket(host.includes(':') ? 'udp6' : 'udp4');
   const seen: FakeUdp['seen'] = [];
   socket.on('message', (msg, from) => {
     seen.push({ msg, from });
