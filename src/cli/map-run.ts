@@ -32,12 +32,20 @@ async function lan(): Promise<LanContext> {
   return l.lan;
 }
 
-/** Opens a mapper; UPnP tries the description URL remembered from last time before SSDP. */
-async function tryOpen(via: ViaChoice, l: LanContext): Promise<Awaited<ReturnType<typeof openMapper>>> {
+/**
+ * Opens a mapper; UPnP tries the description URL remembered from last time before SSDP. With
+ * `rememberedService` (map list), the WAN connection service remembered with it is used without reading
+ * the description again: the mapper's gateway then says `fromHint`, and a caller whose first call fails
+ * opens again with `rememberedService: false`.
+ */
+async function tryOpen(via: ViaChoice, l: LanContext, o: { rememberedService?: boolean } = {}): Promise<Awaited<ReturnType<typeof openMapper>>> {
   const hints = hintPath(ledgerPath());
   const hint = via === 'auto' || via === 'upnp' ? await readGatewayHint(hints, l.gateway) : undefined;
-  const r = await openMapper(via, l, { interactive: true, ...(hint ? { upnp: { hint } } : {}) });
-  if (r.ok && r.mapper instanceof UpnpMapper) await rememberGateway(hints, l.gateway, r.mapper.gateway.hit.location).catch(() => undefined);
+  const upnp = hint ? { hint: hint.location, ...(o.rememberedService && hint.service ? { hintService: hint.service } : {}) } : undefined;
+  const r = await openMapper(via, l, { interactive: true, ...(upnp ? { upnp } : {}) });
+  if (r.ok && r.mapper instanceof UpnpMapper && !r.mapper.gateway.fromHint) {
+    await rememberGateway(hints, l.gateway, r.mapper.gateway.hit.location, r.mapper.gateway.igd.service).catch(() => undefined);
+  }
   return r;
 }
 
@@ -105,18 +113,23 @@ export async function runMapList(opts: Record<string, unknown>, g: GlobalOptions
   const l = await lan();
   const notes: string[] = [];
   let mappings: ListedMapping[] = [];
+  // The pinhole rows' module loads while the router answers.
+  const pinholes = via === 'auto' || via === 'upnp' ? import('./map-pinhole.js') : undefined;
   try {
     if (via === 'auto' || via === 'upnp') {
-      const r = await tryOpen('upnp', l);
-      if (r.ok) {
-        const listed = await r.mapper.list();
+      let r = await tryOpen('upnp', l, { rememberedService: true });
+      let listed = r.ok ? await r.mapper.list() : undefined;
+      if (r.ok && r.mapper instanceof UpnpMapper && r.mapper.gateway.fromHint && listed?.kind !== 'listed') {
+        r = await tryOpen('upnp', l); // the remembered service did not answer: read the description (or search) again
+        listed = r.ok ? await r.mapper.list() : undefined;
+      }
+      if (!r.ok) {
+        if (via === 'upnp') throw new CliError(r.message);
+        notes.push(`the router does not answer UPnP (${r.message}); NAT-PMP and PCP cannot list, so this shows what ddns itself mapped (its ledger)`);
+      } else if (listed) {
         if (listed.kind !== 'listed') throw new CliError(listed.message);
         if (!listed.complete && listed.note) notes.push(listed.note);
         mappings = listed.mappings;
-      } else if (via === 'upnp') {
-        throw new CliError(r.message);
-      } else {
-        notes.push(`the router does not answer UPnP (${r.message}); NAT-PMP and PCP cannot list, so this shows what ddns itself mapped (its ledger)`);
       }
     }
     if (via !== 'upnp' && (via !== 'auto' || notes.length > 0)) {
@@ -130,8 +143,8 @@ export async function runMapList(opts: Record<string, unknown>, g: GlobalOptions
         }));
       if (via !== 'auto') notes.push(`${via} cannot list the router's mappings: this shows what ddns itself mapped (its ledger)`);
     }
-    if (via === 'auto' || via === 'upnp') {
-      const { listPinholes } = await import('./map-pinhole.js');
+    if (pinholes) {
+      const { listPinholes } = await pinholes;
       mappings = [...mappings, ...(await listPinholes(all, notes))];
     }
   } finally {

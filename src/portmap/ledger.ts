@@ -23,6 +23,7 @@ import { isIP } from 'node:net';
 import { writeJsonAtomic } from '../state/atomic.js';
 import type { Pinhole } from './pinholes.js';
 import { isPort, type Mapping, type Protocol } from './types.js';
+import { rememberedService, type IgdService } from './upnp/description.js';
 
 /** An IPv4 port mapping we made, as the router granted it, plus what renewing and removing it needs. */
 export interface MappingEntry extends Omit<Mapping, 'externalAddress'> {
@@ -145,23 +146,30 @@ export function hintPath(ledgerPath: string): string {
   return join(dirname(ledgerPath), 'gateway.json');
 }
 
+/** What was found last time for a gateway: its description URL and the WAN connection service used. */
+export interface GatewayHint { location: URL; service?: IgdService }
+
 /**
- * The description URL found last time for this gateway, if any. Only a hint: gateway.ts checks it like
- * any LOCATION and falls back to SSDP when it does not answer.
+ * The description URL (and the service chosen from it) found last time for this gateway, if any. Only a
+ * hint: gateway.ts checks it like any LOCATION and falls back to SSDP when it does not answer; the
+ * service passes the description's own checks (rememberedService) or is left out.
  */
-export async function readGatewayHint(path: string, gateway: string): Promise<URL | undefined> {
+export async function readGatewayHint(path: string, gateway: string): Promise<GatewayHint | undefined> {
   try {
-    const data = JSON.parse(await readFile(path, 'utf8')) as { gateway?: unknown; location?: unknown };
+    const data = JSON.parse(await readFile(path, 'utf8')) as { gateway?: unknown; location?: unknown; service?: unknown };
     if (data.gateway !== gateway || typeof data.location !== 'string') return undefined;
     const url = new URL(data.location);
-    return url.protocol === 'http:' && url.hostname === gateway ? url : undefined;
+    if (url.protocol !== 'http:' || url.hostname !== gateway) return undefined;
+    const service = rememberedService(data.service, url);
+    return { location: url, ...(service ? { service } : {}) };
   } catch {
     return undefined;
   }
 }
 
-export async function rememberGateway(path: string, gateway: string, location: URL): Promise<void> {
+export async function rememberGateway(path: string, gateway: string, location: URL, service?: IgdService): Promise<void> {
   if (location.hostname !== gateway) return;
-  if ((await readGatewayHint(path, gateway))?.href === location.href) return;
-  await writeJsonAtomic(path, { gateway, location: location.href });
+  const known = await readGatewayHint(path, gateway);
+  if (known?.location.href === location.href && known.service?.controlUrl.href === service?.controlUrl.href && known?.service?.serviceType === service?.serviceType) return;
+  await writeJsonAtomic(path, { gateway, location: location.href, ...(service ? { service: { serviceType: service.serviceType, controlUrl: service.controlUrl.href } } : {}) });
 }

@@ -6,7 +6,7 @@
  * mappings.
  */
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { once } from 'node:events';
 import { after, before, describe, test } from 'node:test';
@@ -157,6 +157,36 @@ for (const { scenario, igdV1 } of runs) {
         assert.deepEqual([theirs.protocol, theirs.internalAddress, theirs.internalPort, theirs.description, theirs.ours], ['tcp', lab.addr.lan4, 2205, 'ddns-lab', true]);
         assert.equal((await ddns(['map', 'remove', '8204'])).code, 0);
         assert.equal((await ddns(['map', 'remove', '8205'])).code, 0);
+      });
+
+      test(`map list --all shows what upnpc -l shows, over the WAN service remembered from last time (${igdV1 ? 'IGD:1, GetGenericPortMappingEntry' : 'IGD:2, GetListOfPortMappings'}); a remembered router that no longer answers is found again`, async () => {
+        for (const p of [2207, 2208]) assert.equal((await ddns(['map', 'add', String(p), '--external', String(p + 6000), '--lease', '600'])).code, 0);
+        for (const [p, proto] of [[2209, 'TCP'], [2210, 'UDP']] as const) {
+          const u = await upnpcAdd(lab, p, p + 6000, proto);
+          assert.equal(u.ok, true, u.raw);
+        }
+        const hintFile = join(lab.dir, 'gateway.json');
+        assert.equal((await ddns(['map', 'list'])).code, 0); // finds the router, remembers it
+        const hint = JSON.parse(readFileSync(hintFile, 'utf8')) as { location: string; service?: { serviceType: string; controlUrl: string } };
+        assert.equal(hint.service?.serviceType, `urn:schemas-upnp-org:service:WANIPConnection:${igdV1 ? 1 : 2}`);
+        assert.equal(new URL(hint.service.controlUrl).host, new URL(hint.location).host);
+
+        const actions = (re: RegExp) => lab.log('miniupnpd').split('\n').filter((l) => re.test(l)).length;
+        const [v2Before, descBefore] = [actions(/SOAPAction: .*#GetListOfPortMappings/), actions(/GET \/rootDesc\.xml/)];
+        const ours = await list(true);
+        assert.equal(actions(/GET \/rootDesc\.xml/), descBefore, 'no description fetched: the remembered service was used');
+        assert.equal(actions(/SOAPAction: .*#GetListOfPortMappings/) - v2Before, igdV1 ? 0 : 2, 'IGD:2 lists TCP and UDP with one request each');
+        const l = await lab.exec('lan', ['upnpc', '-m', lab.lanIf, '-l'], { timeoutMs: 20_000 });
+        const theirs = [...l.stdout.matchAll(/\b(TCP|UDP)\s+(\d+)->([\d.]+):(\d+)\s+'([^']*)'/g)].map((m) => `${m[1]!.toLowerCase()} ${m[2]} ${m[3]}:${m[4]} ${m[5]}`).sort();
+        assert.ok(theirs.length >= 3, l.stdout);
+        assert.deepEqual(ours.map((m) => `${m.protocol} ${m.externalPort} ${m.internalAddress}:${m.internalPort} ${m.description}`).sort(), theirs);
+
+        // The router "moved" (a miniupnpd with port=0 picks a new port when it restarts): nothing answers there.
+        writeFileSync(hintFile, JSON.stringify({ gateway: lab.addr.router4, location: `http://${lab.addr.router4}:5999/rootDesc.xml`, service: { serviceType: hint.service.serviceType, controlUrl: `http://${lab.addr.router4}:5999/ctl/IPConn` } }));
+        assert.deepEqual((await list(true)).map((m) => m.externalPort).sort(), ours.map((m) => m.externalPort).sort());
+        assert.equal((JSON.parse(readFileSync(hintFile, 'utf8')) as { location: string }).location, hint.location, 'the router found again is remembered');
+        for (const p of [8207, 8208, 8209]) assert.equal((await ddns(['map', 'remove', String(p)])).code, 0);
+        assert.equal((await ddns(['map', 'remove', '8210', '--protocol', 'udp'])).code, 0);
       });
     } else {
       test('without UPnP, map list shows what ddns mapped through NAT-PMP/PCP and says the router cannot list', async () => {

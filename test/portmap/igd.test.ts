@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
-import { IgdClient, parseEntry } from '../../src/portmap/upnp/igd.js';
+import { IgdClient, LIST_CONCURRENCY, parseEntry, parsePortListing } from '../../src/portmap/upnp/igd.js';
 import { upnpMap } from '../../src/portmap/upnp/policy.js';
 import { findGateway } from '../../src/portmap/upnp/gateway.js';
 import { UpnpMapper } from '../../src/portmap/mapper-upnp.js';
 import { closeHttp } from '../../src/portmap/upnp/http.js';
-import { fakeIgd, type IgdOptions } from './helpers/fake-igd.js';
+import { fakeIgd, portListing, type IgdOptions } from './helpers/fake-igd.js';
 import { fakeHttp, soapFault, soapOk, actionOf, argOf, LAN } from './helpers/fakes.js';
 import type { MappingRequest } from '../../src/portmap/types.js';
 
@@ -116,6 +116,107 @@ test('listing reads GetGenericPortMappingEntry until 713 and flags which entries
     const r = await m.list();
     assert.ok(r.kind === 'listed' && r.complete);
     assert.deepEqual(r.kind === 'listed' && r.mappings.map((x) => [x.externalPort, x.ours]), [[1001, false], [1002, true], [1003, false]]);
+  });
+});
+
+const mixed = [
+  { ext: 1001, proto: 'TCP', client: '127.0.0.9', iport: 1, desc: 'theirs', lease: 60 },
+  { ext: 1002, proto: 'UDP', client: '127.0.0.1', iport: 2, desc: 'mine &amp; co', lease: 0 },
+  { ext: 1003, proto: 'TCP', client: '127.0.0.1', iport: 3, desc: 'm3', lease: 7 },
+];
+const v2list = (f: { seen: Parameters<typeof actionOf>[0][] }) => f.seen.filter((r) => actionOf(r) === 'GetListOfPortMappings');
+const generic = (f: { seen: Parameters<typeof actionOf>[0][] }) => f.seen.filter((r) => actionOf(r) === 'GetGenericPortMappingEntry');
+const rows = (entries: Array<{ externalPort: number; protocol: string; internalClient: string; internalPort: number; description: string; leaseSeconds: number }>) =>
+  entries.map((e) => `${e.protocol}/${e.externalPort} ${e.internalClient}:${e.internalPort} ${e.description} ${e.leaseSeconds}`).sort();
+const expected = ['tcp/1001 127.0.0.9:1 theirs 60', 'tcp/1003 127.0.0.1:3 m3 7', 'udp/1002 127.0.0.1:2 mine & co 0'];
+
+for (const list of ['cdata', 'escaped'] as const) {
+  test(`IGD2 lists with GetListOfPortMappings, one request per protocol (${list} listing), no GetGenericPortMappingEntry`, async () => {
+    await withIgd({ version: 2, mappings: mixed, list }, async (igd, fake) => {
+      const r = await igd.list();
+      assert.equal(r.end, 'complete');
+      assert.deepEqual(rows(r.entries), expected);
+      assert.equal(generic(fake).length, 0);
+      const asks = v2list(fake);
+      assert.deepEqual(asks.map((x) => argOf(x, 'NewProtocol')).sort(), ['TCP', 'UDP']);
+      assert.deepEqual(asks.map((x) => [argOf(x, 'NewStartPort'), argOf(x, 'NewEndPort'), argOf(x, 'NewManage'), argOf(x, 'NewNumberOfPorts')])[0], ['0', '65535', '1', '1025']);
+    });
+  });
+}
+
+test('IGD2 that refuses GetListOfPortMappings (606) or answers a hostile listing is walked with GetGenericPortMappingEntry instead', async () => {
+  await withIgd({ version: 2, mappings: mixed, list: 'refuse' }, async (igd, fake) => {
+    const r = await igd.list();
+    assert.equal(r.end, 'complete');
+    assert.deepEqual(rows(r.entries), expected);
+    assert.ok(generic(fake).length >= 4 && generic(fake).length <= 3 + LIST_CONCURRENCY, `${generic(fake).length} GetGeneric requests`);
+  });
+  const bomb = '<![CDATA[<!DOCTYPE p [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;">]><p:PortMappingList xmlns:p="x"><p:PortMappingEntry><p:NewExternalPort>&b;</p:NewExternalPort></p:PortMappingEntry></p:PortMappingList>]]>';
+  for (const listing of [bomb, '<![CDATA[<p:PortMappingList><p:PortMappingEntry>]]>', '<![CDATA[<html>not a list</html>]]>']) {
+    await withIgd({ version: 2, mappings: mixed, list: 'raw', listing }, async (igd, fake) => {
+      const r = await igd.list();
+      assert.equal(r.end, 'complete', listing);
+      assert.deepEqual(rows(r.entries), expected);
+      assert.ok(generic(fake).length >= 4 && generic(fake).length <= 3 + LIST_CONCURRENCY, listing);
+    });
+  }
+});
+
+test('parsePortListing validates every entry like GetGenericPortMappingEntry, caps the count and says when there were more', () => {
+  const good = { ext: 80, proto: 'TCP', client: '192.168.1.5', iport: 8080, desc: 'web\u0007', lease: 0 };
+  const bad = [{ ...good, ext: 0 }, { ...good, proto: 'SCTP' }, { ...good, client: 'host.lan' }, { ...good, iport: 70000 }, { ...good, lease: -1 }];
+  const r = parsePortListing(portListing([good, ...bad, { ...good, ext: 81 }]));
+  assert.ok(r.ok);
+  assert.equal(r.ok && r.skipped, bad.length);
+  assert.deepEqual(r.ok && r.entries.map((e) => e.externalPort), [80, 81]);
+  const capped = parsePortListing(portListing([good, { ...good, ext: 81 }, { ...good, ext: 82 }]), 2);
+  assert.ok(capped.ok && capped.more && capped.entries.length === 2);
+  assert.deepEqual(parsePortListing(''), { ok: true, entries: [], skipped: 0, more: false });
+  assert.equal(parsePortListing('<!DOCTYPE x [<!ENTITY e "x">]><p:PortMappingList/>').ok, false);
+});
+
+test('IGD1 listing keeps several GetGenericPortMappingEntry requests in flight and asks nothing past the end', { timeout: 60_000 }, async () => {
+  const total = 10;
+  let held: Array<() => void> = [];
+  let released = false;
+  const srv = await fakeHttp('127.0.0.1', (r, res) => {
+    const i = Number(argOf(r, 'NewPortMappingIndex'));
+    const answer = () => {
+      if (i >= total) { res.statusCode = 500; return res.end(soapFault(713)); }
+      res.end(soapOk(actionOf(r), { NewRemoteHost: '', NewExternalPort: 2000 + i, NewProtocol: 'TCP', NewInternalPort: 1, NewInternalClient: '10.0.0.1', NewEnabled: 1, NewPortMappingDescription: `e${i}`, NewLeaseDuration: 0 }));
+    };
+    // Index 0 is answered only once LIST_CONCURRENCY requests are waiting at once: a one-at-a-time walk never gets there.
+    if (released) return answer();
+    held.push(answer);
+    if (held.length === LIST_CONCURRENCY) { released = true; for (const h of held) h(); held = []; }
+  });
+  try {
+    const igd = new IgdClient({ kind: 'WANIPConnection', version: 1, serviceType: 'urn:schemas-upnp-org:service:WANIPConnection:1', controlUrl: new URL(`${srv.base}/ctl`) });
+    const r = await igd.list();
+    assert.equal(r.end, 'complete');
+    assert.deepEqual(r.entries.map((e) => e.externalPort), Array.from({ length: total }, (_, i) => 2000 + i));
+    const asked = srv.seen.map((x) => Number(argOf(x, 'NewPortMappingIndex')));
+    assert.equal(new Set(asked).size, asked.length, 'no index asked twice');
+    assert.ok(Math.max(...asked) < total + LIST_CONCURRENCY, `asked up to ${Math.max(...asked)}`);
+  } finally {
+    await srv.close();
+  }
+});
+
+test('findGateway with a remembered service lists without fetching the description; off the hint\'s host:port the service is ignored', async () => {
+  await withIgd({ version: 2, mappings: mixed }, async (_igd, fake) => {
+    const hint = new URL(fake.location);
+    const hintService = { kind: 'WANIPConnection' as const, version: 2, serviceType: 'urn:schemas-upnp-org:service:WANIPConnection:2', controlUrl: new URL('/ctl/IPConn', hint) };
+    fake.seen.length = 0;
+    const g = await findGateway(LAN, { hint, hintService });
+    assert.ok(g.ok && g.gateway.fromHint === true);
+    const r = await new UpnpMapper(LAN, g.gateway).list();
+    assert.ok(r.kind === 'listed' && r.complete && r.mappings.length === 3);
+    assert.deepEqual(fake.seen.map((x) => x.method === 'GET' ? x.path : actionOf(x)), ['GetListOfPortMappings', 'GetListOfPortMappings'], 'two requests, no description');
+    fake.seen.length = 0;
+    const elsewhere = await findGateway(LAN, { hint, hintService: { ...hintService, controlUrl: new URL(`http://127.0.0.1:${fake.port + 1}/ctl/IPConn`) }, allowResponder: (a) => a === '127.0.0.1' });
+    assert.ok(elsewhere.ok && elsewhere.gateway.fromHint === undefined);
+    assert.equal(fake.seen[0]?.path, '/rootDesc.xml', 'the description is read instead');
   });
 });
 

@@ -63,12 +63,39 @@ test('the gateway hint is kept per gateway and only for an http URL on that gate
   const path = join(dir, 'gateway.json');
   try {
     await rememberGateway(path, '192.168.1.1', new URL('http://192.168.1.1:5000/rootDesc.xml'));
-    assert.equal((await readGatewayHint(path, '192.168.1.1'))?.href, 'http://192.168.1.1:5000/rootDesc.xml');
+    assert.equal((await readGatewayHint(path, '192.168.1.1'))?.location.href, 'http://192.168.1.1:5000/rootDesc.xml');
     assert.equal(await readGatewayHint(path, '10.0.0.1'), undefined);
     await rememberGateway(path, '192.168.1.1', new URL('http://10.9.9.9:5000/x'));
     assert.match(readFileSync(path, 'utf8'), /192\.168\.1\.1:5000/, 'a URL on another host is not remembered');
     writeFileSync(path, JSON.stringify({ gateway: '192.168.1.1', location: 'http://8.8.8.8/x' }));
     assert.equal(await readGatewayHint(path, '192.168.1.1'), undefined);
+  } finally { rmSync(dir, { recursive: true, force: true }); }
+});
+
+test('the gateway hint keeps the WAN connection service only when it passes the description\'s checks', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'ledger-'));
+  const path = join(dir, 'gateway.json');
+  const loc = new URL('http://192.168.1.1:5000/rootDesc.xml');
+  const st = 'urn:schemas-upnp-org:service:WANIPConnection:2';
+  try {
+    await rememberGateway(path, '192.168.1.1', loc, { kind: 'WANIPConnection', version: 2, serviceType: st, controlUrl: new URL('http://192.168.1.1:5000/ctl/IPConn') });
+    const h = await readGatewayHint(path, '192.168.1.1');
+    assert.deepEqual(h && { loc: h.location.href, kind: h.service?.kind, version: h.service?.version, st: h.service?.serviceType, ctl: h.service?.controlUrl.href },
+      { loc: loc.href, kind: 'WANIPConnection', version: 2, st, ctl: 'http://192.168.1.1:5000/ctl/IPConn' });
+    for (const service of [
+      { serviceType: st, controlUrl: 'http://192.168.1.1:5001/ctl/IPConn' }, // another port
+      { serviceType: st, controlUrl: 'http://10.9.9.9:5000/ctl' }, // another host
+      { serviceType: 'urn:schemas-upnp-org:service:WANIPv6FirewallControl:1', controlUrl: '/ctl/IP6FCtl' }, // not a WAN connection
+      { serviceType: 'urn:evil:service:WANIPConnection:2', controlUrl: '/ctl/IPConn' },
+      { serviceType: 'urn:schemas-upnp-org:service:WANIPConnection:3', controlUrl: '/ctl/IPConn' },
+      { serviceType: st, controlUrl: 'https://192.168.1.1:5000/ctl/IPConn' },
+      { serviceType: st, controlUrl: 7 },
+    ]) {
+      writeFileSync(path, JSON.stringify({ gateway: '192.168.1.1', location: loc.href, service }));
+      const bad = await readGatewayHint(path, '192.168.1.1');
+      assert.equal(bad?.location.href, loc.href);
+      assert.equal(bad?.service, undefined, JSON.stringify(service));
+    }
   } finally { rmSync(dir, { recursive: true, force: true }); }
 });
 

@@ -53,6 +53,24 @@ export function confineUrl(ref: string, base: URL, location: URL): URL | undefin
   return sameOrigin(url, location) ? url : undefined;
 }
 
+/**
+ * A WAN connection service remembered from an earlier description (the hint file), checked by the same
+ * rules as a description's: a known service type, the control URL on `location`'s host:port. Pure;
+ * undefined when anything is off (the caller then reads the description).
+ */
+export function rememberedService(raw: unknown, location: URL): IgdService | undefined {
+  if (raw === null || typeof raw !== 'object') return undefined;
+  const { serviceType, controlUrl } = raw as Record<string, unknown>;
+  if (typeof serviceType !== 'string' || typeof controlUrl !== 'string' || controlUrl.length > 512) return undefined;
+  const m = serviceRe.exec(serviceType);
+  if (!m || m[1] === 'WANIPv6FirewallControl') return undefined;
+  const kind = m[1] as ServiceKind;
+  const version = Number(m[2]);
+  if (kind === 'WANPPPConnection' ? version !== 1 : version !== 1 && version !== 2) return undefined;
+  const url = confineUrl(controlUrl, location, location);
+  return url ? { kind, serviceType, version, controlUrl: url } : undefined;
+}
+
 export function parseDescription(xml: string, location: URL): DescriptionResult {
   const doc = parseXml(xml, DESCRIPTION_MAX_BYTES);
   if (!doc.ok) return { ok: false, why: doc.why };

@@ -10,7 +10,7 @@
  * Never throws.
  */
 import { discover, type DiscoverOptions, type SsdpHit } from './ssdp.js';
-import { DESCRIPTION_MAX_BYTES, parseDescription, type IgdDescription, type IgdService } from './description.js';
+import { DESCRIPTION_MAX_BYTES, parseDescription, sameOrigin, type IgdDescription, type IgdService } from './description.js';
 import { httpRequest, isFetchableUrl, preloadHttp } from './http.js';
 import { isLanAddress } from '../../net/address.js';
 import { IgdClient } from './igd.js';
@@ -23,6 +23,12 @@ export interface UpnpGateway {
   /** Set when several services had to be compared. */
   status?: { connected: boolean; externalAddress: string };
   ms: number;
+  /**
+   * The service came from `hintService` without reading the description (description.services holds only
+   * it): unverified until a call succeeds — a caller whose first call fails should find the gateway again
+   * without the hint.
+   */
+  fromHint?: boolean;
 }
 
 export type GatewayResult =
@@ -43,6 +49,11 @@ export interface FindOptions {
    * current default gateway; when it does not work, SSDP runs as usual.
    */
   hint?: URL;
+  /**
+   * The WAN connection service found last time at `hint` (ledger.ts's checks passed): used as it is, no
+   * description fetched — only with a hint that is the current default gateway. The result says `fromHint`.
+   */
+  hintService?: IgdService;
 }
 
 function rank(s: IgdService): number {
@@ -53,8 +64,14 @@ function rank(s: IgdService): number {
 
 export async function findGateway(lan: LanContext, o: FindOptions = {}): Promise<GatewayResult> {
   void preloadHttp().catch(() => undefined);
+  if (o.hint && o.hintService && !o.location && o.hint.hostname === lan.gateway && sameOrigin(o.hintService.controlUrl, o.hint)) {
+    const clientOpts = { ...(o.timeoutMs ? { timeoutMs: o.timeoutMs } : {}), localAddress: lan.address };
+    const description: IgdDescription = { location: o.hint, igdVersion: 0, friendlyName: '', services: [o.hintService], rejected: [] };
+    const hit: SsdpHit = { from: o.hint.hostname, location: o.hint, st: '', server: '', ms: 0 };
+    return { ok: true, gateway: { igd: new IgdClient(o.hintService, clientOpts), description, hit, ms: 0, fromHint: true } };
+  }
   if (o.hint && !o.location && o.hint.hostname === lan.gateway) {
-    const { hint, ...rest } = o;
+    const { hint, hintService: _unused, ...rest } = o;
     const r = await findGateway(lan, { ...rest, location: hint, timeoutMs: Math.min(o.timeoutMs ?? 2000, 2000) });
     if (r.ok) return r;
   }

@@ -4,8 +4,12 @@
  * connect timeout on the socket, the caller's signal for the total deadline; the body counted in bytes
  * and the socket destroyed once over the cap. Every event is guarded: it settles exactly once.
  */
-import { request } from 'node:http';
 import type { ExchangeResult, HttpOptions } from './http.js';
+
+// Not `import … from 'node:http'`: an ESM import builds node:http's module facade, which reads every export
+// — including the lazy WebSocket/MessageEvent getters that load Node's bundled undici (measured: 50–130 ms of
+// a ~400 ms `ddns map list`). getBuiltinModule hands over the CommonJS exports without touching them.
+const { request } = process.getBuiltinModule('node:http');
 
 export function nodeExchange(url: URL, opts: HttpOptions & { headers: Record<string, string> }, signal: AbortSignal): Promise<ExchangeResult> {
   return new Promise<ExchangeResult>((resolve, reject) => {

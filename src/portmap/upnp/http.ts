@@ -30,6 +30,7 @@ export interface HttpOptions {
 
 export type HttpTransport = 'node' | 'undici';
 let transport: HttpTransport = 'node';
+let undiciUsed = false;
 
 /**
  * Which client carries the requests. Both keep this file's contract (no redirects, byte-counted
@@ -43,11 +44,14 @@ export function setHttpTransport(t: HttpTransport): void {
 
 /** Starts loading the transport now, so that it overlaps with SSDP's wait. */
 export function preloadHttp(): Promise<unknown> {
-  return transport === 'undici' ? import('./http-undici.js').then((m) => m.preloadUndici()) : Promise.resolve();
+  if (transport !== 'undici') return Promise.resolve();
+  undiciUsed = true;
+  return import('./http-undici.js').then((m) => m.preloadUndici());
 }
 
-/** Closes pooled connections (end of a CLI command, tests). */
+/** Closes pooled connections (end of a CLI command, tests); nothing to do when undici never carried a request. */
 export async function closeHttp(): Promise<void> {
+  if (!undiciUsed) return;
   const m = await import('./http-undici.js');
   await m.closeUndici();
 }
@@ -65,6 +69,7 @@ export async function httpRequest(url: URL, opts: HttpOptions): Promise<HttpResu
   const signal = opts.signal ? AbortSignal.any([opts.signal, deadline]) : deadline;
   const headers: Record<string, string> = { connection: 'close', ...opts.headers };
   if (opts.body !== undefined) headers['content-length'] = String(Buffer.byteLength(opts.body, 'utf8'));
+  if (transport === 'undici') undiciUsed = true;
   const run = transport === 'undici' ? (await import('./http-undici.js')).undiciExchange : (await import('./http-node.js')).nodeExchange;
   try {
     const r = await run(url, { ...opts, headers }, signal);

@@ -18,6 +18,18 @@ export interface IgdOptions {
   status?: string;
   /** Ports refused by a permission rule (606/718 with no entry). */
   denied?: number[];
+  /**
+   * IGD2's GetListOfPortMappings (v2 only; v1 answers 401): `cdata` (default) wraps the PortMappingList in
+   * CDATA as miniupnpd 2.3.1 does, `escaped` escapes it, `refuse` answers 606, `raw` sends `listing` as is.
+   */
+  list?: 'cdata' | 'escaped' | 'refuse' | 'raw';
+  listing?: string;
+}
+
+/** The PortMappingList document of GetListOfPortMappings, as miniupnpd writes it. */
+export function portListing(entries: FakeMapping[]): string {
+  const e = entries.map((m) => `<p:PortMappingEntry><p:NewRemoteHost></p:NewRemoteHost><p:NewExternalPort>${m.ext}</p:NewExternalPort><p:NewProtocol>${m.proto}</p:NewProtocol><p:NewInternalPort>${m.iport}</p:NewInternalPort><p:NewInternalClient>${m.client}</p:NewInternalClient><p:NewEnabled>1</p:NewEnabled><p:NewDescription>${m.desc}</p:NewDescription><p:NewLeaseTime>${m.lease}</p:NewLeaseTime></p:PortMappingEntry>`).join('');
+  return `<p:PortMappingList xmlns:p="urn:schemas-upnp-org:gw:WANIPConnection" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xsi:schemaLocation="urn:schemas-upnp-org:gw:WANIPConnection http://www.upnp.org/schemas/gw/WANIPConnection-v2.xsd">${e}</p:PortMappingList>`;
 }
 
 export interface FakeIgd extends FakeHttp { table: FakeMapping[]; location: string; opts: IgdOptions }
@@ -77,6 +89,14 @@ export async function fakeIgd(o: IgdOptions = {}, host = '127.0.0.1'): Promise<F
         const m = table[Number(a('NewPortMappingIndex'))];
         if (!m) return fault(713);
         return ok({ NewRemoteHost: '', NewExternalPort: m.ext, NewProtocol: m.proto, NewInternalPort: m.iport, NewInternalClient: m.client, NewEnabled: 1, NewPortMappingDescription: m.desc, NewLeaseDuration: m.lease });
+      }
+      case 'GetListOfPortMappings': {
+        if (v === 1) return fault(401);
+        if (o.list === 'refuse') return fault(606);
+        const start = Number(a('NewStartPort')); const end = Number(a('NewEndPort')); const n = Number(a('NewNumberOfPorts'));
+        const doc = o.list === 'raw' ? o.listing ?? '' : portListing(table.filter((m) => m.proto === a('NewProtocol') && m.ext >= start && m.ext <= end).slice(0, n || undefined));
+        const value = o.list === 'escaped' ? doc.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;') : o.list === 'raw' ? doc : `<![CDATA[${doc}]]>`;
+        return ok({ NewPortListing: value });
       }
       default: return fault(401);
     }
