@@ -34,8 +34,8 @@ export type ProtocolProbe =
     noPublicAddress: boolean;
     ms: number;
   }
-  | { kind: 'absent'; message: string; ms: number }
-  | { kind: 'error'; message: string; ms: number };
+  | { kind: 'absent'; why: string; ms: number }
+  | { kind: 'error'; why: string; ms: number };
 
 /** What the `router` step saw. */
 export interface RouterFacts {

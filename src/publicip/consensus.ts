@@ -187,7 +187,7 @@ export function runConsensus(sources: readonly Source[], family: Family, o: RunO
       const deadline = o.sourceDeadlineMs ?? 30_000;
       slot.watchdog = setTimer(() => {
         slot.ctrl?.abort();
-        onResult(slot, { ok: false, family, kind: 'timeout', message: `no answer within ${deadline} ms`, ms: now() - (slot.started ?? t0) });
+        onResult(slot, { ok: false, family, kind: 'timeout', why: `no answer within ${deadline} ms`, ms: now() - (slot.started ?? t0) });
       }, deadline);
       const signal = o.signal ? AbortSignal.any([o.signal, slot.ctrl.signal]) : slot.ctrl.signal;
       let p: Promise<SourceResult>;
@@ -197,7 +197,7 @@ export function runConsensus(sources: readonly Source[], family: Family, o: RunO
         p = Promise.reject(err);
       }
       p.catch((err: unknown): SourceResult => ({
-        ok: false, family, kind: 'protocol', message: `source failed unexpectedly: ${err instanceof Error ? err.message : String(err)}`, ms: now() - (slot.started ?? t0),
+        ok: false, family, kind: 'protocol', why: `source failed unexpectedly: ${err instanceof Error ? err.message : String(err)}`, ms: now() - (slot.started ?? t0),
       })).then((r) => onResult(slot, r)).catch(() => { /* onResult never throws; belt and braces */ });
     };
 
@@ -269,7 +269,7 @@ export function runConsensus(sources: readonly Source[], family: Family, o: RunO
         const r = s.result;
         if (r.ok) return { ...base, status: agreed.has(s.source.id) ? 'agreed' : 'answered', address: r.address, error: null, ms, evidence: r.evidence };
         return {
-          ...base, status: 'failed', address: null, error: r.message, kind: r.kind, ms,
+          ...base, status: 'failed', address: null, error: r.why, kind: r.kind, ms,
           ...(r.evidence !== undefined ? { evidence: r.evidence } : {}), ...(r.rejected !== undefined ? { rejected: r.rejected } : {}),
         };
       });

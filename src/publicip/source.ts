@@ -51,7 +51,7 @@ export interface SourceFailure {
   family: Family;
   kind: FailureKind;
   /** For people: what happened, e.g. `answered 100.64.12.34, a carrier-grade NAT address (RFC 6598)`. */
-  message: string;
+  why: string;
   ms: number;
   /** Raw evidence when there was an answer. */
   evidence?: string;
@@ -78,8 +78,8 @@ export interface Source {
 }
 
 /** Builds a failure value (small helper so sources read as their protocol, not as bookkeeping). */
-export function failure(family: Family, kind: FailureKind, message: string, ms: number, extra: { evidence?: string; rejected?: string } = {}): SourceFailure {
-  return { ok: false, family, kind, message, ms, ...extra };
+export function failure(family: Family, kind: FailureKind, why: string, ms: number, extra: { evidence?: string; rejected?: string } = {}): SourceFailure {
+  return { ok: false, family, kind, why, ms, ...extra };
 }
 
 /** Trims evidence to something printable and short (control characters become '·'). */

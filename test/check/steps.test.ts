@@ -75,7 +75,7 @@ test('dns: names come from every provider\'s record, each family once', () => {
 
 test('router: a hidden WAN address warns; nothing answering warns with hand-forward advice', () => {
   const answered = (ext: string) => ({ kind: 'answered' as const, detail: 'NAT-PMP', externalAddress: ext, noPublicAddress: ext === '', ms: 3 });
-  const absent = { kind: 'absent' as const, message: 'no', ms: 3 };
+  const absent = { kind: 'absent' as const, why: 'no', ms: 3 };
   assert.equal(evaluateRouter({ gateway: 'g', upnp: absent, natpmp: answered('44.0.0.2'), pcp: absent, pcpAddressMismatch: false }, { forwards: [] }).status, 'pass');
   assert.equal(evaluateRouter({ gateway: 'g', upnp: absent, natpmp: answered(''), pcp: absent, pcpAddressMismatch: false }, { forwards: [] }).status, 'warn');
   const none = evaluateRouter({ gateway: '192.168.77.1', upnp: absent, natpmp: absent, pcp: absent, pcpAddressMismatch: false }, { forwards: [ssh], lanAddress: '192.168.77.50' });

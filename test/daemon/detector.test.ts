@@ -10,7 +10,7 @@ function source(id: string, answers: string[], vantage: Source['vantage'] = 'out
     id, type: 'http' as const, operator: id, vantage, families: [4, 6] as Family[], asked: 0,
     async observe(family: Family): Promise<SourceResult> {
       const a = answers[Math.min(s.asked++, answers.length - 1)] ?? '';
-      return a ? { ok: true, family, address: a, ms: 1, evidence: a } : { ok: false, family, kind: 'timeout', message: 'timed out', ms: 1 };
+      return a ? { ok: true, family, address: a, ms: 1, evidence: a } : { ok: false, family, kind: 'timeout', why: 'timed out', ms: 1 };
     },
   };
   return s;

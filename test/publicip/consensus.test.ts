@@ -7,7 +7,7 @@ import type { ObserveOptions, Source, SourceResult, Vantage } from '../../src/pu
 import { ManualClock } from '../../src/state/clock.js';
 
 const ok = (address: string): SourceResult => ({ ok: true, family: 4, address, ms: 1, evidence: address });
-const bad = (message = 'nope'): SourceResult => ({ ok: false, family: 4, kind: 'invalid', message, ms: 1 });
+const bad = (why = 'nope'): SourceResult => ({ ok: false, family: 4, kind: 'invalid', why, ms: 1 });
 const ans = (id: string, operator: string, result: SourceResult, vantage: Vantage = 'outside'): Answer => ({ id, operator, vantage, result });
 
 const verdicts: Array<[string, Answer[], number, boolean, string, string | undefined]> = [
@@ -57,7 +57,7 @@ class Fake implements Source {
     const result = this.result;
     return new Promise((resolve) => {
       const t = Number.isFinite(this.ms) ? clock.setTimer(() => resolve({ ...result, family }), this.ms) : undefined;
-      o.signal?.addEventListener('abort', () => { this.aborted++; t?.cancel(); resolve({ ok: false, family, kind: 'aborted', message: 'aborted', ms: 0 }); }, { once: true });
+      o.signal?.addEventListener('abort', () => { this.aborted++; t?.cancel(); resolve({ ok: false, family, kind: 'aborted', why: 'aborted', ms: 0 }); }, { once: true });
     });
   }
 }

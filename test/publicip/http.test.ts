@@ -30,7 +30,7 @@ async function observeWith(handler: Parameters<typeof httpServer>[0], family: Fa
 
 function assertFails(r: SourceResult, kind?: string): void {
   assert.equal(r.ok, false, `expected a failure, got ${JSON.stringify(r)}`);
-  if (!r.ok && kind) assert.equal(r.kind, kind, r.message);
+  if (!r.ok && kind) assert.equal(r.kind, kind, r.why);
 }
 
 test('http source reads a plain-text address', async () => {
@@ -79,7 +79,7 @@ test('http source rejects an IPv4-mapped IPv6 address to an IPv6 question', asyn
   try {
     const r6 = await within(source(srv.url).observe(6));
     assertFails(r6, 'invalid');
-    assert.ok(!r6.ok && /IPv4-mapped/.test(r6.message), !r6.ok ? r6.message : '');
+    assert.ok(!r6.ok && /IPv4-mapped/.test(r6.why), !r6.ok ? r6.why : '');
   } finally { await srv.close(); }
 });
 
@@ -106,7 +106,7 @@ test('http source times out on a body that drips forever, by its own timeout', a
     res.on('close', () => clearInterval(t));
   }, 4, '/', TIMEOUT);
   assertFails(r, 'timeout');
-  assert.match(!r.ok ? r.message : '', new RegExp(`within ${TIMEOUT} ms`), 'ended by the source\'s own deadline');
+  assert.match(!r.ok ? r.why : '', new RegExp(`within ${TIMEOUT} ms`), 'ended by the source\'s own deadline');
 });
 
 test('http source times out on a server that never answers', async () => {

@@ -122,9 +122,9 @@ test('a STUN error reason never brings control characters to the terminal (escap
   try {
     const r = await within(stunSource(srv.port).observe(4));
     assert.ok(!r.ok);
-    assert.match(r.message, /STUN error 400 Bad/);
+    assert.match(r.why, /STUN error 400 Bad/);
     // eslint-disable-next-line no-control-regex
-    assert.doesNotMatch(r.message, /[\u0000-\u001f\u007f-\u009f]/u);
+    assert.doesNotMatch(r.why, /[\u0000-\u001f\u007f-\u009f]/u);
   } finally { await srv.close(); }
 });
 

@@ -26,8 +26,8 @@ export function routerFacts(gateway: string, probe: PresenceSeen | undefined, ad
     if (a.ok) return { kind: 'answered', detail, externalAddress: a.address, noPublicAddress: a.class !== 'global', ms };
     if (a.kind === 'empty' || a.kind === 'address-mismatch') return { kind: 'answered', detail, externalAddress: '', noPublicAddress: a.kind === 'empty' && via !== 'pcp', ms }; // PCP is asked by ANNOUNCE, which reports no address at all
     if (answeredByProbe) return { kind: 'answered', detail, externalAddress: '', noPublicAddress: false, ms: probeMs ?? ms };
-    if (a.kind === 'unsupported' || a.kind === 'timeout') return { kind: 'absent', message: probeMessage ?? a.message, ms };
-    return { kind: 'error', message: a.message, ms };
+    if (a.kind === 'unsupported' || a.kind === 'timeout') return { kind: 'absent', why: probeMessage ?? a.message, ms };
+    return { kind: 'error', why: a.message, ms };
   };
   const u = probe?.upnp;
   const n = probe?.natpmp;

@@ -10,7 +10,7 @@ function describe(name: string, p: ProtocolProbe): string {
     const ext = p.externalAddress ? `external ${p.externalAddress}` : p.noPublicAddress ? 'no public address' : 'no external address';
     return `${p.detail} answered in ${p.ms} ms (${ext})`;
   }
-  return `${name}: ${p.message}`;
+  return `${name}: ${p.why}`;
 }
 
 export function evaluateRouter(r: RouterFacts, o: { forwards: Parameters<typeof portPairs>[0]; lanAddress?: string }): StepOutcome {
