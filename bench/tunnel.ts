@@ -10,13 +10,15 @@
  * path is gone count (after the cut session's sshd processes have exited / after the address changed).
  *
  * Figures:
- * - relay-side cut (the session's sshd processes killed by pid) → traffic again, median of 3 each;
+ * - relay-side cut (the sshd processes of the session that holds the port killed by pid — ddns's warm
+ *   standby, its second session, is left alone, as when the relay ends one session) → traffic again,
+ *   median of 3 each; before each cut ddns's standby is up again (its log says so);
  * - home WAN change (the carrier NAT's outside address) → traffic again: ddns median of 3, autossh one try
  *   bounded at CAP (it waits on the relay to drop the stale session, which holds the port);
  * - the same for autossh with ClientAliveInterval 5 / ClientAliveCountMax 3 on the relay (does the relay
  *   setting free the port sooner?);
- * - idle memory: VmHWM (peak resident set) of the ddns process vs autossh + its ssh, after 10 s idle with
- *   the tunnel up.
+ * - idle memory: VmHWM (peak resident set) and VmRSS of the ddns process vs autossh + its ssh, after 60 s
+ *   idle with the tunnel (and ddns's standby) up.
  *
  *   tsx bench/tunnel.ts          (root; uses the bundle, builds it if missing)
  */
@@ -53,7 +55,10 @@ function status(pid: number, key: 'VmHWM' | 'VmRSS'): number {
   }
 }
 
-const alive = (pid: number) => existsSync(`/proc/${pid}`);
+/** Running (a zombie waiting to be reaped has exited: its sockets are closed). */
+const alive = (pid: number) => {
+  try { return !/^\S+ \(.*\) Z/s.test(readFileSync(`/proc/${pid}/stat`, 'utf8')); } catch { return false; }
+};
 
 async function children(pid: number): Promise<number[]> {
   return (await run(['pgrep', '-P', String(pid)])).stdout.trim().split('\n').filter(Boolean).map(Number);
@@ -99,7 +104,7 @@ async function trafficAfter(oks: { s: number; e: number }[], from: number, capMs
   }
 }
 
-interface Client { name: string; pids(): Promise<number[]>; stop(): Promise<void>; stderr(): string }
+interface Client { name: string; pids(): Promise<number[]>; stop(): Promise<void>; stderr(): string; /** Resolves when the client is steady (ddns: its standby up after the last tunnel.up). */ steady(): Promise<void> }
 
 function collect(child: ChildProcess): () => string {
   let text = '';
@@ -116,9 +121,19 @@ function startDdns(lab: Lab, relay: Relay): Client {
   }));
   chmodSync(conf, 0o600);
   const child = lab.spawn('lan', [process.execPath, BUNDLE, '-c', conf, 'tunnel'], { env: { ...lab.ddnsEnv, DDNS_LOG_LEVEL: 'info' } });
+  const stderr = collect(child);
   return {
     name: 'ddns',
-    stderr: collect(child),
+    stderr,
+    steady: async () => {
+      for (let i = 0; i < 600; i++) {
+        const events = stderr().split('\n').flatMap((l) => { try { return [(JSON.parse(l) as { event?: string }).event ?? '']; } catch { return []; } });
+        const last = (e: string) => events.lastIndexOf(e);
+        if (last('tunnel.standby.up') > Math.max(last('tunnel.up'), last('tunnel.down'), last('tunnel.standby.down'))) return;
+        await sleep(50);
+      }
+      throw new Error(`ddns: the standby never came up\n${stderr()}`);
+    },
     pids: async () => (child.pid ? [child.pid] : []),
     stop: async () => {
       const exited = new Promise((r) => child.once('exit', r));
@@ -141,6 +156,7 @@ function startAutossh(lab: Lab, relay: Relay): Client {
   return {
     name: 'autossh',
     stderr: collect(child),
+    steady: () => Promise.resolve(),
     pids: async () => (child.pid ? [child.pid, ...(await children(child.pid))] : []),
     stop: async () => {
       const exited = new Promise((r) => child.once('exit', r));
@@ -152,10 +168,12 @@ function startAutossh(lab: Lab, relay: Relay): Client {
   };
 }
 
-/** Kills the relay's session processes (the per-connection sshd and its unprivileged child) by pid; resolves when they are gone. */
+/** Kills the processes of the relay's session that holds the port (the per-connection sshd and its unprivileged child) by pid; resolves when they are gone. */
 async function cutSessions(relay: Relay): Promise<{ t0: number; gone: number }> {
-  const monitors = await relay.sessions();
-  const all = [...monitors, ...(await Promise.all(monitors.map(children))).flat()];
+  const holder = await relay.holder(REMOTE);
+  if (holder === undefined) throw new Error('no session holds the relay port');
+  const monitors = [holder];
+  const all = await relay.processes(holder);
   const t0 = Date.now();
   for (const pid of monitors) { try { process.kill(pid, 'SIGTERM'); } catch { /* gone */ } }
   while (all.some(alive)) await sleep(5);
@@ -169,34 +187,38 @@ async function freePort(relay: Relay): Promise<void> {
   }
 }
 
-interface Measured { cutMs: number[]; wanMs: (number | undefined)[]; hwmKiB: number; rssKiB: number; log: string }
+interface Measured { cutMs: number[]; goneMs: number[]; wanMs: (number | undefined)[]; hwmKiB: number; rssKiB: number; log: string }
 
 /** `downMs` of each `tunnel.up` line ddns logged (its own view: from noticing the loss to the forward granted). */
 function downMsOf(log: string): number[] {
   return log.split('\n').flatMap((l) => { try { const j = JSON.parse(l) as { event?: string; downMs?: number }; return j.event === 'tunnel.up' && typeof j.downMs === 'number' ? [j.downMs] : []; } catch { return []; } });
 }
 
-async function measure(lab: Lab, relay: Relay, start: (lab: Lab, relay: Relay) => Client, o: { cuts: number; wans: number; say: (s: string) => void }): Promise<Measured> {
+async function measure(lab: Lab, relay: Relay, start: (lab: Lab, relay: Relay) => Client, o: { cuts: number; wans: number; idleMs: number; say: (s: string) => void }): Promise<Measured> {
   await freePort(relay);
   const prober = startProber(lab, relay);
   const client = start(lab, relay);
-  const out: Measured = { cutMs: [], wanMs: [], hwmKiB: 0, rssKiB: 0, log: '' };
+  const out: Measured = { cutMs: [], goneMs: [], wanMs: [], hwmKiB: 0, rssKiB: 0, log: '' };
   try {
     const t = Date.now();
     if ((await trafficAfter(prober.oks, t, 30_000)) === undefined) throw new Error(`${client.name}: the tunnel never carried traffic\n${client.stderr()}\n${prober.stderr()}\n${relay.log().slice(-2000)}`);
-    await sleep(10_000);
+    await client.steady();
+    await sleep(o.idleMs);
     const pids = await client.pids();
     out.hwmKiB = pids.reduce((a, p) => a + status(p, 'VmHWM'), 0);
     out.rssKiB = pids.reduce((a, p) => a + status(p, 'VmRSS'), 0);
     o.say(`tunnel: ${client.name} idle VmHWM ${(out.hwmKiB / 1024).toFixed(1)} MiB (pids ${pids.join(' ')})`);
     for (let i = 0; i < o.cuts; i++) {
+      await client.steady();
       const { t0, gone } = await cutSessions(relay);
       const back = await trafficAfter(prober.oks, gone, 30_000);
       out.cutMs.push(back === undefined ? Number.NaN : back - t0);
+      out.goneMs.push(gone - t0);
       o.say(`tunnel: ${client.name} relay cut → traffic ${back === undefined ? 'not back' : `${back - t0} ms`}`);
       await sleep(1_000);
     }
     for (let i = 0; i < o.wans; i++) {
+      await client.steady();
       const addr = `44.0.0.${40 + Math.floor(Math.random() * 150)}`;
       const t0 = Date.now();
       await lab.setPublic4(addr);
@@ -226,13 +248,13 @@ export async function benchTunnel(o: TunnelBenchOptions = {}): Promise<Figure[]>
   const service = await lab.listen('lan', LOCAL);
   try {
     relay = await startRelay(lab, { ports: [REMOTE] });
-    const ours = await measure(lab, relay, startDdns, { cuts: TRIALS, wans: TRIALS, say });
-    const peer = await measure(lab, relay, startAutossh, { cuts: TRIALS, wans: 1, say });
+    const ours = await measure(lab, relay, startDdns, { cuts: TRIALS, wans: TRIALS, idleMs: 60_000, say });
+    const peer = await measure(lab, relay, startAutossh, { cuts: TRIALS, wans: 1, idleMs: 60_000, say });
     await relay.down();
     relay = undefined;
     // The same relay with ClientAliveInterval: does the relay drop the stale session, so autossh gets the port back?
     relay = await startRelay(lab, { ports: [REMOTE], sshd: ['ClientAliveInterval 5', 'ClientAliveCountMax 3'] });
-    const peerAlive = await measure(lab, relay, startAutossh, { cuts: 0, wans: 1, say });
+    const peerAlive = await measure(lab, relay, startAutossh, { cuts: 0, wans: 1, idleMs: 0, say });
 
     const ka = `keepalive ${KEEPALIVE.interval} s × ${KEEPALIVE.countMax} on both (ServerAliveInterval/CountMax for ssh), cgnat lab, OpenSSH relay`;
     const ms = (xs: number[]) => xs.map((x) => Math.round(x)).join(' ');
@@ -251,7 +273,7 @@ export async function benchTunnel(o: TunnelBenchOptions = {}): Promise<Figure[]>
       {
         figure: 'tunnel: relay cuts the session → traffic again', unit: 's', ours: cutOurs, peer: cutPeer, peerName: 'autossh', ...ratio(cutOurs, cutPeer),
         target: '≤ 0.2× autossh', met: cutOurs <= 0.2 * cutPeer,
-        note: `the session's sshd processes killed by pid on the relay, timed to the first echo through the relay from a connection opened after they exited; median of ${TRIALS}; ddns ${ms(ours.cutMs)} ms, autossh ${ms(peer.cutMs)} ms; both see the close at once and log in again right away, so both wait on a fresh SSH login at the relay (ddns's own downMs, loss noticed → forward granted: ${ms(own.slice(0, TRIALS))} ms); ${ka}`,
+        note: `the sshd processes of the session holding the port killed by pid on the relay (ddns's standby left alone), timed from the kill to the first echo through the relay from a connection opened after they exited (the relay took ${ms(ours.goneMs)} / ${ms(peer.goneMs)} ms to end them); median of ${TRIALS}, each from a steady state (ddns's standby up); ddns ${ms(ours.cutMs)} ms, autossh ${ms(peer.cutMs)} ms; autossh logs in again, ddns's standby asks for the port on its open session (ddns's own downMs, loss noticed → forward granted: ${ms(own.slice(0, TRIALS))} ms); ${ka}`,
       },
       {
         figure: 'tunnel: home WAN address changes → traffic again', unit: 's', ours: wanOursMedian, peer: peerS(wanPeer), peerName: 'autossh', ...ratio(wanOursMedian, peerS(wanPeer)),
@@ -264,8 +286,8 @@ export async function benchTunnel(o: TunnelBenchOptions = {}): Promise<Figure[]>
         note: `as above, with ClientAliveInterval 5 and ClientAliveCountMax 3 in the relay's sshd_config (ours: the row above — ddns does not need it); ${capNote(wanPeerAlive)} — with connections arriving at the forwarded port (the prober's, every 50 ms) the relay never ended the stale session`,
       },
       {
-        figure: 'tunnel: idle peak RSS, ddns tunnel vs autossh + ssh', unit: 'MiB', ours: ours.hwmKiB / 1024, peer: peer.hwmKiB / 1024, peerName: 'autossh', ...ratio(ours.hwmKiB, peer.hwmKiB),
-        note: `VmHWM after 10 s idle with one forward up (ddns: its one node process, the bundle; autossh: autossh + its ssh, summed); VmRSS then: ddns ${(ours.rssKiB / 1024).toFixed(1)} MiB, autossh + ssh ${(peer.rssKiB / 1024).toFixed(1)} MiB`,
+        figure: 'tunnel: idle peak RSS, ddns tunnel (with standby) vs autossh + ssh', unit: 'MiB', ours: ours.hwmKiB / 1024, peer: peer.hwmKiB / 1024, peerName: 'autossh', ...ratio(ours.hwmKiB, peer.hwmKiB),
+        note: `VmHWM after 60 s idle with one forward up (ddns: its one node process, the bundle, two SSH sessions: the tunnel and its standby; autossh: autossh + its ssh, summed); VmRSS then: ddns ${(ours.rssKiB / 1024).toFixed(1)} MiB, autossh + ssh ${(peer.rssKiB / 1024).toFixed(1)} MiB`,
       },
     ];
   } finally {
