@@ -3,8 +3,9 @@
  * process; an attacker in another child process keeps 1,600 slowloris connections open (16 from each of
  * 100 loopback addresses, one header line every second, each reopened when the probe closes it — the
  * header timeout is 5 s), runs a token-guessing loop and sends 1,000 parallel valid requests; meanwhile a
- * fresh client here, from another address, asks GET /ip 20 times. Figures: that client's median and
- * worst latency, and the probe's peak RSS (VmHWM) under all of it.
+ * fresh client here, from another address, asks GET /ip 20 times. The attack runs twice on the same probe
+ * process: right after it started (cold) and again once the first is over. Figures: that client's median
+ * and worst latency (each attack), and the probe's peak RSS (VmHWM) under all of it.
  *
  * The fresh client has a process of its own so that the figure is the probe's, not the attacker's own
  * event loop (in one process, handling 2,600 sockets delayed the fresh client's first reply by 2–3 s).
@@ -73,6 +74,32 @@ export async function benchProbe(): Promise<Figure[]> {
     process.stdout.write(s.address.port + '\\n');`;
   const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', code], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
   const port = await new Promise<number>((resolve) => child.stdout.once('data', (d: Buffer) => resolve(Number(d.toString().trim()))));
+  try {
+    // Twice on the same probe process: a cold one (its first seconds: code not yet optimised, heap still
+    // growing) and the same attack again once the first is over (a probe that has been serving a while).
+    const cold = await underAttack(port, child.pid ?? 0);
+    const warm = await underAttack(port, child.pid ?? 0);
+    const hwm = Number(/VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'))?.[1] ?? 0) / 1024;
+    const how = `${SLOW.addresses * SLOW.perAddress} slowloris conns (16 × 100 addresses, reopened when closed), token guessing, 1,000 parallel valid GET /ip — attacker and probe in processes of their own, on loopback`;
+    const detail = (r: Attack) => `samples in order (ms): ${r.lat.map((x) => Math.round(x)).join(' ')}; slow connections open at each sample: ${r.slowAt.join(' ')}; the probe's CPU time during each (ms): ${r.cpu.map((x) => Math.round(x)).join(' ')}; ${r.okValid ?? '?'}/1000 valid requests answered 200; load average ${r.load.toFixed(1)} on ${cpus().length} cores`;
+    const all = [...cold.lat, ...warm.lat];
+    const worstCold = Math.max(...cold.lat);
+    const worstWarm = Math.max(...warm.lat);
+    return [
+      { figure: 'probe: fresh client GET /ip under attack, median', unit: 'ms', ours: Math.round(median(all)), target: '≤ 1000 ms', met: median(all) <= 1000, note: `${how}; 20 samples 200 ms apart in each of two attacks on one probe process (below)` },
+      { figure: 'probe: fresh client GET /ip under attack, worst (fresh probe process)', unit: 'ms', ours: Math.round(worstCold), target: '≤ 1000 ms', met: worstCold <= 1000, note: `${how}; the attack starts right after the probe process did; ${detail(cold)}` },
+      { figure: 'probe: fresh client GET /ip under attack, worst (probe already serving)', unit: 'ms', ours: Math.round(worstWarm), target: '≤ 1000 ms', met: worstWarm <= 1000, note: `${how}; the same attack again on the same probe process once the first was over; ${detail(warm)}` },
+      { figure: 'probe: peak RSS under attack', unit: 'MiB', ours: Math.round(hwm), note: `VmHWM of the probe process; ${how}` },
+    ];
+  } finally {
+    child.kill();
+  }
+}
+
+interface Attack { lat: number[]; slowAt: number[]; cpu: number[]; okValid: number | undefined; load: number }
+
+/** One attack (an attacker process), the fresh client's 20 samples during it; the attacker is stopped before this resolves. */
+async function underAttack(port: number, probePid: number): Promise<Attack> {
   const attacker = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), '--attack', String(port)], { cwd: ROOT, stdio: ['pipe', 'pipe', 'inherit'] });
   let slowNow = 0;
   let okValid: number | undefined;
@@ -95,27 +122,22 @@ export async function benchProbe(): Promise<Figure[]> {
     const cpu: number[] = [];
     for (let i = 0; i < 20; i++) {
       slowAt.push(slowNow);
-      const c0 = cpuMs(child.pid ?? 0);
+      const c0 = cpuMs(probePid);
       const t0 = performance.now();
       const st = await get(port, '127.2.0.1', TOKEN);
       lat.push(st === 200 ? performance.now() - t0 : 10_000);
-      cpu.push(cpuMs(child.pid ?? 0) - c0);
+      cpu.push(cpuMs(probePid) - c0);
       await new Promise((r) => setTimeout(r, 200));
     }
-    const hwm = Number(/VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'))?.[1] ?? 0) / 1024;
+    const load = loadavg()[0] ?? 0;
     for (let i = 0; i < 600 && okValid === undefined; i++) await new Promise((r) => setTimeout(r, 50));
-    const how = `${SLOW.addresses * SLOW.perAddress} slowloris conns (16 × 100 addresses, reopened when closed), token guessing, 1,000 parallel valid GET /ip — attacker and probe in processes of their own, on loopback`;
-    const worst = Math.max(...lat);
-    return [
-      { figure: 'probe: fresh client GET /ip under attack, median', unit: 'ms', ours: Math.round(median(lat)), target: '≤ 1000 ms', met: median(lat) <= 1000, note: `${how}; 20 samples 200 ms apart; ${okValid ?? '?'}/1000 valid requests answered 200` },
-      { figure: 'probe: fresh client GET /ip under attack, worst', unit: 'ms', ours: Math.round(worst), target: '≤ 1000 ms', met: worst <= 1000, note: `${how}; samples in order (ms): ${lat.map((x) => Math.round(x)).join(' ')}; slow connections open at each sample: ${slowAt.join(' ')}; the probe's CPU time during each (ms): ${cpu.map((x) => Math.round(x)).join(' ')}; load average ${loadavg()[0]?.toFixed(1)} on ${cpus().length} cores` },
-      { figure: 'probe: peak RSS under attack', unit: 'MiB', ours: Math.round(hwm), note: `VmHWM of the probe process; ${how}` },
-    ];
+    return { lat, slowAt, cpu, okValid, load };
   } finally {
     attacker.stdin.end();
     await Promise.race([new Promise((r) => attacker.once('exit', r)), new Promise((r) => setTimeout(r, 5_000))]);
     if (attacker.exitCode === null) attacker.kill('SIGKILL');
-    child.kill();
+    // The probe closes what the attacker left (header/idle timeouts) before the next attack.
+    await new Promise((r) => setTimeout(r, 1_000));
   }
 }
 

@@ -35,7 +35,7 @@ import { callerOf, limitKey } from './caller.js';
 import { tcpBanner, tcpNonce, tcpReachable, udpNonce } from './connectback.js';
 import { Sampler, TokenBackoff } from './guard.js';
 import { RateLimiter, type RateLimitOptions } from './ratelimit.js';
-import { bearerMatches } from './token.js';
+import { bearerCheck } from './token.js';
 import { parseProbeRequest, type HostnameView, type ProbeRequest, type ProbeResponse } from './types.js';
 
 export interface ProbeServerOptions {
@@ -158,6 +158,7 @@ export function startProbeServer(listen: { host: string; port: number }, o: Prob
   const resolveName = o.resolve ?? systemResolve;
   const log = o.log ?? (() => {});
   const closing = new AbortController();
+  const tokenOk = o.token === undefined ? undefined : bearerCheck(o.token);
 
   /** A refusal, logged at most once a minute per address (the count of the quiet ones rides along). */
   function refused(reason: string, caller: string, key: string): void {
@@ -201,14 +202,14 @@ export function startProbeServer(listen: { host: string; port: number }, o: Prob
     const url = new URL(req.url ?? '/', 'http://probe');
     const path = url.pathname;
     if (path === '/healthz') { send(res, 200, { ok: true }); return; }
-    if (o.token !== undefined) {
+    if (tokenOk) {
       const wait = backoff.blocked(key);
       if (wait > 0) {
         refused('token-backoff', caller, key);
         sendAndClose(req, res, 429, { error: 'too many wrong tokens from this address: wait', retryAfter: wait }, { 'retry-after': String(wait) });
         return;
       }
-      if (!bearerMatches(req.headers.authorization, o.token)) {
+      if (!tokenOk(req.headers.authorization)) {
         backoff.failed(key);
         refused('token', caller, key);
         sendAndClose(req, res, 401, { error: 'unauthorized: send Authorization: Bearer <probe token>' }, { 'www-authenticate': 'Bearer' });

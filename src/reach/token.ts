@@ -5,8 +5,16 @@ const digest = (s: string) => createHash('sha256').update(s, 'utf8').digest();
 
 /** True when the Authorization header carries exactly `Bearer <token>`. */
 export function bearerMatches(header: string | undefined, token: string): boolean {
-  const m = /^Bearer\s+(\S+)\s*$/i.exec(header ?? '');
-  const given = m?.[1] ?? '';
-  // Compare even when the header is absent, so timing says nothing about which check failed.
-  return timingSafeEqual(digest(given), digest(token)) && given.length > 0;
+  return bearerCheck(token)(header);
+}
+
+/** The same check with the token's digest made once (a server asks it on every request). */
+export function bearerCheck(token: string): (header: string | undefined) => boolean {
+  const want = digest(token);
+  return (header) => {
+    const m = /^Bearer\s+(\S+)\s*$/i.exec(header ?? '');
+    const given = m?.[1] ?? '';
+    // Compare even when the header is absent, so timing says nothing about which check failed.
+    return timingSafeEqual(digest(given), want) && given.length > 0;
+  };
 }
