@@ -127,7 +127,7 @@ export class DnsSource implements Source {
       failure(family, opts.signal?.aborted ? 'aborted' : kind, opts.signal?.aborted ? 'aborted' : message, since(t0), evidence ? { evidence } : {});
 
     const server = await resolveFor(ep.host, family, signal);
-    if (!server.ok) return fail(server.kind, server.message);
+    if (!server.ok) return fail(server.kind, server.why);
     const id = randomInt(0, 0x10000);
     const query = encodeQuery(id, this.o.name, this.o.qtype, this.o.qclass);
     const r = await udpExchange(query, {

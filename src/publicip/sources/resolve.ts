@@ -31,25 +31,25 @@ export function parseEndpoint(server: string, defaultPort: number): Endpoint | u
   return { host, port };
 }
 
-export type Resolved = { ok: true; address: string } | { ok: false; kind: 'unsupported' | 'network' | 'timeout' | 'aborted'; message: string };
+export type Resolved = { ok: true; address: string } | { ok: false; kind: 'unsupported' | 'network' | 'timeout' | 'aborted'; why: string };
 
 /** The host's address of `family` (an IP literal must already be of that family). */
 export async function resolveFor(host: string, family: Family, signal: AbortSignal): Promise<Resolved> {
   const literal = isIP(host);
   if (literal !== 0) {
-    return literal === family ? { ok: true, address: host } : { ok: false, kind: 'unsupported', message: `${host} is an IPv${literal} address; it cannot be reached over IPv${family}` };
+    return literal === family ? { ok: true, address: host } : { ok: false, kind: 'unsupported', why: `${host} is an IPv${literal} address; it cannot be reached over IPv${family}` };
   }
-  if (signal.aborted) return { ok: false, kind: 'aborted', message: 'aborted' };
+  if (signal.aborted) return { ok: false, kind: 'aborted', why: 'aborted' };
   let onAbort: (() => void) | undefined;
   const aborted = new Promise<Resolved>((resolve) => {
-    onAbort = () => resolve({ ok: false, kind: 'timeout', message: `resolving ${host} took too long` });
+    onAbort = () => resolve({ ok: false, kind: 'timeout', why: `resolving ${host} took too long` });
     signal.addEventListener('abort', onAbort, { once: true });
   });
   try {
     return await Promise.race([
       lookup(host, { family, verbatim: true }).then(
         (r): Resolved => ({ ok: true, address: r.address }),
-        (err: unknown): Resolved => ({ ok: false, kind: 'network', message: describeNetError(Object.assign(err as object, { hostname: host })) }),
+        (err: unknown): Resolved => ({ ok: false, kind: 'network', why: describeNetError(Object.assign(err as object, { hostname: host })) }),
       ),
       aborted,
     ]);

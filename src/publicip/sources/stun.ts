@@ -47,7 +47,7 @@ export class StunSource implements Source {
     if (!ep) return failure(family, 'protocol', `server "${this.o.server}" is not host[:port]`, 0);
     const signal = withTimeout(this.o.timeoutMs, opts.signal);
     const server = await resolveFor(ep.host, family, signal);
-    if (!server.ok) return failure(family, opts.signal?.aborted ? 'aborted' : server.kind, server.message, since(t0));
+    if (!server.ok) return failure(family, opts.signal?.aborted ? 'aborted' : server.kind, server.why, since(t0));
     const txid = randomBytes(12);
     const r = await udpExchange(encodeBindingRequest(txid), {
       gateway: server.address,
