@@ -4,8 +4,11 @@
  *
  * Contract: never throws; every failure (no daemon, timeout, garbage) is `ready: false` with a reason.
  */
-import { request } from 'node:http';
 import { baseUrl, connectAddress, parseListen } from '../net/listen.js';
+
+// node:http/https through process.getBuiltinModule, not an ESM import: the import's module facade reads the lazy
+// WebSocket/MessageEvent getters and so loads Node's bundled undici (~5 MiB RSS and 50–130 ms at start, measured).
+const { request } = process.getBuiltinModule('node:http');
 
 export interface HealthAnswer {
   ready: boolean;

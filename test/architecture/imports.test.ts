@@ -108,6 +108,18 @@ test('the walker sees static, dynamic, re-export and side-effect imports, and ig
   assert.deepEqual(specifiers(text), ['../cli/a.js', './b.js', '../daemon/c.js', './d.js']);
 });
 
+test('node:http and node:https are never imported as values (process.getBuiltinModule instead)', () => {
+  // An ESM import of either builds the module's facade, which reads the lazy WebSocket/MessageEvent getters
+  // and so loads Node's bundled undici: ~5 MiB of RSS and 50–130 ms of start-up in every command that does.
+  const valueImport = /^\s*import\s+(?!type\b)[^;]*?\bfrom\s*['"]node:https?['"]|^\s*import\s*['"]node:https?['"]|\bimport\s*\(\s*['"]node:https?['"]/m;
+  assert.ok(valueImport.test("import { request } from 'node:http';") && valueImport.test("await import('node:https')"));
+  assert.ok(!valueImport.test("import type { Agent } from 'node:http';"));
+  const files = ['src', 'providers'].flatMap((d) => sources(join(root, d)));
+  assert.ok(files.length > 100);
+  const hits = files.filter((f) => valueImport.test(readFileSync(f, 'utf8').replace(/\/\*[\s\S]*?\*\//g, ''))).map((f) => relative(root, f));
+  assert.deepEqual(hits, []);
+});
+
 test('the repo cites only documents it contains', () => {
   const outside = /\b(?:DESIGN|PROTOCOLS|LAB|STYLE|CONTAINER)\.md\b/;
   const files = ['src', 'providers', 'test', 'bench', 'scripts', 'docs'].flatMap((d) => {

@@ -6,9 +6,8 @@
  */
 import type { ExchangeResult, HttpOptions } from './http.js';
 
-// Not `import … from 'node:http'`: an ESM import builds node:http's module facade, which reads every export
-// — including the lazy WebSocket/MessageEvent getters that load Node's bundled undici (measured: 50–130 ms of
-// a ~400 ms `ddns map list`). getBuiltinModule hands over the CommonJS exports without touching them.
+// node:http/https through process.getBuiltinModule, not an ESM import: the import's module facade reads the lazy
+// WebSocket/MessageEvent getters and so loads Node's bundled undici (~5 MiB RSS and 50–130 ms at start, measured).
 const { request } = process.getBuiltinModule('node:http');
 
 export function nodeExchange(url: URL, opts: HttpOptions & { headers: Record<string, string> }, signal: AbortSignal): Promise<ExchangeResult> {
