@@ -590,8 +590,11 @@ class LabImpl implements Lab {
     const addrs = proto === 'tcp'
       ? [`TCP4-LISTEN:${port},reuseaddr,fork`, `TCP6-LISTEN:${port},ipv6only=1,reuseaddr,fork`]
       : [`UDP4-RECVFROM:${port},reuseaddr,fork`, `UDP6-RECVFROM:${port},ipv6only=1,reuseaddr,fork`];
-    const action = o.reply === 'peer' ? 'SYSTEM:echo "$SOCAT_PEERADDR"' : 'EXEC:cat';
-    const children = addrs.map((addr) => this.spawn(host, ['socat', '-T', '2', addr, action], { stdio: 'ignore' }));
+    // The peer answer reads its input to the end: a shell that echoed and exited before the caller's bytes
+    // arrived made socat's write fail (EPIPE) and the caller got an empty answer (1 in 5 on a busy machine).
+    const action = o.reply === 'peer' ? 'SYSTEM:echo "$SOCAT_PEERADDR"; cat >/dev/null' : 'EXEC:cat';
+    // -T bounds an idle child; 5 s leaves room for a shell forked on a loaded machine.
+    const children = addrs.map((addr) => this.spawn(host, ['socat', '-T', '5', addr, action], { stdio: 'ignore' }));
     await waitFor(`a server on ${host} ${proto}/${port}`, 3_000, async () => {
       if (children.some((c) => c.exitCode !== null)) throw new Error(`lab: socat listener on ${host} ${proto}/${port} exited (port in use?)`);
       const r = await this.exec(host, ['ss', '-Hln', proto === 'tcp' ? '-t' : '-u', `sport = :${port}`]);
