@@ -12,7 +12,7 @@
  * reported as `tunnel.standby.*` events.
  */
 import { backoffDelay, type BackoffOptions } from '../state/backoff.js';
-import type { Clock } from '../state/clock.js';
+import { pauseOn, type Clock } from '../state/clock.js';
 import type { DialStandby, LinkFailure, StandbySession } from './link.js';
 import type { TunnelSpec } from './spec.js';
 
@@ -37,7 +37,6 @@ export class StandbyKeeper {
   private session: StandbySession | undefined;
   private stopped = false;
   private readonly ac = new AbortController();
-  private wake: (() => void) | undefined;
   private halt!: () => void;
   private readonly halted = new Promise<void>((r) => { this.halt = r; });
   readonly done: Promise<void>;
@@ -55,7 +54,6 @@ export class StandbyKeeper {
   take(): StandbySession | undefined {
     this.stopped = true;
     this.ac.abort();
-    this.wake?.();
     this.halt();
     const s = this.session;
     this.session = undefined;
@@ -68,20 +66,12 @@ export class StandbyKeeper {
     await Promise.all([s?.close(reason), this.done]);
   }
 
-  private sleep(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const done = () => { t.cancel(); this.wake = undefined; resolve(); };
-      const t = this.o.clock.setTimer(done, ms);
-      this.wake = done;
-    });
-  }
-
   private async loop(): Promise<void> {
     let failures = 0;
     let wait = this.o.firstDelayMs;
     while (!this.stopped) {
       if (wait > 0) {
-        await this.sleep(wait);
+        await pauseOn(this.o.clock, wait, [this.ac.signal]);
         if (this.stopped) break;
       }
       const r = await this.o.dial(this.o.spec, this.ac.signal);
