@@ -21,8 +21,15 @@ import { FirewallClient, clampLease } from './upnp/firewall6.js';
 import type { LanContext, Protocol } from './types.js';
 import { openPcpFirewall6, type PcpFirewallOptions } from './pinholes-pcp.js';
 
-/** Where this host stands for IPv6: the router's IPv6 address and this host's stable address. */
+/**
+ * Where this host stands for IPv6: the router's IPv6 address and this host's stable address. A link-local
+ * gateway (the usual home case: the default route is the router's fe80:: address from its RA) carries
+ * its zone, `fe80::1%eth0`, so that datagrams to it leave on the right interface.
+ */
 export interface Lan6 { gateway: string; address: string; interface: string }
+
+/** True when the gateway is link-local (`fe80::…`, with or without its zone). Pure. */
+export const linkLocalGateway = (lan: Pick<Lan6, 'gateway'>): boolean => classifyAddress(lan.gateway.split('%')[0] ?? '') === 'link-local';
 
 export type Lan6Result = { ok: true; lan: Lan6 } | { ok: false; message: string };
 
@@ -37,10 +44,8 @@ export async function lanContext6(deps: RouteDeps & { inet6?: () => Promise<Inet
   if (!r) return { ok: false, message: 'no IPv6 default route: this host has no IPv6 to open to the internet' };
   const address = stableAddressOn(await (deps.inet6 ?? (() => readIfInet6()))(), r.interface, r.gateway);
   if (!address) return { ok: false, message: `no stable global IPv6 address on ${r.interface} (only temporary, deprecated or tentative ones, or none)` };
-  if (classifyAddress(r.gateway) === 'link-local') {
-    return { ok: false, message: `the IPv6 default gateway is link-local (${r.gateway}); ddns reaches the router's firewall control only at a global or ULA address` };
-  }
-  return { ok: true, lan: { gateway: r.gateway, address, interface: r.interface } };
+  const gateway = classifyAddress(r.gateway) === 'link-local' && !r.gateway.includes('%') ? `${r.gateway}%${r.interface}` : r.gateway;
+  return { ok: true, lan: { gateway, address, interface: r.interface } };
 }
 
 export interface Pinhole {
@@ -155,6 +160,10 @@ export type OpenFirewallResult = { ok: true; firewall: UpnpFirewall6 } | { ok: f
  * address, the one the router lets us open.
  */
 export async function openFirewall6(lan4: LanContext, lan6: Lan6, o: { signal?: AbortSignal; upnp?: Omit<FindOptions, 'signal'>; timeoutMs?: number } = {}): Promise<OpenFirewallResult> {
+  if (linkLocalGateway(lan6)) {
+    // A zone cannot stand in a URL's host, and the IGD's description is fetched at the gateway's address.
+    return { ok: false, kind: 'unsupported', message: `the IPv6 default gateway is link-local (${lan6.gateway}); ddns reaches the router's UPnP firewall control only at a global or ULA address (PCP works with a link-local gateway)` };
+  }
   const sig = o.signal ? { signal: o.signal } : {};
   const g4 = await findGateway(lan4, { ...o.upnp, ...sig });
   if (!g4.ok) return { ok: false, kind: g4.kind === 'no-answer' ? 'unsupported' : 'failed', message: g4.message };

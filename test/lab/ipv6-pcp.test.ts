@@ -4,6 +4,8 @@
  * its IPv6 firewall (a MAP whose internal address is IPv6 is a firewall operation there, not a NAT one).
  * - `ddns map add --family 6` (auto → PCP) opens a pinhole a real inbound IPv6 connection arrives
  *   through; `map list` shows it; `map remove` deletes it with the nonce (refused afterwards);
+ * - with the LAN's IPv6 default route via the router's link-local address (fe80::…%if), PCP still reaches
+ *   it and the pinhole opens; UPnP says why it cannot;
  * - `ddns run` with a `families: [6], via: pcp` forward opens it, notices a router reboot by PCP's epoch
  *   and makes it again, removes it on stop.
  * miniupnpd counts its epoch from its start here (`system_uptime=no`): a real router's reboot restarts
@@ -79,6 +81,29 @@ describe('IPv6 pinholes over PCP (cgnat-v6, a router with PCP and no UPnP)', { s
     const r = await lab.ddns(['map', 'add', '3132', '--family', '6', '--via', 'upnp'], { env: env(), timeoutMs: 30_000 });
     assert.notEqual(r.code, 0);
     assert.match(r.stderr, /UPnP|IGD|SSDP/i, r.stderr);
+  });
+
+  test('a link-local default route (the router\'s fe80:: address, as from its RA): PCP reaches the router on the interface, the pinhole opens', async () => {
+    const lan6 = lab.addr.lan6 ?? '';
+    const ll = /inet6 (fe80::[0-9a-f:]+)\/64/.exec((await lab.exec('rtr', ['ip', '-6', '-o', 'addr', 'show', 'dev', 'r-lan', 'scope', 'link'])).stdout)?.[1];
+    assert.ok(ll, 'the router has a link-local address on its LAN side');
+    const before = (await lab.exec('lan', ['ip', '-6', 'route', 'show', 'default'])).stdout.trim();
+    await lab.exec('lan', ['ip', '-6', 'route', 'replace', 'default', 'via', ll, 'dev', lab.lanIf]);
+    const echo = await lab.listen('lan', 3434);
+    try {
+      const add = await lab.ddns(['--json', 'map', 'add', '3434', '--family', '6', '--lease', '600'], { env: env() });
+      assert.equal(add.code, 0, add.stdout + add.stderr);
+      assert.equal((JSON.parse(add.stdout) as { via: string }).via, 'pcp');
+      assert.deepEqual(await lab.connectFromInternet(lan6, 3434, { send: 'via fe80' }), { ok: true, data: 'via fe80' });
+      const upnp = await lab.ddns(['map', 'add', '3435', '--family', '6', '--via', 'upnp'], { env: env(), timeoutMs: 30_000 });
+      assert.match(upnp.stderr, /link-local \(fe80::[0-9a-f:]+%[\w-]+\).*PCP works with a link-local gateway/, upnp.stderr);
+      const rm = await lab.ddns(['map', 'remove', '3434', '--family', '6'], { env: env() });
+      assert.equal(rm.code, 0, rm.stdout + rm.stderr);
+      assert.equal((await lab.connectFromInternet(lan6, 3434, { send: 'after', timeoutMs: 800 })).ok, false, 'closed after remove');
+    } finally {
+      await echo.close();
+      if (before) await lab.exec('lan', ['ip', '-6', 'route', 'replace', ...before.split(/\s+/)]);
+    }
   });
 
   test('ddns run with a families [6], via pcp forward: opened, a router reboot is noticed by the epoch and the pinhole made again, stop removes it (or shortens it: miniupnpd 2.3.1 lost the nonce)', { timeout: 120_000 }, async () => {

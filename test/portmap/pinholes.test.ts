@@ -8,7 +8,7 @@ import { after, test } from 'node:test';
 import { FirewallClient } from '../../src/portmap/upnp/firewall6.js';
 import { closeHttp } from '../../src/portmap/upnp/http.js';
 import {
-  keepPinhole, stableAddressOn, UpnpFirewall6,
+  keepPinhole, lanContext6, linkLocalGateway, openFirewall6, stableAddressOn, UpnpFirewall6,
   type Firewall6, type Pinhole, type PinholeEvent,
 } from '../../src/portmap/pinholes.js';
 import { parseIfInet6 } from '../../src/net/if-inet6.js';
@@ -165,4 +165,16 @@ test('keepPinhole with an adopted pinhole renews it at once (the router extends 
     signal: ac2.signal, adopted, now: () => 0, wait: () => { ac2.abort(); return Promise.resolve(); }, onEvent: (e) => events2.push(e),
   });
   assert.deepEqual(events2.map((e) => e.event), ['pinhole.gone', 'pinhole.opened']);
+});
+
+test('a link-local IPv6 default route (the router\'s fe80:: from its RA): the gateway keeps its zone; UPnP says it cannot, PCP is left', async () => {
+  // /proc/net/ipv6_route: default via fe80::1 dev eth0 (flags RTF_UP|RTF_GATEWAY).
+  const route = `${'0'.repeat(32)} 00 ${'0'.repeat(32)} 00 fe800000000000000000000000000001 00000400 00000001 00000000 00000003 eth0\n`;
+  const inet6 = parseIfInet6(`2a0ddd00007700000000000000000050 02 40 00 80 eth0\n`);
+  const r = await lanContext6({ readText: () => Promise.resolve(route), interfaces: () => ({}), inet6: () => Promise.resolve(inet6) });
+  assert.deepEqual(r, { ok: true, lan: { gateway: 'fe80::1%eth0', address: STABLE, interface: 'eth0' } });
+  assert.equal(linkLocalGateway({ gateway: 'fe80::1%eth0' }), true);
+  assert.equal(linkLocalGateway({ gateway: '2a0d:dd00:77::1' }), false);
+  const u = await openFirewall6({ gateway: '127.0.0.1', address: '127.0.0.1', interface: 'lo', prefixLength: 8 }, { gateway: 'fe80::1%eth0', address: STABLE, interface: 'eth0' });
+  assert.ok(!u.ok && u.kind === 'unsupported' && /link-local \(fe80::1%eth0\).*PCP works with a link-local gateway/.test(u.message), JSON.stringify(u));
 });
