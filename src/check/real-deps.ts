@@ -8,6 +8,7 @@ import type { PublicFacts } from './facts.js';
 import type { StepId } from './step.js';
 import { stateHistory } from './io/history.js';
 import type { StateStore } from '../state/store.js';
+import type { PublicIpReport } from '../publicip/detect.js';
 
 export interface RealDepsOptions {
   config: Config;
@@ -15,6 +16,8 @@ export interface RealDepsOptions {
   configured: boolean;
   /** The state store to write the LAN history through (the daemon's own); default: the file at config.state. */
   store?: StateStore;
+  /** A public-IP detection already held (the daemon's last confirmation): the publicip step uses it instead of asking. */
+  publicIp?: () => PublicIpReport | undefined;
 }
 
 /** The host tracepath aims at: the probe's, else the default echoip service (only the first hops matter). */
@@ -39,7 +42,10 @@ export function realDeps(o: RealDepsOptions): CheckDeps {
     load: async (step) => { await Promise.all(STEP_CODE[step]?.() ?? []); },
     lan: async (x) => (await import('./io/lan.js')).observeLan(x),
     router: async (lan, x) => (await import('./io/router.js')).observeRouter(lan, x),
-    publicIp: async (families, x) => (await import('./io/publicip.js')).observePublicIp(o.config, families, x),
+    publicIp: async (families, x) => {
+      const known = o.publicIp?.();
+      return (await import('./io/publicip.js')).observePublicIp(o.config, families, { ...x, ...(known ? { known } : {}) });
+    },
     // Two hops answer within milliseconds on any network; a silent hop must not hold the check.
     hops: async (x) => (await import('./io/hops.js')).tracepathHops({ target: traceTarget(o.config), gateway: x.gateway, signal: AbortSignal.any([x.signal, AbortSignal.timeout(2000)]) }),
     lanHistory: stateHistory(o.config.state, { write: o.configured, ...(o.store ? { store: o.store } : {}) }),

@@ -19,9 +19,9 @@ export function register(program: Command): void {
         deps: {
           ...realDeps({ configFile: ctx.opts.config, onConfig: (c) => addSecrets(secretValues(c)) }),
           // The path check loads with its first run, not at start (the idle daemon stays small).
-          pathCheck: async (config, { signal, store }) => {
+          pathCheck: async (config, { signal, store, detection }) => {
             const [{ check }, { realDeps: checkDeps }] = await Promise.all([import('../check/check.js'), import('../check/real-deps.js')]);
-            return check({ config, configured: true, deps: checkDeps({ config, configured: true, store }), signal });
+            return check({ config, configured: true, deps: checkDeps({ config, configured: true, store, publicIp: () => detection }), signal });
           },
         },
       });

@@ -130,7 +130,7 @@ export async function runDaemon(o: DaemonOptions): Promise<number> {
     onAddressChanged: () => tunnels.wanChanged(),
   });
   const tunnels = new TunnelService(ctx, { link: deps.tunnelLink ?? (async () => (await import('../tunnel/ssh2.js')).ssh2Link()) });
-  const pathCheck = deps.pathCheck ? new PathCheckService(ctx, { run: deps.pathCheck }) : undefined;
+  const pathCheck = deps.pathCheck ? new PathCheckService(ctx, { run: deps.pathCheck, detection: () => watcher.detection }) : undefined;
   // Order matters for start and reload: forwards first (the watcher listens through the same hub).
   const services: DaemonService[] = [forwards, watcher, tunnels, ...(pathCheck ? [pathCheck] : [])];
 

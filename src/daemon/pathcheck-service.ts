@@ -13,13 +13,17 @@ import type { Config } from '../config/schema.js';
 import { PathChecker } from './pathcheck.js';
 import type { DaemonService, ServiceContext } from './service.js';
 import type { StateStore } from '../state/store.js';
+import type { PublicIpReport } from '../publicip/detect.js';
 import type { CheckStatus } from './status.js';
 
 /** Runs `ddns check` with this configuration (cli/run.ts wires the real one). */
-export type PathCheckFn = (config: Config, o: { signal: AbortSignal; store: StateStore }) => Promise<CheckReport>;
+/** `detection`: the watcher's last confirmed public addresses (the check uses them instead of asking the echo services again). */
+export type PathCheckFn = (config: Config, o: { signal: AbortSignal; store: StateStore; detection?: PublicIpReport }) => Promise<CheckReport>;
 
 export interface PathCheckServiceOptions {
   run: PathCheckFn;
+  /** The watcher's last detection, when there is one. */
+  detection?: () => PublicIpReport | undefined;
   /** Delay between a change and its check; default 5 s. */
   settleMs?: number;
 }
@@ -35,7 +39,10 @@ export class PathCheckService implements DaemonService {
       intervalMs: ctx.config.daemon.checkInterval * 1000,
       ...(o.settleMs !== undefined ? { settleMs: o.settleMs } : {}),
       clock: ctx.clock,
-      run: (_reasons, signal) => o.run(this.config, { signal, store: ctx.store }),
+      run: (_reasons, signal) => {
+        const detection = o.detection?.();
+        return o.run(this.config, { signal, store: ctx.store, ...(detection ? { detection } : {}) });
+      },
       onResult: (r) => ctx.reporter.pathCheck(r),
       onError: (err) => ctx.log.error({ event: 'daemon.bug', where: 'pathcheck', err }),
     });

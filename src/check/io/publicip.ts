@@ -2,7 +2,7 @@
 import type { Config } from '../../config/schema.js';
 import type { Family } from '../../net/address.js';
 import type { FamilyConsensus, PublicFacts } from '../facts.js';
-import { detectPublicAddresses, type FamilyResult } from '../../publicip/detect.js';
+import { detectPublicAddresses, type FamilyResult, type PublicIpReport } from '../../publicip/detect.js';
 import { describeError } from '../../net/abort.js';
 
 /** One family's consensus report, flattened to the facts the steps read. Pure. */
@@ -21,9 +21,18 @@ export function familyConsensus(r: FamilyResult): FamilyConsensus {
   };
 }
 
-export async function observePublicIp(config: Config, families: Family[], o: { signal: AbortSignal }): Promise<PublicFacts> {
+/**
+ * `known`: a detection the caller already holds (the daemon's last confirmation, at most one interval old):
+ * families it has an address for are taken from it, and only the others are asked — so the daemon's own
+ * path check adds no requests to the echo services.
+ */
+export async function observePublicIp(config: Config, families: Family[], o: { signal: AbortSignal; known?: PublicIpReport }): Promise<PublicFacts> {
   try {
-    const report = await detectPublicAddresses(config, { families, signal: o.signal });
+    const held = (f: Family) => o.known?.[f === 4 ? '4' : '6'];
+    const ask = families.filter((f) => !held(f)?.address);
+    const fresh = ask.length > 0 ? await detectPublicAddresses(config, { families: ask, signal: o.signal }) : {};
+    const report: PublicIpReport = { ...fresh };
+    for (const f of families) if (!ask.includes(f)) report[f === 4 ? '4' : '6'] = held(f);
     const out: PublicFacts = {};
     if (report['4']) out[4] = familyConsensus(report['4']);
     if (report['6']) out[6] = familyConsensus(report['6']);
