@@ -26,6 +26,7 @@ const benches: Bench[] = [
   { name: 'daemon (idle run)', run: async () => (await import('./daemon.js')).benchDaemon({ idleSeconds: 60, intervals: 3 }) },
   { name: 'wan change (upnp-only, no router help)', run: async () => (await import('./wanchange.js')).benchWanChange() },
   { name: 'peers (run vs inadyn, ddclient)', run: async () => (await import('./peers.js')).benchPeers() },
+  { name: 'peers at their defaults (run vs inadyn, ddclient; 15 min)', run: async () => (await import('./peers.js')).benchPeers({ settings: 'defaults' }) },
 ];
 
 function fmt(n: number | undefined, unit = ''): string {
