@@ -14,7 +14,7 @@ import { describeError } from './abort.js';
 
 export type UdpResult<T> =
   | { ok: true; value: T; ms: number; tries: number }
-  | { ok: false; kind: 'timeout' | 'refused' | 'error'; message: string; ms: number; tries: number; ignored: number };
+  | { ok: false; kind: 'timeout' | 'refused' | 'error'; why: string; ms: number; tries: number; ignored: number };
 
 export interface UdpExchangeOptions<T> {
   gateway: string;
@@ -48,7 +48,7 @@ export function udpExchange<T>(request: Buffer, o: UdpExchangeOptions<T>): Promi
     let ignored = 0;
     let timer: NodeJS.Timeout | undefined;
     let done = false;
-    const finish = (r: { ok: true; value: T } | { ok: false; kind: 'timeout' | 'refused' | 'error'; message: string }): void => {
+    const finish = (r: { ok: true; value: T } | { ok: false; kind: 'timeout' | 'refused' | 'error'; why: string }): void => {
       if (done) return;
       done = true;
       if (timer) clearTimeout(timer);
@@ -57,13 +57,13 @@ export function udpExchange<T>(request: Buffer, o: UdpExchangeOptions<T>): Promi
       const ms = performance.now() - started;
       resolve(r.ok ? { ...r, ms, tries } : { ...r, ms, tries, ignored });
     };
-    const onAbort = (): void => finish({ ok: false, kind: 'timeout', message: 'aborted' });
+    const onAbort = (): void => finish({ ok: false, kind: 'timeout', why: 'aborted' });
     if (o.signal?.aborted) return onAbort();
     o.signal?.addEventListener('abort', onAbort, { once: true });
     socket.on('error', (err: NodeJS.ErrnoException) => {
       finish(err.code === 'ECONNREFUSED'
-        ? { ok: false, kind: 'refused', message: `nothing answers on ${o.gateway}:${o.port} (port unreachable)` }
-        : { ok: false, kind: 'error', message: err.message });
+        ? { ok: false, kind: 'refused', why: `nothing answers on ${o.gateway}:${o.port} (port unreachable)` }
+        : { ok: false, kind: 'error', why: err.message });
     });
     socket.on('message', (msg: Buffer, rinfo: RemoteInfo) => {
       let value: T | undefined;
@@ -75,10 +75,10 @@ export function udpExchange<T>(request: Buffer, o: UdpExchangeOptions<T>): Promi
       if (done) return;
       const wait = o.delays[tries];
       tries++;
-      socket.send(request, (err) => { if (err) finish({ ok: false, kind: err.message.includes('ECONNREFUSED') ? 'refused' : 'error', message: err.message }); });
-      if (wait === undefined) return finish({ ok: false, kind: 'timeout', message: 'no answer' });
+      socket.send(request, (err) => { if (err) finish({ ok: false, kind: err.message.includes('ECONNREFUSED') ? 'refused' : 'error', why: err.message }); });
+      if (wait === undefined) return finish({ ok: false, kind: 'timeout', why: 'no answer' });
       timer = setTimeout(() => {
-        if (tries >= o.delays.length) finish({ ok: false, kind: 'timeout', message: `no answer from ${o.gateway}:${o.port} after ${tries} tries` });
+        if (tries >= o.delays.length) finish({ ok: false, kind: 'timeout', why: `no answer from ${o.gateway}:${o.port} after ${tries} tries` });
         else sendNext();
       }, wait);
     };
@@ -87,14 +87,14 @@ export function udpExchange<T>(request: Buffer, o: UdpExchangeOptions<T>): Promi
       // A failed connect (no route to the gateway: ENETUNREACH) is handed to this callback, not to 'error',
       // and the socket stays unconnected: sending then would throw outside any handler.
       socket.connect(o.port, o.gateway, ((err?: Error) => {
-        if (err) finish({ ok: false, kind: 'error', message: `cannot reach ${o.gateway}:${o.port}: ${describeError(err)}` });
+        if (err) finish({ ok: false, kind: 'error', why: `cannot reach ${o.gateway}:${o.port}: ${describeError(err)}` });
         else sendNext();
       }) as () => void);
     };
     try {
       socket.bind({ port: 0, exclusive: true, ...(o.bindAddress ? { address: o.bindAddress } : {}) }, onBound);
     } catch (err) {
-      finish({ ok: false, kind: 'error', message: String(err) });
+      finish({ ok: false, kind: 'error', why: String(err) });
     }
   });
 }

@@ -114,7 +114,7 @@ function exchange<T extends NatpmpReply>(req: Buffer, op: 0 | 1 | 2, o: NatpmpOp
 }
 
 function settle<T extends NatpmpReply, V>(r: UdpResult<T>, ok: (v: T) => V): NatpmpResult<V> {
-  if (!r.ok) return { ok: false, kind: r.kind, message: r.message };
+  if (!r.ok) return { ok: false, kind: r.kind, message: r.why };
   if (r.value.result !== 0) return { ok: false, kind: 'result', result: r.value.result, message: `NAT-PMP result ${r.value.result}: ${natpmpResultText[r.value.result] ?? 'unknown'}` };
   return { ok: true, value: ok(r.value), ms: r.ms };
 }

@@ -155,7 +155,7 @@ async function exchange(req: Buffer, expect: Parameters<typeof decodeReply>[1], 
     delays: delays(o),
     accept: (msg, rinfo) => (fromGateway(rinfo, o.gateway, port) ? decodeReply(msg, expect) : undefined),
   });
-  if (!r.ok) return { ok: false, kind: r.kind, message: r.message };
+  if (!r.ok) return { ok: false, kind: r.kind, message: r.why };
   if (r.value.kind === 'fallback') return { ok: false, kind: 'fallback', result: 1, message: 'the gateway speaks NAT-PMP, not PCP' };
   if (r.value.result !== 0) {
     const name = pcpResultText[r.value.result] ?? 'unknown';

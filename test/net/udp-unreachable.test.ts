@@ -34,12 +34,12 @@ test('no route to the gateway or the DNS server: a clear failure, no crash, no b
   const r = inEmptyNetns();
   assert.equal(r.status, 0, `the child must not die:\n${r.stderr}`);
   const { udp, dns } = JSON.parse(r.stdout.trim().split('\n').at(-1) ?? '{}') as {
-    udp: { ok: boolean; kind?: string; message?: string; tries?: number };
+    udp: { ok: boolean; kind?: string; why?: string; tries?: number };
     dns: { ok: boolean; why?: string };
   };
   assert.equal(udp.ok, false);
   assert.equal(udp.kind, 'error');
-  assert.match(udp.message ?? '', /^cannot reach 192\.0\.2\.1:5351: .*ENETUNREACH/);
+  assert.match(udp.why ?? '', /^cannot reach 192\.0\.2\.1:5351: .*ENETUNREACH/);
   assert.equal(udp.tries, 0, 'nothing was sent');
   assert.equal(dns.ok, false);
   assert.match(dns.why ?? '', /ENETUNREACH/);

@@ -139,7 +139,7 @@ export class DnsSource implements Source {
     });
     if (!r.ok) {
       if (signal.aborted) return fail('timeout', `no answer within ${this.o.timeoutMs} ms`);
-      return fail(r.kind === 'timeout' ? 'timeout' : 'network', r.message);
+      return fail(r.kind === 'timeout' ? 'timeout' : 'network', r.why);
     }
     let reply: DecodedPacket = r.value;
     if (reply.flag_tc) {

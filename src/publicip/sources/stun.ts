@@ -59,7 +59,7 @@ export class StunSource implements Source {
     if (!r.ok) {
       if (opts.signal?.aborted) return failure(family, 'aborted', 'aborted', since(t0));
       if (signal.aborted || r.kind === 'timeout') return failure(family, 'timeout', `no answer after ${r.tries} request(s) within ${this.o.timeoutMs} ms`, since(t0));
-      return failure(family, 'network', r.message, since(t0));
+      return failure(family, 'network', r.why, since(t0));
     }
     const reply = r.value;
     if (reply.kind === 'error') return failure(family, 'protocol', `STUN error ${reply.code} ${reply.reason}`.trim(), since(t0));
