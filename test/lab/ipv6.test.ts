@@ -13,32 +13,16 @@
  */
 import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
-import { createInterface } from 'node:readline';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { labSkip } from './gate.js';
+import { eventsOf } from './events.js';
 import { startLab, type Lab } from './lab.js';
 import { startProbe } from './probe.js';
 import type { PublicIpReport } from '../../src/publicip/detect.js';
 import { ip6Groups } from '../../src/net/address.js';
 
 const skip = labSkip();
-
-/** JSON log events of a child's stderr, and a wait for the next one named `name` after index `from`. */
-function eventsOf(child: ChildProcess) {
-  const events: Array<{ event: string } & Record<string, unknown>> = [];
-  const waiters: Array<{ name: string; from: number; match: (e: Record<string, unknown>) => boolean; resolve: () => void }> = [];
-  createInterface({ input: child.stderr! }).on('line', (l) => {
-    try { events.push(JSON.parse(l) as { event: string }); } catch { return; }
-    for (const w of [...waiters]) if (events.slice(w.from).some((e) => e.event === w.name && w.match(e))) { waiters.splice(waiters.indexOf(w), 1); w.resolve(); }
-  });
-  const next = (name: string, from: number, match: (e: Record<string, unknown>) => boolean = () => true) => new Promise<void>((resolve, reject) => {
-    if (events.slice(from).some((e) => e.event === name && match(e))) return resolve();
-    waiters.push({ name, from, match, resolve });
-    child.once('exit', (code) => reject(new Error(`the child exited (${code}) before ${name}: ${JSON.stringify(events)}`)));
-  });
-  return { events, next };
-}
 
 describe('IPv6 in the cgnat-v6 lab', { skip }, () => {
   let lab: Lab;
