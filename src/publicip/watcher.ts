@@ -76,6 +76,16 @@ export interface PublicIpWatcherEvents {
 
 const key = (f: Family): '4' | '6' => (f === 4 ? '4' : '6');
 
+/**
+ * After a router event whose answer still shows the old address, ask again after these waits (ms): a router
+ * can announce a change while it is still making it (miniupnpd sent its NOTIFY, and answered the question
+ * right after, with the old address), and the next event may never come.
+ */
+const REASK_AFTER_EVENT_MS = [1_000, 2_000, 4_000] as const;
+
+/** Why the router is asked: the trigger and its detail, and for a re-ask after an event, which one. */
+interface PollWhy { trigger: Trigger; detail: string; reask?: number }
+
 export class PublicIpWatcher extends EventEmitter<PublicIpWatcherEvents> {
   private readonly o: WatcherOptions;
   private readonly clock: Clock;
@@ -91,7 +101,8 @@ export class PublicIpWatcher extends EventEmitter<PublicIpWatcherEvents> {
   private routerSub: { close(): void | Promise<void> } | undefined;
   private eventsUp = false;
   private polling: Promise<void> | undefined;
-  private pollAgain: { trigger: Trigger; detail: string } | undefined;
+  private pollAgain: PollWhy | undefined;
+  private reaskTimer: TimerHandle | undefined;
   private readonly ac = new AbortController();
   private announcementsListening = false;
 
@@ -152,6 +163,7 @@ export class PublicIpWatcher extends EventEmitter<PublicIpWatcherEvents> {
     this.ac.abort();
     this.intervalTimer?.cancel();
     this.pollTimer?.cancel();
+    this.reaskTimer?.cancel();
     this.listener?.close();
     this.listener = undefined;
     const sub = this.routerSub;
@@ -190,7 +202,7 @@ export class PublicIpWatcher extends EventEmitter<PublicIpWatcherEvents> {
    * Asks the router now (one poll at a time: a request during a poll runs once more after it), then
    * re-arms the periodic poll. Without `why`: only records the baseline.
    */
-  private poll(why?: { trigger: Trigger; detail: string }): Promise<void> {
+  private poll(why?: PollWhy): Promise<void> {
     if (this.polling) {
       if (why) this.pollAgain = why;
       return this.polling;
@@ -212,7 +224,7 @@ export class PublicIpWatcher extends EventEmitter<PublicIpWatcherEvents> {
     return this.polling;
   }
 
-  private async pollOnce(why: { trigger: Trigger; detail: string } | undefined): Promise<void> {
+  private async pollOnce(why: PollWhy | undefined): Promise<void> {
     if (!this.running || !this.o.pollRouter) return;
     let now: string | null;
     try {
@@ -224,10 +236,23 @@ export class PublicIpWatcher extends EventEmitter<PublicIpWatcherEvents> {
     const before = this.lastRouter;
     this.lastRouter = now;
     if (why && before !== undefined && before !== now) {
+      this.reaskTimer?.cancel();
       const t = why.trigger;
-      this.emitSafe('signal', { trigger: t, detail: `${why.detail ? `router event (${why.detail}); ` : ''}router reports ${now ?? 'no address'} (was ${before ?? 'no address'})` });
+      const asked = why.reask ? `asked again ${why.reask} time(s); ` : '';
+      this.emitSafe('signal', { trigger: t, detail: `${why.detail ? `router event (${why.detail}); ` : ''}${asked}router reports ${now ?? 'no address'} (was ${before ?? 'no address'})` });
       void this.confirm(t);
+    } else if (why?.trigger === 'router-event') {
+      this.reaskAfterEvent(why);
     }
+  }
+
+  /** Schedules the next re-ask of an event that did not (yet) change the router's answer. */
+  private reaskAfterEvent(why: PollWhy): void {
+    const done = why.reask ?? 0;
+    const wait = REASK_AFTER_EVENT_MS[done];
+    this.reaskTimer?.cancel();
+    if (wait === undefined || !this.running) return;
+    this.reaskTimer = this.clock.setTimer(() => { void this.poll({ ...why, reask: done + 1 }); }, wait);
   }
 
   private scheduleInterval(): void {

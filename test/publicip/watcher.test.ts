@@ -194,6 +194,50 @@ test('a router event makes the watcher ask the router at once; the answer, not t
   assert.ok(closed, 'stop() closes the subscription');
 });
 
+test('an event the router has not acted on yet is asked again (1, 2, 4 s), then the slow period holds', async () => {
+  const { w, detect } = world('44.0.0.2');
+  const clock = new FakeClock();
+  let routerSays: string | null = '44.0.0.2';
+  let polls = 0;
+  let fire: ((detail: string) => void) | undefined;
+  const signals: Array<{ trigger: string; detail: string }> = [];
+  const wt = new PublicIpWatcher({
+    families: [4], detect, intervalMs: 300_000, clock, routerPollMs: 60_000, routerPollFallbackMs: 5_000,
+    pollRouter: async () => { polls++; return routerSays; },
+    routerEvents: async (on) => { fire = on.event; return { close: () => undefined }; },
+  });
+  wt.on('signal', (e) => signals.push(e));
+  await wt.start();
+  await flush();
+  // The NOTIFY carries the old address and the router still answers it: the change is under way.
+  fire?.('ExternalIPAddress 44.0.0.2');
+  await flush();
+  assert.equal(polls, 2);
+  await clock.advance(999);
+  assert.equal(polls, 2, 'no re-ask before 1 s');
+  await clock.advance(1);
+  assert.equal(polls, 3, 'asked again after 1 s');
+  routerSays = '44.0.0.9';
+  w.address = '44.0.0.9';
+  await clock.advance(2_000);
+  assert.equal(polls, 4, 'asked again 2 s later');
+  assert.equal(wt.current(4), '44.0.0.9', 'the re-ask found the change and confirmed it');
+  assert.deepEqual(signals.map((e) => e.trigger), ['router-event']);
+  assert.match(signals[0]?.detail ?? '', /router event \(ExternalIPAddress 44\.0\.0\.2\); asked again 2 time\(s\); router reports 44\.0\.0\.9 \(was 44\.0\.0\.2\)/);
+  await clock.advance(10_000);
+  assert.equal(polls, 4, 'a found change ends the re-asks');
+  // An event that never changes the answer: three re-asks, then only the slow period.
+  fire?.('ExternalIPAddress 44.0.0.9');
+  await flush();
+  assert.equal(polls, 5);
+  await clock.advance(7_000);
+  assert.equal(polls, 8, 'three re-asks (1 + 2 + 4 s)');
+  await clock.advance(40_000);
+  assert.equal(polls, 8, 'then nothing until the slow period');
+  assert.equal(signals.length, 1);
+  await wt.stop();
+});
+
 test('without an event subscription the router is polled at the fallback period once it reports an address', async () => {
   const { w, detect } = world('44.0.0.2');
   const clock = new FakeClock();
