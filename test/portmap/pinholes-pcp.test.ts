@@ -11,6 +11,12 @@ import { PcpFirewall6, openPcpFirewall6 } from '../../src/portmap/pinholes-pcp.j
 import { findFirewall6, keepPinhole, type Lan6, type PinholeEvent } from '../../src/portmap/pinholes.js';
 import { fakeUdp } from './helpers/fakes.js';
 
+/**
+ * Timings for a server that answers: on loopback every request is answered, so the first retransmission
+ * waits long enough never to fire on a busy machine (a retransmitted MAP is logged twice by the server).
+ */
+const ANSWERED = { initialMs: 10_000, budgetMs: 60_000 } as const;
+
 const LAN6: Lan6 = { gateway: '::1', address: '::1', interface: 'lo' };
 
 interface Request { opcode: number; lifetime: number; client: string; nonce: string; protocol: number; internalPort: number; externalPort: number; externalAddress: string }
@@ -61,7 +67,7 @@ async function pcpServer(o: { loseNonceOnRenew?: boolean } = {}) {
 test('PCP pinhole: a MAP for this host\'s own IPv6 address (suggested external = the host, port = port), renewed and deleted with its nonce', async () => {
   const s = await pcpServer();
   try {
-    const fw = new PcpFirewall6(LAN6, { port: s.port, initialMs: 100, budgetMs: 5000 });
+    const fw = new PcpFirewall6(LAN6, { port: s.port, ...ANSWERED });
     const out = await fw.open({ protocol: 'tcp', internalPort: 8080, leaseSeconds: 600 });
     assert.equal(out.kind, 'opened');
     const p = out.kind === 'opened' ? out.pinhole : assert.fail();
@@ -82,7 +88,7 @@ test('PCP pinhole: a MAP for this host\'s own IPv6 address (suggested external =
 test('PCP pinhole: another process deletes it with the remembered nonce; without it the router refuses (NOT_AUTHORIZED)', async () => {
   const s = await pcpServer();
   try {
-    const o = { port: s.port, initialMs: 100, budgetMs: 5000 };
+    const o = { port: s.port, ...ANSWERED };
     const out = await new PcpFirewall6(LAN6, o).open({ protocol: 'udp', internalPort: 5000, leaseSeconds: 600 });
     const p = out.kind === 'opened' ? out.pinhole : assert.fail();
     const stranger = new PcpFirewall6(LAN6, o);
@@ -99,7 +105,7 @@ test('PCP pinhole: another process deletes it with the remembered nonce; without
 test('PCP pinhole: a router that lost the nonce on renewal refuses the delete; the pinhole is shortened to its minimum lifetime and the caller told so', async () => {
   const s = await pcpServer({ loseNonceOnRenew: true });
   try {
-    const fw = new PcpFirewall6(LAN6, { port: s.port, initialMs: 100, budgetMs: 5000 });
+    const fw = new PcpFirewall6(LAN6, { port: s.port, ...ANSWERED });
     const out = await fw.open({ protocol: 'tcp', internalPort: 4000, leaseSeconds: 600 });
     const p = out.kind === 'opened' ? out.pinhole : assert.fail();
     assert.deepEqual(await fw.renew(p, 600), { kind: 'renewed' });
@@ -116,7 +122,7 @@ test('PCP pinhole upkeep: a router reboot (epoch restarted) is noticed by the ch
   const events: PinholeEvent[] = [];
   let waits = 0;
   try {
-    const fw = new PcpFirewall6(LAN6, { port: s.port, initialMs: 100, budgetMs: 5000, now: () => now });
+    const fw = new PcpFirewall6(LAN6, { port: s.port, ...ANSWERED, now: () => now });
     const done = keepPinhole(fw, { protocol: 'tcp', internalPort: 2222, leaseSeconds: 600 }, {
       signal: ctl.signal, checkIntervalMs: 60_000, removeOnStop: true, now: () => now,
       onEvent: (e) => events.push(e),
@@ -141,15 +147,15 @@ test('openPcpFirewall6 asks with ANNOUNCE; nothing listening is "unsupported"; f
   const s = await pcpServer();
   const silent = await fakeUdp('::1', () => undefined);
   try {
-    const ok = await openPcpFirewall6(LAN6, { port: s.port, initialMs: 100, budgetMs: 2000 });
+    const ok = await openPcpFirewall6(LAN6, { port: s.port, ...ANSWERED });
     assert.equal(ok.ok, true);
     assert.equal(s.log.length, 0, 'ANNOUNCE creates nothing');
     const none = await openPcpFirewall6(LAN6, { port: silent.port, initialMs: 100, budgetMs: 300 });
     assert.ok(!none.ok && none.kind === 'unsupported' && /does not answer PCP at ::1/.test(none.message), JSON.stringify(none));
     const noLan4 = { ok: false as const, message: 'no IPv4 default route' };
-    const auto = await findFirewall6(noLan4, LAN6, 'auto', { pcp: { port: s.port, initialMs: 100, budgetMs: 2000 } });
+    const auto = await findFirewall6(noLan4, LAN6, 'auto', { pcp: { port: s.port, ...ANSWERED } });
     assert.ok(auto.ok && auto.firewall.via === 'pcp');
-    const upnp = await findFirewall6(noLan4, LAN6, 'upnp', { pcp: { port: s.port, initialMs: 100, budgetMs: 2000 } });
+    const upnp = await findFirewall6(noLan4, LAN6, 'upnp', { pcp: { port: s.port, ...ANSWERED } });
     assert.ok(!upnp.ok && /no IPv4 default route/.test(upnp.message), 'upnp only: PCP is not tried');
     const neither = await findFirewall6(noLan4, LAN6, 'auto', { pcp: { port: silent.port, initialMs: 100, budgetMs: 300 } });
     assert.ok(!neither.ok && /UPnP — no IPv4 default route.*PCP — the router does not answer PCP/.test(neither.message), JSON.stringify(neither));
