@@ -151,7 +151,8 @@ describe('IPv6 in the cgnat-v6 lab', { skip }, () => {
       assert.deepEqual(await lab.connectFromInternet(lan6, 2929, { send: 'one' }), { ok: true, data: 'one' });
       const mark = events.length;
       await lab.rebootRouter();
-      assert.equal((await lab.connectFromInternet(lan6, 2929, { send: 'gone', timeoutMs: 800 })).ok, false, 'the reboot closed it');
+      // The upkeep checks every 300 ms here, so it may have the pinhole back before a probe from outside
+      // could see it closed: the events say what happened (the ddns run test shows the closed pinhole).
       await next('pinhole.gone', mark);
       await next('pinhole.opened', mark);
       assert.deepEqual(await lab.connectFromInternet(lan6, 2929, { send: 'back' }), { ok: true, data: 'back' });
