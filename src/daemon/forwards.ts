@@ -22,9 +22,9 @@ import type { LanContext, Mapping, MappingRequest, ViaChoice } from '../portmap/
 import type { MappingEntry } from '../portmap/ledger.js';
 import type { MappingSession } from '../portmap/session.js';
 import { groupBy } from '../net/concurrency.js';
-import { backoffDelay } from '../state/backoff.js';
 import type { ListenFn } from './announcements.js';
-import { pauseOn, realClock, within, type Clock } from '../state/clock.js';
+import type { Clock } from '../state/clock.js';
+import { Generations, type Generation } from './generations.js';
 
 export type ForwardEvent =
   /** `recreated`: granted again after a router reset, a LAN move or a lost mapping (never the first grant). */
@@ -106,34 +106,30 @@ export function legacyMappings(section: Record<string, unknown>): MappingEntry[]
   return out;
 }
 
-interface Generation {
-  lan: LanContext;
-  controller: AbortController;
-  /** Set before aborting when the mappings must go (stop with removeOnStop, or a LAN change). */
-  remove: boolean;
-  done: Promise<void>;
-}
-
 export class Forwards {
   private forwards: readonly ForwardConfig[];
   private removeOnStop: boolean;
-  private gen: Generation | undefined;
-  private starting: Promise<void> | undefined;
-  private stopped = false;
   /** The last grant per forward key, as /status.json shows it. */
   private readonly held = new Map<string, MappingView>();
   /** Forwards mapped at least once by this process. */
   private readonly everMapped = new Set<string>();
+  /** One generation per LAN context: a LAN move ends it (removing the mappings) and maps again from the new address. */
+  private readonly gens: Generations<LanContext>;
   private readonly clock: Clock;
-  private readonly random: () => number;
-  private readonly stopCtl = new AbortController();
-  private lanFailures = 0;
 
   constructor(private readonly o: ForwardsOptions) {
     this.forwards = o.forwards;
     this.removeOnStop = o.removeOnStop;
-    this.clock = o.clock ?? realClock;
-    this.random = o.random ?? Math.random;
+    this.gens = new Generations<LanContext>({
+      context: () => o.deps.lanContext(),
+      keep: (gen) => {
+        const groups = groupBy(this.forwards, (f) => `${f.via}|${f.externalPort !== undefined}`);
+        return Promise.all([...groups.values()].map((list) => this.runGroup(gen, list))).then(() => undefined);
+      },
+      keys: () => this.forwards.map(forwardKey),
+      emit: (e) => this.emit(e),
+    }, o);
+    this.clock = this.gens.clock;
   }
 
   /** The mappings held now, by forward key. */
@@ -143,12 +139,11 @@ export class Forwards {
   }
 
   get lan(): LanContext | undefined {
-    return this.gen?.lan;
+    return this.gens.lan;
   }
 
   start(): void {
-    if (this.forwards.length === 0 || this.stopped || this.starting) return;
-    this.starting = this.begin().finally(() => { this.starting = undefined; });
+    if (this.forwards.length > 0) this.gens.start();
   }
 
   /**
@@ -157,77 +152,32 @@ export class Forwards {
    * Resolves true when it re-mapped.
    */
   checkLan(): Promise<boolean> {
-    // The LAN timer and the cycle both call this; one check at a time, or two would both re-map.
-    this.checking ??= this.checkLanOnce().finally(() => { this.checking = undefined; });
-    return this.checking;
-  }
-
-  private checking: Promise<boolean> | undefined;
-
-  private async checkLanOnce(): Promise<boolean> {
-    const g = this.gen;
-    if (!g || this.stopped) return false;
-    const r = await this.o.deps.lanContext().catch((err: unknown): LanResult => ({ ok: false, message: String(err) }));
-    if (!r.ok || (r.lan.address === g.lan.address && r.lan.gateway === g.lan.gateway)) return false;
-    this.emit({ kind: 'lan-changed', from: g.lan, to: r.lan });
-    await this.end(g, true, 2000);
-    if (!this.stopped) this.launch(r.lan);
-    return true;
+    return this.gens.checkLan();
   }
 
   /** New forwards or removeOnStop (SIGHUP). Restarts the upkeep only when the forwards changed. */
   async reload(forwards: readonly ForwardConfig[], removeOnStop: boolean): Promise<void> {
     this.removeOnStop = removeOnStop;
-    const same = JSON.stringify(forwards) === JSON.stringify(this.forwards);
-    if (same) return;
-    const old = this.gen;
+    if (JSON.stringify(forwards) === JSON.stringify(this.forwards)) return;
     const gone = new Set(this.forwards.map(forwardKey));
     for (const f of forwards) gone.delete(forwardKey(f));
     this.forwards = forwards;
-    if (old) await this.end(old, gone.size > 0, 2000);
-    if (this.stopped) return;
-    if (old && forwards.length > 0) this.launch(old.lan);
-    else this.start();
+    await this.gens.restart(gone.size > 0, forwards.length > 0);
   }
 
   /** Ends the upkeep (removing our mappings if removeOnStop) within the stop budget. */
   async stop(): Promise<void> {
-    this.stopped = true;
-    this.stopCtl.abort();
-    const budget = this.o.stopBudgetMs ?? 3500;
-    const g = this.gen;
-    if (g) await this.end(g, this.removeOnStop, budget);
+    await this.gens.stop(this.removeOnStop);
     let t: NodeJS.Timeout | undefined;
     await Promise.race([this.o.deps.closeTransport?.().catch(() => undefined), new Promise<void>((r) => { t = setTimeout(r, 500); })]);
     clearTimeout(t);
   }
 
-  private async begin(): Promise<void> {
-    while (!this.stopped) {
-      const r = await this.o.deps.lanContext().catch((err: unknown): LanResult => ({ ok: false, message: String(err) }));
-      if (r.ok) {
-        this.lanFailures = 0;
-        this.launch(r.lan);
-        return;
-      }
-      this.emit({ kind: 'unavailable', keys: this.forwards.map(forwardKey), message: r.message });
-      await this.pause(backoffDelay(this.lanFailures++, this.o.retry ?? { baseMs: 15_000, maxMs: 600_000 }, this.random));
-    }
-  }
-
-  private launch(lan: LanContext): void {
-    const controller = new AbortController();
-    const gen: Generation = { lan, controller, remove: false, done: Promise.resolve() };
-    const groups = groupBy(this.forwards, (f) => `${f.via}|${f.externalPort !== undefined}`);
-    gen.done = Promise.all([...groups.values()].map((list) => this.runGroup(gen, list))).then(() => undefined);
-    this.gen = gen;
-  }
-
   /** One `via`: open the mapper (retrying with backoff), then keep its mappings until aborted. */
-  private async runGroup(gen: Generation, list: ForwardConfig[]): Promise<void> {
+  private async runGroup(gen: Generation<LanContext>, list: ForwardConfig[]): Promise<void> {
     const via = (list[0] as ForwardConfig).via;
     const keys = list.map(forwardKey);
-    const signal = gen.controller.signal;
+    const signal = gen.signal;
     let failures = 0;
     while (!signal.aborted) {
       const opened = await this.o.deps.openMapper(via, gen.lan, { interactive: false, signal }).catch((err: unknown): OpenResult => ({ ok: false, message: String(err), tried: [] }));
@@ -237,7 +187,7 @@ export class Forwards {
       }
       if (!opened.ok) {
         this.emit({ kind: 'unavailable', keys, message: opened.message });
-        await this.pause(backoffDelay(failures++, this.o.retry ?? { baseMs: 15_000, maxMs: 600_000 }, this.random), signal);
+        await this.gens.pause(this.gens.backoff(failures++), signal);
         continue;
       }
       const mapper = opened.mapper;
@@ -254,7 +204,7 @@ export class Forwards {
           ...(this.o.deps.listen ? { listen: this.o.deps.listen } : {}),
           now: () => this.clock.now(),
           setTimer: (fn: () => void, ms: number) => this.clock.setTimer(fn, ms),
-          random: this.random,
+          random: this.gens.random,
           // Read when upkeep ends: a stop with removeOnStop, or a LAN change, removes our mappings.
           get removeOnStop() { return gen.remove; },
           onEvent: (e: KeepEvent) => {
@@ -323,20 +273,7 @@ export class Forwards {
     if (this.o.session) op(this.o.session).catch((err: unknown) => { this.o.onLedgerError?.(err); });
   }
 
-  /** Aborts a generation and waits for it (its removals included) at most `budgetMs`. */
-  private async end(g: Generation, remove: boolean, budgetMs: number): Promise<void> {
-    g.remove = remove;
-    g.controller.abort();
-    await within(g.done, budgetMs);
-    if (this.gen === g) this.gen = undefined;
-  }
-
   private emit(e: ForwardEvent): void {
     try { this.o.onEvent?.(e); } catch { /* a reporter's bug must not stop upkeep */ }
-  }
-
-  /** A retry pause that ends early when the daemon stops or `signal` aborts. */
-  private pause(ms: number, signal?: AbortSignal): Promise<void> {
-    return pauseOn(this.clock, ms, [this.stopCtl.signal, ...(signal ? [signal] : [])]);
   }
 }

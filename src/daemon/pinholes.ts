@@ -19,8 +19,8 @@ import type { LanResult } from '../portmap/lan.js';
 import type { Protocol } from '../portmap/types.js';
 import { groupBy } from '../net/concurrency.js';
 import { PinholeIds, type Firewall6, type KeepPinholesOptions, type Lan6, type Lan6Result, type Pinhole, type PinholeEvent } from '../portmap/pinholes.js';
-import { backoffDelay } from '../state/backoff.js';
-import { pauseOn, realClock, within, type Clock } from '../state/clock.js';
+import type { Clock } from '../state/clock.js';
+import { Generations, type Generation } from './generations.js';
 import type { MappingSession } from '../portmap/session.js';
 import { forwardKey } from './forwards.js';
 
@@ -81,27 +81,25 @@ export const pinholeHealthKey = (key: string): string => `${key} (IPv6)`;
 
 const leaseOf = (f: ForwardConfig) => (f.lease === 0 ? 86_400 : f.lease);
 
-interface Generation { lan: Lan6; controller: AbortController; remove: boolean; done: Promise<void> }
-
 export class PinholeKeeper {
   private forwards: ForwardConfig[];
   private removeOnStop: boolean;
-  private gen: Generation | undefined;
-  private starting: Promise<void> | undefined;
-  private checking: Promise<boolean> | undefined;
-  private stopped = false;
-  private failures = 0;
   private readonly held = new Map<string, PinholeView>();
   private readonly everOpened = new Set<string>();
-  private readonly stopCtl = new AbortController();
+  /** One generation per IPv6 place: a new prefix ends it (removing the pinholes) and opens them again for the new address. */
+  private readonly gens: Generations<Lan6>;
   private readonly clock: Clock;
-  private readonly random: () => number;
 
   constructor(private readonly o: PinholeKeeperOptions) {
     this.forwards = pinholeForwards(o.forwards);
     this.removeOnStop = o.removeOnStop;
-    this.clock = o.clock ?? realClock;
-    this.random = o.random ?? Math.random;
+    this.gens = new Generations<Lan6>({
+      context: () => o.deps.lanContext6(),
+      keep: (gen) => this.run(gen),
+      keys: () => this.forwards.map(forwardKey),
+      emit: (e) => this.emit(e),
+    }, o);
+    this.clock = this.gens.clock;
   }
 
   /** The pinholes held now, by forward key. */
@@ -110,12 +108,11 @@ export class PinholeKeeper {
   }
 
   get lan(): Lan6 | undefined {
-    return this.gen?.lan;
+    return this.gens.lan;
   }
 
   start(): void {
-    if (this.forwards.length === 0 || this.stopped || this.starting || this.gen) return;
-    this.starting = this.begin().finally(() => { this.starting = undefined; });
+    if (this.forwards.length > 0) this.gens.start();
   }
 
   /**
@@ -123,19 +120,7 @@ export class PinholeKeeper {
    * old pinholes are removed (best effort) and opened again for the new address. Resolves true then.
    */
   checkLan(): Promise<boolean> {
-    this.checking ??= this.checkLanOnce().finally(() => { this.checking = undefined; });
-    return this.checking;
-  }
-
-  private async checkLanOnce(): Promise<boolean> {
-    const g = this.gen;
-    if (!g || this.stopped) return false;
-    const r = await this.o.deps.lanContext6().catch((err: unknown): Lan6Result => ({ ok: false, message: String(err) }));
-    if (!r.ok || (r.lan.address === g.lan.address && r.lan.gateway === g.lan.gateway)) return false;
-    this.emit({ kind: 'lan-changed', from: g.lan, to: r.lan });
-    await this.end(g, true, 2000);
-    if (!this.stopped) void this.launch(r.lan);
-    return true;
+    return this.gens.checkLan();
   }
 
   /** New forwards or removeOnStop (SIGHUP): restarts the upkeep only when the pinhole forwards changed. */
@@ -143,51 +128,25 @@ export class PinholeKeeper {
     this.removeOnStop = removeOnStop;
     const next = pinholeForwards(forwards);
     if (JSON.stringify(next) === JSON.stringify(this.forwards)) return;
-    const old = this.gen;
     const gone = new Set(this.forwards.map(forwardKey));
     for (const f of next) gone.delete(forwardKey(f));
     this.forwards = next;
     for (const k of gone) this.held.delete(k);
-    if (old) await this.end(old, gone.size > 0, 2000);
-    if (this.stopped) return;
-    if (old && next.length > 0) this.launch(old.lan);
-    else this.start();
+    await this.gens.restart(gone.size > 0, next.length > 0);
   }
 
   async stop(): Promise<void> {
-    this.stopped = true;
-    this.stopCtl.abort();
-    const g = this.gen;
-    if (g) await this.end(g, this.removeOnStop, this.o.stopBudgetMs ?? 3500);
-  }
-
-  private async begin(): Promise<void> {
-    while (!this.stopped) {
-      const r = await this.o.deps.lanContext6().catch((err: unknown): Lan6Result => ({ ok: false, message: String(err) }));
-      if (r.ok) {
-        this.failures = 0;
-        this.launch(r.lan);
-        return;
-      }
-      this.emit({ kind: 'unavailable', keys: this.forwards.map(forwardKey), message: r.message });
-      await this.pause(backoffDelay(this.failures++, this.o.retry ?? { baseMs: 15_000, maxMs: 600_000 }, this.random));
-    }
-  }
-
-  private launch(lan: Lan6): void {
-    const gen: Generation = { lan, controller: new AbortController(), remove: false, done: Promise.resolve() };
-    gen.done = this.run(gen);
-    this.gen = gen;
+    await this.gens.stop(this.removeOnStop);
   }
 
   /** Each `via` group of forwards finds its firewall control (retrying with backoff) and keeps its pinholes until aborted. */
-  private async run(gen: Generation): Promise<void> {
+  private async run(gen: Generation<Lan6>): Promise<void> {
     const groups = groupBy(this.forwards, (f): PinholeVia => (f.via === 'upnp' || f.via === 'pcp' ? f.via : 'auto'));
     await Promise.all([...groups].map(([via, forwards]) => this.runGroup(gen, via, forwards)));
   }
 
-  private async runGroup(gen: Generation, via: PinholeVia, forwards: readonly ForwardConfig[]): Promise<void> {
-    const signal = gen.controller.signal;
+  private async runGroup(gen: Generation<Lan6>, via: PinholeVia, forwards: readonly ForwardConfig[]): Promise<void> {
+    const signal = gen.signal;
     const keys = forwards.map(forwardKey);
     let failures = 0;
     let fw: Firewall6 | undefined;
@@ -199,7 +158,7 @@ export class PinholeKeeper {
       if (signal.aborted) return;
       if (opened.ok) { fw = opened.firewall; break; }
       this.emit({ kind: 'unavailable', keys, message: opened.message });
-      await this.pause(backoffDelay(failures++, this.o.retry ?? { baseMs: 15_000, maxMs: 600_000 }, this.random), signal);
+      await this.gens.pause(this.gens.backoff(failures++), signal);
     }
     if (!fw) return;
     const firewall = fw;
@@ -210,7 +169,7 @@ export class PinholeKeeper {
     const ledger = (op: (l: MappingSession) => Promise<void>) => {
       if (this.o.session) op(this.o.session).catch((err: unknown) => { this.o.onLedgerError?.(err); });
     };
-    const wait = (ms: number, s: AbortSignal) => this.pause(ms, s);
+    const wait = (ms: number, s: AbortSignal) => this.gens.pause(ms, s);
     await Promise.all(forwards.map(async (f) => {
       const key = forwardKey(f);
       const adopted = known.find((e) => e.via === firewall.via && e.protocol === f.protocol && e.internalPort === f.internalPort);
@@ -259,19 +218,7 @@ export class PinholeKeeper {
     }));
   }
 
-  private async end(g: Generation, remove: boolean, budgetMs: number): Promise<void> {
-    g.remove = remove;
-    g.controller.abort();
-    await within(g.done, budgetMs);
-    if (this.gen === g) this.gen = undefined;
-  }
-
   private emit(e: PinholeKeeperEvent): void {
     try { this.o.onEvent?.(e); } catch { /* a reporter's bug must not stop upkeep */ }
-  }
-
-  /** A wait on the injected clock that ends early when the keeper stops or `signal` aborts. */
-  private pause(ms: number, signal?: AbortSignal): Promise<void> {
-    return pauseOn(this.clock, ms, [this.stopCtl.signal, ...(signal ? [signal] : [])]);
   }
 }
