@@ -8,7 +8,7 @@
  *       re-aim when this host moved on the LAN)
  *   cycle (cycle.ts): LAN check → the update engine with the watcher's addresses → CycleReport
  *   reporter (reporter.ts): reports and events → health, metrics, logs, notifications
- *   reload (reload.ts): what a SIGHUP changes, decided purely
+ *   reload (reload.ts): what a SIGHUP changes, decided purely; lifecycle.ts carries out a reload and the stop
  *   path check (pathcheck-service.ts): `ddns check` every checkInterval and soon after each change
  *   HTTP: / (status page) /status.json /healthz /readyz /metrics      signals: TERM/INT stop, HUP reload
  *
@@ -30,7 +30,8 @@ import type { PinholeDeps } from './pinholes.js';
 import { parseListen } from '../net/listen.js';
 import type { DaemonMetrics } from './metrics.js';
 import type { Sender } from './notify.js';
-import { planReload, schedulerTimed } from './reload.js';
+import { schedulerTimed } from './reload.js';
+import { reloadConfig, stopDaemon } from './lifecycle.js';
 import { PathCheckService, type PathCheckFn } from './pathcheck-service.js';
 import { Reporter } from './reporter.js';
 import { Scheduler, type CycleReason } from './scheduler.js';
@@ -156,29 +157,13 @@ export async function runDaemon(o: DaemonOptions): Promise<number> {
     onError: (err) => log.error({ event: 'daemon.bug', where: 'cycle', err }),
   });
 
-  // ---- reload and stop ------------------------------------------------------------------------------
-  let stopping: Promise<number> | undefined;
-  let reloading = false;
-
+  // ---- reload and stop (lifecycle.ts): one reload at a time, one stop ----------------------------------
+  let stopping: Promise<number> | undefined, reloading = false;
   const reload = async (): Promise<void> => {
     if (stopping || reloading) return;
     reloading = true;
     try {
-      const next = await deps.reloadConfig().catch((err: unknown) => {
-        log.error({ event: 'config.reload.rejected', reason: err instanceof Error ? err.message : String(err) }, 'the new configuration is invalid; the old one stays in force');
-      });
-      if (!next || stopping) return;
-      const old = config;
-      const plan = planReload(old, next);
-      for (const p of plan.partial) log.warn({ event: 'config.reload.partial', key: p.key, message: p.message });
-      config = plan.config;
-      scheduler.setInterval(plan.intervalMs);
-      scheduler.setTimed(plan.timed);
-      reporter.setNotify(config.daemon.notify);
-      await eachService(services, log, 'reload', (s) => s.reload?.(config, old));
-      // A restarted watcher runs the next cycle with its first confirmation; otherwise run one now.
-      if (!plan.restartWatcher || !watcher.active) scheduler.trigger('reload');
-      log.info({ event: 'config.reloaded', records: config.records.length, forwards: config.forwards.length, interval: config.daemon.interval });
+      config = await reloadConfig(config, deps.reloadConfig, { log, scheduler, reporter, services, watcherActive: () => watcher.active, stopping: () => stopping !== undefined }) ?? config;
     } finally {
       reloading = false;
     }
@@ -190,23 +175,9 @@ export async function runDaemon(o: DaemonOptions): Promise<number> {
       log.warn({ event: 'daemon.stop.again', signal }, 'already stopping');
       return;
     }
-    log.info({ event: 'daemon.stopping', signal });
-    const deadlineMs = o.stopDeadlineMs ?? 4500;
-    const deadline = clock.setTimer(() => {
-      log.error({ event: 'daemon.stop.timeout', ms: deadlineMs }, 'shutdown took too long; exiting anyway');
-      (o.exit ?? ((c: number) => process.exit(c)))(1);
-    }, deadlineMs);
-    stopping = (async () => {
-      await Promise.all([scheduler.stop(2500), eachService(services, log, 'stop', (s) => s.stop())]);
-      await reporter.flush(500);
-      hub.close();
-      await server.close();
-      deadline.cancel();
-      log.info({ event: 'daemon.stopped', signal });
-      return 0;
-    })().catch((err: unknown) => {
-      log.error({ event: 'daemon.bug', where: 'stop', err });
-      return 1;
+    stopping = stopDaemon(signal, {
+      log, clock, scheduler, reporter, services, hub, server,
+      deadlineMs: o.stopDeadlineMs ?? 4500, exit: o.exit ?? ((c: number) => process.exit(c)),
     });
     void stopping.then((code) => stopped(code));
   };
