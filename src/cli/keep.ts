@@ -9,5 +9,15 @@ export async function untilStopped(fn: (signal: AbortSignal, checkIntervalMs: nu
 
 /** One upkeep event as a JSON line on stderr. */
 export function writeEvent(e: object): void {
-  process.stderr.write(`${JSON.stringify({ time: new Date().toISOString(), ...e })}\n`);
+  process.stderr.write(`${JSON.stringify({ time: new Date().toISOString(), ...asShipped(e) })}\n`);
+}
+
+/**
+ * The line as it shipped: a failed mapping's text is `outcome.message` in these lines, which scripts read;
+ * in code a failure's text is `why` (docs/ARCHITECTURE.md), so it is renamed here, at the output's edge.
+ */
+function asShipped(e: object): object {
+  if (!('outcome' in e) || typeof e.outcome !== 'object' || e.outcome === null || !('why' in e.outcome)) return e;
+  const { why, ...rest } = e.outcome as { why: unknown };
+  return { ...e, outcome: { ...rest, message: why } };
 }

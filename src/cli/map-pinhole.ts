@@ -24,10 +24,10 @@ function via6(via: string): Via6 {
 }
 
 async function firewall(via: Via6): Promise<Firewall6> {
-  const [l4, l6] = await Promise.all([via === 'pcp' ? { ok: false as const, message: 'not asked' } : lanContext(), lanContext6()]);
-  if (!l6.ok) throw new CliError(l6.message);
+  const [l4, l6] = await Promise.all([via === 'pcp' ? { ok: false as const, why: 'not asked' } : lanContext(), lanContext6()]);
+  if (!l6.ok) throw new CliError(l6.why);
   const r = await findFirewall6(l4, l6.lan, via, { timeoutMs: 5000 });
-  if (!r.ok) throw new CliError(r.message);
+  if (!r.ok) throw new CliError(r.why);
   return r.firewall;
 }
 
@@ -65,7 +65,7 @@ export async function runPinholeAdd(req: { protocol: Protocol; internalPort: num
 export async function runPinholeRemove(what: { protocol: Protocol; internalPort: number }, o: { via: string }, g: GlobalOptions): Promise<number> {
   const via = via6(o.via);
   const l6 = await lanContext6();
-  if (!l6.ok) throw new CliError(l6.message);
+  if (!l6.ok) throw new CliError(l6.why);
   const key = { gateway: l6.lan.gateway, protocol: what.protocol, internalPort: what.internalPort, internalAddress: l6.lan.address };
   const ledger = session();
   const known = (await ledger.pinholes(key.gateway)).find((e) => e.protocol === key.protocol && e.internalPort === key.internalPort && e.internalAddress === key.internalAddress);

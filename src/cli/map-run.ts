@@ -28,7 +28,7 @@ function lease(v: unknown): number {
 
 async function lan(): Promise<LanContext> {
   const l = await lanContext();
-  if (!l.ok) throw new CliError(l.message);
+  if (!l.ok) throw new CliError(l.why);
   return l.lan;
 }
 
@@ -51,7 +51,7 @@ async function tryOpen(via: ViaChoice, l: LanContext, o: { rememberedService?: b
 
 async function open(via: ViaChoice, l: LanContext): Promise<Mapper> {
   const r = await tryOpen(via, l);
-  if (!r.ok) throw new CliError(r.message);
+  if (!r.ok) throw new CliError(r.why);
   return r.mapper;
 }
 
@@ -124,10 +124,10 @@ export async function runMapList(opts: Record<string, unknown>, g: GlobalOptions
         listed = r.ok ? await r.mapper.list() : undefined;
       }
       if (!r.ok) {
-        if (via === 'upnp') throw new CliError(r.message);
-        notes.push(`the router does not answer UPnP (${r.message}); NAT-PMP and PCP cannot list, so this shows what ddns itself mapped (its ledger)`);
+        if (via === 'upnp') throw new CliError(r.why);
+        notes.push(`the router does not answer UPnP (${r.why}); NAT-PMP and PCP cannot list, so this shows what ddns itself mapped (its ledger)`);
       } else if (listed) {
-        if (listed.kind !== 'listed') throw new CliError(listed.message);
+        if (listed.kind !== 'listed') throw new CliError(listed.why);
         if (!listed.complete && listed.note) notes.push(listed.note);
         mappings = listed.mappings;
       }

@@ -68,7 +68,7 @@ export function realDeps(o: RealDepsOptions = {}): DaemonDeps {
       lanContext6: async () => (await import('../portmap/pinholes.js')).lanContext6(),
       openFirewall: async (lan4, lan6, via, opts) => {
         const r = await (await import('../portmap/pinholes.js')).findFirewall6(lan4, lan6, via, { signal: opts.signal, timeoutMs: 5000 });
-        return r.ok ? r : { ok: false, message: r.message };
+        return r.ok ? r : { ok: false, why: r.why };
       },
       keep: async (fw, req, opts) => (await import('../portmap/pinholes.js')).keepPinhole(fw, req, opts),
     },

@@ -62,8 +62,8 @@ export class ForwardService implements DaemonService {
     });
     const unavailable: PinholeDeps = {
       lanContext: o.deps.lanContext,
-      lanContext6: () => Promise.resolve({ ok: false, message: 'this daemon was built without IPv6 pinholes' }),
-      openFirewall: () => Promise.resolve({ ok: false, message: 'no IPv6 pinholes' }),
+      lanContext6: () => Promise.resolve({ ok: false, why: 'this daemon was built without IPv6 pinholes' }),
+      openFirewall: () => Promise.resolve({ ok: false, why: 'no IPv6 pinholes' }),
       keep: () => Promise.resolve(),
     };
     this.pinholes = new PinholeKeeper({

@@ -180,13 +180,13 @@ export class Forwards {
     const signal = gen.signal;
     let failures = 0;
     while (!signal.aborted) {
-      const opened = await this.o.deps.openMapper(via, gen.lan, { interactive: false, signal }).catch((err: unknown): OpenResult => ({ ok: false, message: String(err), tried: [] }));
+      const opened = await this.o.deps.openMapper(via, gen.lan, { interactive: false, signal }).catch((err: unknown): OpenResult => ({ ok: false, why: String(err), tried: [] }));
       if (signal.aborted) {
         if (opened.ok) await opened.mapper.close().catch(() => undefined);
         return;
       }
       if (!opened.ok) {
-        this.emit({ kind: 'unavailable', keys, message: opened.message });
+        this.emit({ kind: 'unavailable', keys, message: opened.why });
         await this.gens.pause(this.gens.backoff(failures++), signal);
         continue;
       }
@@ -222,7 +222,7 @@ export class Forwards {
                 break;
               }
               case 'mapping.failed':
-                this.emit({ kind: 'failed', key: forwardKey({ ...e.request, externalPort: e.request.externalPort ?? e.request.internalPort }), message: e.outcome.message });
+                this.emit({ kind: 'failed', key: forwardKey({ ...e.request, externalPort: e.request.externalPort ?? e.request.internalPort }), message: e.outcome.why });
                 break;
               case 'mapping.removed': {
                 const key = forwardKey(e.mapping);

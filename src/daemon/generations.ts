@@ -15,7 +15,7 @@ import { pauseOn, realClock, within, type Clock } from '../state/clock.js';
 /** Where this host stands: an address and the gateway it goes through. */
 export interface Place { address: string; gateway: string }
 
-export type PlaceResult<L extends Place> = { ok: true; lan: L } | { ok: false; message: string };
+export type PlaceResult<L extends Place> = { ok: true; lan: L } | { ok: false; why: string };
 
 /** One generation, as the keep step sees it. */
 export interface Generation<L extends Place> {
@@ -146,13 +146,13 @@ export class Generations<L extends Place> {
         if (!this.stopped) this.launch(r.lan);
         return;
       }
-      this.safely(() => this.steps.emit({ kind: 'unavailable', keys: this.steps.keys(), message: r.message }));
+      this.safely(() => this.steps.emit({ kind: 'unavailable', keys: this.steps.keys(), message: r.why }));
       await this.pause(this.backoff(this.failures++));
     }
   }
 
   private where(): Promise<PlaceResult<L>> {
-    return this.steps.context().catch((err: unknown): PlaceResult<L> => ({ ok: false, message: String(err) }));
+    return this.steps.context().catch((err: unknown): PlaceResult<L> => ({ ok: false, why: String(err) }));
   }
 
   private launch(lan: L): void {

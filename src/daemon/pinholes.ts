@@ -33,7 +33,7 @@ export type PinholeKeeperEvent =
   | { kind: 'unavailable'; keys: string[]; message: string }
   | { kind: 'lan-changed'; from: Lan6; to: Lan6 };
 
-export type OpenFirewall6Result = { ok: true; firewall: Firewall6 } | { ok: false; message: string };
+export type OpenFirewall6Result = { ok: true; firewall: Firewall6 } | { ok: false; why: string };
 
 /** How a group of forwards opens its pinholes: the forward's `via` (auto = UPnP when offered, else PCP). */
 export type PinholeVia = 'auto' | 'upnp' | 'pcp';
@@ -152,12 +152,12 @@ export class PinholeKeeper {
     let fw: Firewall6 | undefined;
     while (!signal.aborted && !fw) {
       const lan4 = via === 'pcp'
-        ? { ok: false as const, message: 'not needed' }
-        : await this.o.deps.lanContext().catch((err: unknown): LanResult => ({ ok: false, message: String(err) }));
-      const opened = await this.o.deps.openFirewall(lan4, gen.lan, via, { signal }).catch((err: unknown): OpenFirewall6Result => ({ ok: false, message: String(err) }));
+        ? { ok: false as const, why: 'not needed' }
+        : await this.o.deps.lanContext().catch((err: unknown): LanResult => ({ ok: false, why: String(err) }));
+      const opened = await this.o.deps.openFirewall(lan4, gen.lan, via, { signal }).catch((err: unknown): OpenFirewall6Result => ({ ok: false, why: String(err) }));
       if (signal.aborted) return;
       if (opened.ok) { fw = opened.firewall; break; }
-      this.emit({ kind: 'unavailable', keys, message: opened.message });
+      this.emit({ kind: 'unavailable', keys, message: opened.why });
       await this.gens.pause(this.gens.backoff(failures++), signal);
     }
     if (!fw) return;

@@ -22,18 +22,18 @@ export class NatpmpMapper implements Mapper {
     const wanted = req.externalPort ?? req.internalPort;
     const r = await natpmpMap({ protocol: req.protocol, internalPort: req.internalPort, externalPort: wanted, lifetime: req.leaseSeconds }, this.o(o));
     if (!r.ok) {
-      if (r.kind === 'result' && r.result === 3) return { kind: 'refused', via: 'natpmp', reason: 'no-public-address', message: r.message };
-      if (r.kind === 'result' && r.result === 2) return { kind: 'refused', via: 'natpmp', reason: 'not-authorized', message: r.message };
-      if (r.kind === 'result' && (r.result === 1 || r.result === 5)) return { kind: 'unsupported', via: 'natpmp', message: r.message };
-      if (r.kind === 'refused') return { kind: 'unsupported', via: 'natpmp', message: r.message };
-      if (r.kind === 'timeout') return { kind: 'failed', via: 'natpmp', message: `${r.message}: ${DENIED_PORT_HINT}` };
-      return { kind: 'failed', via: 'natpmp', message: r.message };
+      if (r.kind === 'result' && r.result === 3) return { kind: 'refused', via: 'natpmp', reason: 'no-public-address', why: r.why };
+      if (r.kind === 'result' && r.result === 2) return { kind: 'refused', via: 'natpmp', reason: 'not-authorized', why: r.why };
+      if (r.kind === 'result' && (r.result === 1 || r.result === 5)) return { kind: 'unsupported', via: 'natpmp', why: r.why };
+      if (r.kind === 'refused') return { kind: 'unsupported', via: 'natpmp', why: r.why };
+      if (r.kind === 'timeout') return { kind: 'failed', via: 'natpmp', why: `${r.why}: ${DENIED_PORT_HINT}` };
+      return { kind: 'failed', via: 'natpmp', why: r.why };
     }
     const m = r.value;
     if (o?.fixedExternal && m.externalPort !== wanted) {
       // The router gave another port; the caller insisted on this one. Give it back.
       await natpmpUnmap({ protocol: req.protocol, internalPort: req.internalPort }, this.o(o));
-      return { kind: 'conflict', via: 'natpmp', externalPort: wanted, message: `the router offered external port ${m.externalPort} instead of ${wanted}` };
+      return { kind: 'conflict', via: 'natpmp', externalPort: wanted, why: `the router offered external port ${m.externalPort} instead of ${wanted}` };
     }
     const ext = await natpmpExternalAddress(this.o(o));
     return {
@@ -47,22 +47,22 @@ export class NatpmpMapper implements Mapper {
   }
 
   async unmap(m: { protocol: Protocol; externalPort: number; internalPort?: number }, o?: Signal): Promise<RemoveOutcome> {
-    if (m.internalPort === undefined) return { kind: 'failed', via: 'natpmp', message: 'NAT-PMP deletes by internal port, and it is not known for this mapping' };
+    if (m.internalPort === undefined) return { kind: 'failed', via: 'natpmp', why: 'NAT-PMP deletes by internal port, and it is not known for this mapping' };
     const r = await natpmpUnmap({ protocol: m.protocol, internalPort: m.internalPort }, this.o(o));
     if (r.ok) return { kind: 'removed', via: 'natpmp' };
-    if (r.kind === 'result' && r.result === 2) return { kind: 'refused', via: 'natpmp', message: r.message };
-    return { kind: 'failed', via: 'natpmp', message: r.message };
+    if (r.kind === 'result' && r.result === 2) return { kind: 'refused', via: 'natpmp', why: r.why };
+    return { kind: 'failed', via: 'natpmp', why: r.why };
   }
 
   async list(): Promise<ListOutcome> {
-    return { kind: 'unsupported', via: 'natpmp', message: 'NAT-PMP cannot list the router\'s mappings' };
+    return { kind: 'unsupported', via: 'natpmp', why: 'NAT-PMP cannot list the router\'s mappings' };
   }
 
   async status(o?: Signal): Promise<StatusOutcome> {
     const r = await natpmpExternalAddress(this.o(o));
     if (r.ok) return { ok: true, externalAddress: r.value.address, epoch: r.value.epoch };
-    if (r.kind === 'result' && r.result === 3) return { ok: false, kind: 'no-public-address', message: r.message };
-    return { ok: false, kind: 'failed', message: r.message };
+    if (r.kind === 'result' && r.result === 3) return { ok: false, kind: 'no-public-address', why: r.why };
+    return { ok: false, kind: 'failed', why: r.why };
   }
 
   async close(): Promise<void> { /* sockets are per exchange */ }

@@ -33,19 +33,19 @@ export class PcpMapper implements Mapper {
     const wanted = req.externalPort ?? req.internalPort;
     const r = await pcpMap({ clientAddress: this.lan.address, nonce, protocol: req.protocol, internalPort: req.internalPort, externalPort: wanted, lifetime: req.leaseSeconds }, this.o(o));
     if (!r.ok) {
-      if (r.kind === 'result' && r.result === 12) return { kind: 'refused', via: 'pcp', reason: 'address-mismatch', message: r.message };
-      if (r.kind === 'result' && (r.result === 7 || r.result === 11)) return { kind: 'refused', via: 'pcp', reason: 'no-public-address', message: r.message };
-      if (r.kind === 'result' && r.result === 2) return { kind: 'refused', via: 'pcp', reason: 'not-authorized', message: r.message };
-      if (r.kind === 'fallback' || r.kind === 'refused' || (r.kind === 'result' && (r.result === 1 || r.result === 4))) return { kind: 'unsupported', via: 'pcp', message: r.message };
-      if (r.kind === 'timeout') return { kind: 'failed', via: 'pcp', message: `${r.message}: ${DENIED_PORT_HINT}` };
-      return { kind: 'failed', via: 'pcp', message: r.message };
+      if (r.kind === 'result' && r.result === 12) return { kind: 'refused', via: 'pcp', reason: 'address-mismatch', why: r.why };
+      if (r.kind === 'result' && (r.result === 7 || r.result === 11)) return { kind: 'refused', via: 'pcp', reason: 'no-public-address', why: r.why };
+      if (r.kind === 'result' && r.result === 2) return { kind: 'refused', via: 'pcp', reason: 'not-authorized', why: r.why };
+      if (r.kind === 'fallback' || r.kind === 'refused' || (r.kind === 'result' && (r.result === 1 || r.result === 4))) return { kind: 'unsupported', via: 'pcp', why: r.why };
+      if (r.kind === 'timeout') return { kind: 'failed', via: 'pcp', why: `${r.why}: ${DENIED_PORT_HINT}` };
+      return { kind: 'failed', via: 'pcp', why: r.why };
     }
     this.nonces.set(k, nonce);
     const m = r.value;
     if (o?.fixedExternal && m.externalPort !== wanted) {
       await pcpMap({ clientAddress: this.lan.address, nonce, protocol: req.protocol, internalPort: req.internalPort, externalPort: 0, lifetime: 0 }, this.o(o));
       this.nonces.delete(k);
-      return { kind: 'conflict', via: 'pcp', externalPort: wanted, message: `the router offered external port ${m.externalPort} instead of ${wanted}` };
+      return { kind: 'conflict', via: 'pcp', externalPort: wanted, why: `the router offered external port ${m.externalPort} instead of ${wanted}` };
     }
     return {
       kind: 'mapped', permanent: false, expiresAt: (this.opts.now ?? Date.now)() + m.lifetime * 1000,
@@ -57,18 +57,18 @@ export class PcpMapper implements Mapper {
   }
 
   async unmap(m: { protocol: Protocol; externalPort: number; internalPort?: number }, o?: Signal): Promise<RemoveOutcome> {
-    if (m.internalPort === undefined) return { kind: 'failed', via: 'pcp', message: 'PCP deletes by internal port and nonce, and the internal port is not known for this mapping' };
+    if (m.internalPort === undefined) return { kind: 'failed', via: 'pcp', why: 'PCP deletes by internal port and nonce, and the internal port is not known for this mapping' };
     const k = key(m.protocol, m.internalPort);
     const nonce = this.nonces.get(k);
     if (nonce) {
       const r = await pcpMap({ clientAddress: this.lan.address, nonce, protocol: m.protocol, internalPort: m.internalPort, externalPort: 0, lifetime: 0 }, this.o(o));
       if (r.ok) { this.nonces.delete(k); return { kind: 'removed', via: 'pcp' }; }
-      if (!(r.kind === 'result' && r.result === 2)) return { kind: 'failed', via: 'pcp', message: r.message };
+      if (!(r.kind === 'result' && r.result === 2)) return { kind: 'failed', via: 'pcp', why: r.why };
     }
     // Without our nonce PCP will not delete; the same server's NAT-PMP side deletes by internal port.
     const n = await natpmpUnmap({ protocol: m.protocol, internalPort: m.internalPort }, { gateway: this.lan.gateway, bindAddress: this.lan.address, budgetMs: this.opts.budgetMs ?? 1750, ...(this.opts.port !== undefined ? { port: this.opts.port } : {}), ...(o?.signal ? { signal: o.signal } : {}) });
     if (n.ok) return { kind: 'removed', via: 'pcp' };
-    return { kind: 'failed', via: 'pcp', message: `PCP delete needs the nonce of the process that made the mapping; NAT-PMP delete also failed: ${n.message}` };
+    return { kind: 'failed', via: 'pcp', why: `PCP delete needs the nonce of the process that made the mapping; NAT-PMP delete also failed: ${n.why}` };
   }
 
   ownershipOf(m: MappingKey): string | undefined {
@@ -81,12 +81,12 @@ export class PcpMapper implements Mapper {
   }
 
   async list(): Promise<ListOutcome> {
-    return { kind: 'unsupported', via: 'pcp', message: 'PCP cannot list the router\'s mappings' };
+    return { kind: 'unsupported', via: 'pcp', why: 'PCP cannot list the router\'s mappings' };
   }
 
   async status(o?: Signal): Promise<StatusOutcome> {
     const r = await pcpAnnounce(this.lan.address, this.o(o));
-    if (!r.ok) return { ok: false, kind: r.kind === 'result' && r.result === 7 ? 'no-public-address' : 'failed', message: r.message };
+    if (!r.ok) return { ok: false, kind: r.kind === 'result' && r.result === 7 ? 'no-public-address' : 'failed', why: r.why };
     // ANNOUNCE carries no address; PCP reports it with each MAP. The epoch is what upkeep needs.
     return { ok: true, externalAddress: '', epoch: r.value.epoch };
   }

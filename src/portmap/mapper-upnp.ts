@@ -22,7 +22,7 @@ export class UpnpMapper implements Mapper {
     const held = await this.gateway.igd.specificEntry(m.externalPort, m.protocol, sig(o));
     if (!held.ok && held.failure.kind === 'upnp' && held.failure.error === 'no-such-entry') return { kind: 'not-found', via: 'upnp' };
     if (held.ok && held.value.internalClient !== this.lan.address) {
-      return { kind: 'refused', via: 'upnp', message: `${m.protocol} ${m.externalPort} points at ${held.value.internalClient}:${held.value.internalPort}, not this host (${this.lan.address}); ddns removes only this host's mappings` };
+      return { kind: 'refused', via: 'upnp', why: `${m.protocol} ${m.externalPort} points at ${held.value.internalClient}:${held.value.internalPort}, not this host (${this.lan.address}); ddns removes only this host's mappings` };
     }
     return upnpUnmap(this.gateway.igd, m.externalPort, m.protocol, sig(o));
   }
@@ -36,15 +36,15 @@ export class UpnpMapper implements Mapper {
     }));
     if (r.end === 'complete') return { kind: 'listed', mappings, complete: true };
     if (r.end === 'capped') return { kind: 'listed', mappings, complete: false, note: `stopped after ${mappings.length} entries` };
-    if (mappings.length === 0) return { kind: 'failed', via: 'upnp', message: describeUpnpFailure(r.end) };
+    if (mappings.length === 0) return { kind: 'failed', via: 'upnp', why: describeUpnpFailure(r.end) };
     return { kind: 'listed', mappings, complete: false, note: `listing stopped: ${describeUpnpFailure(r.end)}` };
   }
 
   async status(o?: Signal): Promise<StatusOutcome> {
     const st = await this.gateway.igd.statusInfo(sig(o));
     const ext = await this.gateway.igd.externalIPAddress(sig(o));
-    if (!ext.ok) return { ok: false, kind: 'failed', message: describeUpnpFailure(ext.failure) };
-    if (ext.value === '' || ext.value === '0.0.0.0') return { ok: false, kind: 'no-public-address', message: 'the router reports no external address (WAN down, or a reserved WAN address it will not forward from)' };
+    if (!ext.ok) return { ok: false, kind: 'failed', why: describeUpnpFailure(ext.failure) };
+    if (ext.value === '' || ext.value === '0.0.0.0') return { ok: false, kind: 'no-public-address', why: 'the router reports no external address (WAN down, or a reserved WAN address it will not forward from)' };
     const uptime = st.ok ? st.value.uptime : undefined;
     return { ok: true, externalAddress: ext.value, ...(uptime !== undefined ? { epoch: uptime } : {}) };
   }

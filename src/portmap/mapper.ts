@@ -32,12 +32,12 @@ export interface Signal { signal?: AbortSignal }
 
 export type ListOutcome =
   | { kind: 'listed'; mappings: ListedMapping[]; complete: boolean; note?: string }
-  | { kind: 'unsupported'; via: Via; message: string }
-  | { kind: 'failed'; via: Via; message: string };
+  | { kind: 'unsupported'; via: Via; why: string }
+  | { kind: 'failed'; via: Via; why: string };
 
 export type StatusOutcome =
   | { ok: true; externalAddress: string; epoch?: number }
-  | { ok: false; kind: 'no-public-address' | 'failed'; message: string };
+  | { ok: false; kind: 'no-public-address' | 'failed'; why: string };
 
 export interface Mapper {
   readonly via: Via;
@@ -74,7 +74,7 @@ export interface OpenOptions extends Signal {
   pcpPort?: number;
 }
 
-export type OpenResult = { ok: true; mapper: Mapper } | { ok: false; message: string; tried: Array<{ via: Via; message: string }> };
+export type OpenResult = { ok: true; mapper: Mapper } | { ok: false; why: string; tried: Array<{ via: Via; why: string }> };
 
 export function budgets(interactive: boolean): { udpBudgetMs: number; pcpInitialMs: number; ssdpWindowMs: number } {
   return interactive ? { udpBudgetMs: 1750, pcpInitialMs: 250, ssdpWindowMs: 1500 } : { udpBudgetMs: 30_000, pcpInitialMs: 1000, ssdpWindowMs: 3000 };
@@ -85,20 +85,20 @@ async function openOne(via: Via, lan: LanContext, o: OpenOptions): Promise<OpenR
   const sig = o.signal ? { signal: o.signal } : {};
   if (via === 'upnp') {
     const g = await findGateway(lan, { windowMs: b.ssdpWindowMs, ...o.upnp, ...sig });
-    if (!g.ok) return { ok: false, message: g.message, tried: [{ via, message: g.message }] };
+    if (!g.ok) return { ok: false, why: g.why, tried: [{ via, why: g.why }] };
     return { ok: true, mapper: new UpnpMapper(lan, g.gateway) };
   }
   const udp = { gateway: lan.gateway, bindAddress: lan.address, budgetMs: b.udpBudgetMs, ...sig };
   if (via === 'natpmp') {
     const r = await natpmpExternalAddress({ ...udp, ...(o.natpmpPort ? { port: o.natpmpPort } : {}) });
     // Result 3 (no public address) still means the router speaks NAT-PMP.
-    if (!r.ok && r.kind !== 'result') return { ok: false, message: `NAT-PMP: ${r.message}`, tried: [{ via, message: r.message }] };
+    if (!r.ok && r.kind !== 'result') return { ok: false, why: `NAT-PMP: ${r.why}`, tried: [{ via, why: r.why }] };
     return { ok: true, mapper: new NatpmpMapper(lan, { budgetMs: b.udpBudgetMs, ...(o.natpmpPort ? { port: o.natpmpPort } : {}) }) };
   }
   const r = await pcpAnnounce(lan.address, { ...udp, initialMs: b.pcpInitialMs, ...(o.pcpPort ? { port: o.pcpPort } : {}) });
   // RFC 6887 §9: a NAT-PMP server answers PCP with version 0, result 1 — speak NAT-PMP to it.
   if (!r.ok && r.kind === 'fallback') return { ok: true, mapper: new NatpmpMapper(lan, { budgetMs: b.udpBudgetMs, ...(o.natpmpPort ? { port: o.natpmpPort } : o.pcpPort ? { port: o.pcpPort } : {}) }) };
-  if (!r.ok && r.kind !== 'result') return { ok: false, message: `PCP: ${r.message}`, tried: [{ via, message: r.message }] };
+  if (!r.ok && r.kind !== 'result') return { ok: false, why: `PCP: ${r.why}`, tried: [{ via, why: r.why }] };
   return { ok: true, mapper: new PcpMapper(lan, { budgetMs: b.udpBudgetMs, initialMs: b.pcpInitialMs, ...(o.pcpPort ? { port: o.pcpPort } : {}) }) };
 }
 
@@ -122,5 +122,5 @@ export async function openMapper(via: ViaChoice, lan: LanContext, o: OpenOptions
     }
   }
   const tried = results.flatMap((r) => (r && !r.ok ? r.tried : []));
-  return { ok: false, message: `the gateway ${lan.gateway} answers none of UPnP IGD, PCP, NAT-PMP (${tried.map((t) => `${t.via}: ${t.message}`).join('; ')})`, tried };
+  return { ok: false, why: `the gateway ${lan.gateway} answers none of UPnP IGD, PCP, NAT-PMP (${tried.map((t) => `${t.via}: ${t.why}`).join('; ')})`, tried };
 }

@@ -102,7 +102,7 @@ export interface NatpmpOptions {
   port?: number;
 }
 
-export type NatpmpResult<T> = { ok: true; value: T; ms: number } | { ok: false; kind: 'timeout' | 'refused' | 'error' | 'result'; result?: number; message: string };
+export type NatpmpResult<T> = { ok: true; value: T; ms: number } | { ok: false; kind: 'timeout' | 'refused' | 'error' | 'result'; result?: number; why: string };
 
 function exchange<T extends NatpmpReply>(req: Buffer, op: 0 | 1 | 2, o: NatpmpOptions): Promise<UdpResult<T>> {
   const port = o.port ?? NATPMP_PORT;
@@ -114,8 +114,8 @@ function exchange<T extends NatpmpReply>(req: Buffer, op: 0 | 1 | 2, o: NatpmpOp
 }
 
 function settle<T extends NatpmpReply, V>(r: UdpResult<T>, ok: (v: T) => V): NatpmpResult<V> {
-  if (!r.ok) return { ok: false, kind: r.kind, message: r.why };
-  if (r.value.result !== 0) return { ok: false, kind: 'result', result: r.value.result, message: `NAT-PMP result ${r.value.result}: ${natpmpResultText[r.value.result] ?? 'unknown'}` };
+  if (!r.ok) return { ok: false, kind: r.kind, why: r.why };
+  if (r.value.result !== 0) return { ok: false, kind: 'result', result: r.value.result, why: `NAT-PMP result ${r.value.result}: ${natpmpResultText[r.value.result] ?? 'unknown'}` };
   return { ok: true, value: ok(r.value), ms: r.ms };
 }
 
@@ -132,7 +132,7 @@ export async function natpmpMap(req: { protocol: Protocol; internalPort: number;
   const op = opFor[req.protocol] as 1 | 2;
   const r = await exchange<Extract<NatpmpReply, { op: 1 | 2 }>>(encodeMapRequest(req), op, o);
   const out = settle(r, (v) => ({ protocol: req.protocol, internalPort: v.internalPort, externalPort: v.externalPort, lifetime: v.lifetime, epoch: v.epoch }));
-  if (out.ok && out.value.internalPort !== req.internalPort) return { ok: false, kind: 'error', message: `the reply is for internal port ${out.value.internalPort}, not ${req.internalPort}` };
+  if (out.ok && out.value.internalPort !== req.internalPort) return { ok: false, kind: 'error', why: `the reply is for internal port ${out.value.internalPort}, not ${req.internalPort}` };
   return out;
 }
 

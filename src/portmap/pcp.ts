@@ -142,7 +142,7 @@ export interface PcpOptions {
 
 export type PcpResult<T> =
   | { ok: true; value: T; ms: number }
-  | { ok: false; kind: 'timeout' | 'refused' | 'error' | 'fallback' | 'result'; result?: number; message: string };
+  | { ok: false; kind: 'timeout' | 'refused' | 'error' | 'fallback' | 'result'; result?: number; why: string };
 
 function delays(o: PcpOptions): number[] {
   return doublingDelays(o.initialMs ?? 3000, 10, o.budgetMs ?? 1024_000);
@@ -155,12 +155,12 @@ async function exchange(req: Buffer, expect: Parameters<typeof decodeReply>[1], 
     delays: delays(o),
     accept: (msg, rinfo) => (fromGateway(rinfo, o.gateway, port) ? decodeReply(msg, expect) : undefined),
   });
-  if (!r.ok) return { ok: false, kind: r.kind, message: r.why };
-  if (r.value.kind === 'fallback') return { ok: false, kind: 'fallback', result: 1, message: 'the gateway speaks NAT-PMP, not PCP' };
+  if (!r.ok) return { ok: false, kind: r.kind, why: r.why };
+  if (r.value.kind === 'fallback') return { ok: false, kind: 'fallback', result: 1, why: 'the gateway speaks NAT-PMP, not PCP' };
   if (r.value.result !== 0) {
     const name = pcpResultText[r.value.result] ?? 'unknown';
     const hint = r.value.result === 12 ? ' — a NAT sits between this host and the PCP server (double NAT)' : '';
-    return { ok: false, kind: 'result', result: r.value.result, message: `PCP result ${r.value.result} ${name}${hint}` };
+    return { ok: false, kind: 'result', result: r.value.result, why: `PCP result ${r.value.result} ${name}${hint}` };
   }
   return { ok: true, value: r.value, ms: r.ms };
 }
@@ -178,6 +178,6 @@ export async function pcpMap(req: MapRequest, o: PcpOptions): Promise<PcpResult<
   const r = await exchange(encodeMapRequest(req), { opcode: OP_MAP, nonce: req.nonce, protocol: protocolNumber[req.protocol], internalPort: req.internalPort }, o);
   if (!r.ok) return r;
   const m = r.value.map;
-  if (!m) return { ok: false, kind: 'error', message: 'MAP reply without its payload' };
+  if (!m) return { ok: false, kind: 'error', why: 'MAP reply without its payload' };
   return { ok: true, ms: r.ms, value: { protocol: req.protocol, internalPort: m.internalPort, externalPort: m.externalPort, externalAddress: m.externalAddress, lifetime: r.value.lifetime, epoch: r.value.epoch } };
 }

@@ -70,9 +70,9 @@ export class PcpFirewall6 implements Firewall6 {
     const nonce = this.nonceFor(req.protocol, req.internalPort);
     const r = await this.mapOnce(req.protocol, req.internalPort, req.leaseSeconds, nonce, o.signal);
     if (!r.ok) {
-      if (r.kind === 'result' && r.result === 2) return { kind: 'refused', reason: 'not-authorized', message: `${r.message}: the router does not let this host open inbound IPv6 pinholes` };
-      if (r.kind === 'fallback' || r.kind === 'refused' || (r.kind === 'result' && (r.result === 1 || r.result === 4 || r.result === 9))) return { kind: 'unsupported', message: r.message };
-      return { kind: 'failed', message: r.message };
+      if (r.kind === 'result' && r.result === 2) return { kind: 'refused', reason: 'not-authorized', why: `${r.why}: the router does not let this host open inbound IPv6 pinholes` };
+      if (r.kind === 'fallback' || r.kind === 'refused' || (r.kind === 'result' && (r.result === 1 || r.result === 4 || r.result === 9))) return { kind: 'unsupported', why: r.why };
+      return { kind: 'failed', why: r.why };
     }
     this.seen(r.value.epoch);
     return { kind: 'opened', pinhole: this.pinhole(req.protocol, req.internalPort, r.value.lifetime, nonce) };
@@ -82,9 +82,9 @@ export class PcpFirewall6 implements Firewall6 {
     return { via: 'pcp', protocol, internalAddress: this.lan.address, internalPort, leaseSeconds, nonce: nonce.toString('hex') };
   }
 
-  async renew(p: Pinhole, leaseSeconds: number, o: { signal?: AbortSignal } = {}): Promise<{ kind: 'renewed' } | { kind: 'gone' } | { kind: 'failed'; message: string }> {
+  async renew(p: Pinhole, leaseSeconds: number, o: { signal?: AbortSignal } = {}): Promise<{ kind: 'renewed' } | { kind: 'gone' } | { kind: 'failed'; why: string }> {
     const r = await this.mapOnce(p.protocol, p.internalPort, leaseSeconds, this.nonceFor(p.protocol, p.internalPort, p.nonce), o.signal);
-    if (!r.ok) return { kind: 'failed', message: r.message };
+    if (!r.ok) return { kind: 'failed', why: r.why };
     // The same MAP re-creates what a rebooted router lost; say so, so upkeep counts it as recreated.
     return this.seen(r.value.epoch) ? { kind: 'gone' } : { kind: 'renewed' };
   }
@@ -95,11 +95,11 @@ export class PcpFirewall6 implements Firewall6 {
   }
 
   /** ANNOUNCE: does the router answer PCP, and did it lose its state since we last heard from it? */
-  async announce(signal?: AbortSignal): Promise<{ ok: true; lost: boolean } | { ok: false; kind: 'unsupported' | 'failed'; message: string }> {
+  async announce(signal?: AbortSignal): Promise<{ ok: true; lost: boolean } | { ok: false; kind: 'unsupported' | 'failed'; why: string }> {
     const r = await pcpAnnounce(this.lan.address, this.o(signal));
     if (r.ok) return { ok: true, lost: this.seen(r.value.epoch) };
     const kind = r.kind === 'timeout' || r.kind === 'refused' || r.kind === 'fallback' ? 'unsupported' : 'failed';
-    return { ok: false, kind, message: `the router does not answer PCP at ${this.lan.gateway}: ${r.message}` };
+    return { ok: false, kind, why: `the router does not answer PCP at ${this.lan.gateway}: ${r.why}` };
   }
 
   /** PCP has no traffic counter. */
@@ -109,7 +109,7 @@ export class PcpFirewall6 implements Firewall6 {
 
   async remove(p: Pick<Pinhole, 'protocol' | 'internalPort' | 'nonce'>, o: { signal?: AbortSignal } = {}): Promise<PinholeRemoveOutcome> {
     const k = key(p.protocol, p.internalPort);
-    if (!p.nonce && !this.nonces.has(k)) return { kind: 'failed', message: 'PCP deletes a mapping only with the nonce that made it, and ddns does not know it' };
+    if (!p.nonce && !this.nonces.has(k)) return { kind: 'failed', why: 'PCP deletes a mapping only with the nonce that made it, and ddns does not know it' };
     const nonce = this.nonceFor(p.protocol, p.internalPort, p.nonce);
     const r = await this.mapOnce(p.protocol, p.internalPort, 0, nonce, o.signal);
     if (!r.ok && r.kind === 'result' && r.result === 2) {
@@ -118,15 +118,15 @@ export class PcpFirewall6 implements Firewall6 {
       // lifetime (the same MAP with lifetime 1): it closes by itself then.
       const short = await this.mapOnce(p.protocol, p.internalPort, 1, nonce, o.signal);
       const tail = short.ok ? `; shortened to the router's minimum lifetime instead: it closes in ${short.value.lifetime} s` : '';
-      return { kind: 'failed', message: `${r.message}: the router refused the delete (made with another nonce, or a router that lost the nonce on renewal)${tail}` };
+      return { kind: 'failed', why: `${r.why}: the router refused the delete (made with another nonce, or a router that lost the nonce on renewal)${tail}` };
     }
-    if (!r.ok) return { kind: 'failed', message: r.message };
+    if (!r.ok) return { kind: 'failed', why: r.why };
     this.nonces.delete(k);
     return { kind: 'removed' };
   }
 }
 
-export type OpenPcpFirewallResult = { ok: true; firewall: PcpFirewall6 } | { ok: false; kind: 'unsupported' | 'failed'; message: string };
+export type OpenPcpFirewallResult = { ok: true; firewall: PcpFirewall6 } | { ok: false; kind: 'unsupported' | 'failed'; why: string };
 
 /** Does the router answer PCP at its IPv6 address? (ANNOUNCE: no state is created.) */
 export async function openPcpFirewall6(lan6: Lan6, o: PcpFirewallOptions & { signal?: AbortSignal } = {}): Promise<OpenPcpFirewallResult> {

@@ -31,7 +31,7 @@ export interface Lan6 { gateway: string; address: string; interface: string }
 /** True when the gateway is link-local (`fe80::…`, with or without its zone). Pure. */
 export const linkLocalGateway = (lan: Pick<Lan6, 'gateway'>): boolean => classifyAddress(lan.gateway.split('%')[0] ?? '') === 'link-local';
 
-export type Lan6Result = { ok: true; lan: Lan6 } | { ok: false; message: string };
+export type Lan6Result = { ok: true; lan: Lan6 } | { ok: false; why: string };
 
 /** The stable global address on `ifname`, preferring the gateway's /64. Pure. */
 export function stableAddressOn(table: readonly Inet6Address[], ifname: string, gateway: string): string | undefined {
@@ -41,9 +41,9 @@ export function stableAddressOn(table: readonly Inet6Address[], ifname: string, 
 
 export async function lanContext6(deps: RouteDeps & { inet6?: () => Promise<Inet6Address[]> } = {}): Promise<Lan6Result> {
   const r = await defaultRoute(6, deps);
-  if (!r) return { ok: false, message: 'no IPv6 default route: this host has no IPv6 to open to the internet' };
+  if (!r) return { ok: false, why: 'no IPv6 default route: this host has no IPv6 to open to the internet' };
   const address = stableAddressOn(await (deps.inet6 ?? (() => readIfInet6()))(), r.interface, r.gateway);
-  if (!address) return { ok: false, message: `no stable global IPv6 address on ${r.interface} (only temporary, deprecated or tentative ones, or none)` };
+  if (!address) return { ok: false, why: `no stable global IPv6 address on ${r.interface} (only temporary, deprecated or tentative ones, or none)` };
   const gateway = classifyAddress(r.gateway) === 'link-local' && !r.gateway.includes('%') ? `${r.gateway}%${r.interface}` : r.gateway;
   return { ok: true, lan: { gateway, address, interface: r.interface } };
 }
@@ -66,21 +66,21 @@ export const pinholeName = (p: Pinhole): string => (p.id !== undefined ? `id ${p
 
 export type PinholeOutcome =
   | { kind: 'opened'; pinhole: Pinhole }
-  | { kind: 'refused'; reason: 'not-authorized' | 'firewall-disabled' | 'inbound-not-allowed'; message: string }
-  | { kind: 'unsupported'; message: string }
-  | { kind: 'failed'; message: string };
+  | { kind: 'refused'; reason: 'not-authorized' | 'firewall-disabled' | 'inbound-not-allowed'; why: string }
+  | { kind: 'unsupported'; why: string }
+  | { kind: 'failed'; why: string };
 
-export type PinholeRemoveOutcome = { kind: 'removed' } | { kind: 'not-found' } | { kind: 'failed'; message: string };
+export type PinholeRemoveOutcome = { kind: 'removed' } | { kind: 'not-found' } | { kind: 'failed'; why: string };
 
 /** WANIPv6FirewallControl error codes (docs/ipv6.md). */
 function fromFailure(f: UpnpFailure): Exclude<PinholeOutcome, { kind: 'opened' }> {
   const msg = describeUpnpFailure(f);
-  if (f.kind !== 'upnp') return { kind: 'failed', message: msg };
-  if (f.code === 606) return { kind: 'refused', reason: 'not-authorized', message: `${msg} (the router opens only the address a request comes from, and ports from 1024)` };
-  if (f.code === 702) return { kind: 'refused', reason: 'firewall-disabled', message: `${msg}: the router's IPv6 firewall is off (inbound IPv6 needs no pinhole)` };
-  if (f.code === 703) return { kind: 'refused', reason: 'inbound-not-allowed', message: `${msg}: the router does not let clients open inbound pinholes` };
-  if (f.code === 401) return { kind: 'unsupported', message: msg };
-  return { kind: 'failed', message: msg };
+  if (f.kind !== 'upnp') return { kind: 'failed', why: msg };
+  if (f.code === 606) return { kind: 'refused', reason: 'not-authorized', why: `${msg} (the router opens only the address a request comes from, and ports from 1024)` };
+  if (f.code === 702) return { kind: 'refused', reason: 'firewall-disabled', why: `${msg}: the router's IPv6 firewall is off (inbound IPv6 needs no pinhole)` };
+  if (f.code === 703) return { kind: 'refused', reason: 'inbound-not-allowed', why: `${msg}: the router does not let clients open inbound pinholes` };
+  if (f.code === 401) return { kind: 'unsupported', why: msg };
+  return { kind: 'failed', why: msg };
 }
 
 /**
@@ -103,7 +103,7 @@ export interface Firewall6 {
   lan: Lan6;
   open(req: { protocol: Protocol; internalPort: number; leaseSeconds: number }, o?: { signal?: AbortSignal }): Promise<PinholeOutcome>;
   /** Extends the lease; `gone` when the router no longer holds it. */
-  renew(p: Pinhole, leaseSeconds: number, o?: { signal?: AbortSignal }): Promise<{ kind: 'renewed' } | { kind: 'gone' } | { kind: 'failed'; message: string }>;
+  renew(p: Pinhole, leaseSeconds: number, o?: { signal?: AbortSignal }): Promise<{ kind: 'renewed' } | { kind: 'gone' } | { kind: 'failed'; why: string }>;
   /** Does the router still hold it? undefined when it could not be asked. */
   holds(p: Pinhole, o?: { signal?: AbortSignal }): Promise<boolean | undefined>;
   /** The router's own view (CheckPinholeWorking): traffic arrived through it. */
@@ -125,10 +125,10 @@ export class UpnpFirewall6 implements Firewall6 {
     return { kind: 'opened', pinhole: { via: 'upnp', protocol: req.protocol, internalAddress: this.lan.address, internalPort: req.internalPort, id: r.value, leaseSeconds } };
   }
 
-  async renew(p: Pinhole, leaseSeconds: number, o: { signal?: AbortSignal } = {}): Promise<{ kind: 'renewed' } | { kind: 'gone' } | { kind: 'failed'; message: string }> {
+  async renew(p: Pinhole, leaseSeconds: number, o: { signal?: AbortSignal } = {}): Promise<{ kind: 'renewed' } | { kind: 'gone' } | { kind: 'failed'; why: string }> {
     const r = await this.client.update(upnpId(p), leaseSeconds, o);
     if (r.ok) return { kind: 'renewed' };
-    return isGoneOrNotOurs(r.failure) ? { kind: 'gone' } : { kind: 'failed', message: describeUpnpFailure(r.failure) };
+    return isGoneOrNotOurs(r.failure) ? { kind: 'gone' } : { kind: 'failed', why: describeUpnpFailure(r.failure) };
   }
 
   async holds(p: Pinhole, o: { signal?: AbortSignal } = {}): Promise<boolean | undefined> {
@@ -147,11 +147,11 @@ export class UpnpFirewall6 implements Firewall6 {
   async remove(p: Pick<Pinhole, 'id'>, o: { signal?: AbortSignal } = {}): Promise<PinholeRemoveOutcome> {
     const r = await this.client.delete(upnpId(p), o);
     if (r.ok) return { kind: 'removed' };
-    return isGone(r.failure) ? { kind: 'not-found' } : { kind: 'failed', message: describeUpnpFailure(r.failure) };
+    return isGone(r.failure) ? { kind: 'not-found' } : { kind: 'failed', why: describeUpnpFailure(r.failure) };
   }
 }
 
-export type OpenFirewallResult = { ok: true; firewall: UpnpFirewall6 } | { ok: false; kind: 'unsupported' | 'failed'; message: string };
+export type OpenFirewallResult = { ok: true; firewall: UpnpFirewall6 } | { ok: false; kind: 'unsupported' | 'failed'; why: string };
 
 /**
  * The router's WANIPv6FirewallControl, reached over IPv6. The IGD is found as for port mappings (SSDP
@@ -162,26 +162,26 @@ export type OpenFirewallResult = { ok: true; firewall: UpnpFirewall6 } | { ok: f
 export async function openFirewall6(lan4: LanContext, lan6: Lan6, o: { signal?: AbortSignal; upnp?: Omit<FindOptions, 'signal'>; timeoutMs?: number } = {}): Promise<OpenFirewallResult> {
   if (linkLocalGateway(lan6)) {
     // A zone cannot stand in a URL's host, and the IGD's description is fetched at the gateway's address.
-    return { ok: false, kind: 'unsupported', message: `the IPv6 default gateway is link-local (${lan6.gateway}); ddns reaches the router's UPnP firewall control only at a global or ULA address (PCP works with a link-local gateway)` };
+    return { ok: false, kind: 'unsupported', why: `the IPv6 default gateway is link-local (${lan6.gateway}); ddns reaches the router's UPnP firewall control only at a global or ULA address (PCP works with a link-local gateway)` };
   }
   const sig = o.signal ? { signal: o.signal } : {};
   const g4 = await findGateway(lan4, { ...o.upnp, ...sig });
-  if (!g4.ok) return { ok: false, kind: g4.kind === 'no-answer' ? 'unsupported' : 'failed', message: g4.message };
+  if (!g4.ok) return { ok: false, kind: g4.kind === 'no-answer' ? 'unsupported' : 'failed', why: g4.why };
   if (!g4.gateway.description.services.some((s) => s.kind === 'WANIPv6FirewallControl')) {
-    return { ok: false, kind: 'unsupported', message: 'the router\'s UPnP IGD offers no WANIPv6FirewallControl (IGD:2 with IPv6): it cannot open IPv6 pinholes' };
+    return { ok: false, kind: 'unsupported', why: 'the router\'s UPnP IGD offers no WANIPv6FirewallControl (IGD:2 with IPv6): it cannot open IPv6 pinholes' };
   }
   const loc = new URL(g4.gateway.hit.location.href);
   loc.hostname = `[${lan6.gateway}]`;
   const g6 = await findGateway({ gateway: lan6.gateway, address: lan6.address, interface: lan6.interface, prefixLength: 64 }, {
     location: loc, allowResponder: (h) => h === lan6.gateway, ...(o.timeoutMs ? { timeoutMs: o.timeoutMs } : {}), ...sig,
   });
-  if (!g6.ok) return { ok: false, kind: 'failed', message: `the router's IGD did not answer at its IPv6 address: ${g6.message}` };
+  if (!g6.ok) return { ok: false, kind: 'failed', why: `the router's IGD did not answer at its IPv6 address: ${g6.why}` };
   const svc = g6.gateway.description.services.find((s) => s.kind === 'WANIPv6FirewallControl');
-  if (!svc) return { ok: false, kind: 'unsupported', message: 'at its IPv6 address the router offers no WANIPv6FirewallControl' };
+  if (!svc) return { ok: false, kind: 'unsupported', why: 'at its IPv6 address the router offers no WANIPv6FirewallControl' };
   return { ok: true, firewall: new UpnpFirewall6(lan6, new FirewallClient(svc, { localAddress: lan6.address, ...(o.timeoutMs ? { timeoutMs: o.timeoutMs } : {}) })) };
 }
 
-export type FindFirewallResult = { ok: true; firewall: Firewall6 } | { ok: false; kind: 'unsupported' | 'failed'; message: string };
+export type FindFirewallResult = { ok: true; firewall: Firewall6 } | { ok: false; kind: 'unsupported' | 'failed'; why: string };
 
 /**
  * Where to open IPv6 pinholes: `upnp` — the IGD's WANIPv6FirewallControl (found from the IPv4 side,
@@ -189,7 +189,7 @@ export type FindFirewallResult = { ok: true; firewall: Firewall6 } | { ok: false
  * else PCP. A `lan4` failure is fatal only for `upnp`.
  */
 export async function findFirewall6(
-  lan4: { ok: true; lan: LanContext } | { ok: false; message: string }, lan6: Lan6, via: 'auto' | 'upnp' | 'pcp',
+  lan4: { ok: true; lan: LanContext } | { ok: false; why: string }, lan6: Lan6, via: 'auto' | 'upnp' | 'pcp',
   o: { signal?: AbortSignal; timeoutMs?: number; pcp?: PcpFirewallOptions } = {},
 ): Promise<FindFirewallResult> {
   const sig = o.signal ? { signal: o.signal } : {};
@@ -198,14 +198,14 @@ export async function findFirewall6(
   if (via !== 'pcp') {
     const u: OpenFirewallResult = lan4.ok
       ? await openFirewall6(lan4.lan, lan6, { ...sig, ...(o.timeoutMs ? { timeoutMs: o.timeoutMs } : {}) })
-      : { ok: false, kind: 'unsupported', message: `${lan4.message} (the router's UPnP IGD is found from the IPv4 side)` };
+      : { ok: false, kind: 'unsupported', why: `${lan4.why} (the router's UPnP IGD is found from the IPv4 side)` };
     if (u.ok || via === 'upnp') return u;
-    upnpMessage = u.message;
+    upnpMessage = u.why;
     upnpKind = u.kind;
   }
   const p = await openPcpFirewall6(lan6, { ...o.pcp, ...sig });
   if (p.ok || via === 'pcp') return p;
-  return { ok: false, kind: upnpKind === 'failed' || p.kind === 'failed' ? 'failed' : 'unsupported', message: `no IPv6 firewall control: UPnP — ${upnpMessage ?? 'not asked'}; PCP — ${p.message}` };
+  return { ok: false, kind: upnpKind === 'failed' || p.kind === 'failed' ? 'failed' : 'unsupported', why: `no IPv6 firewall control: UPnP — ${upnpMessage ?? 'not asked'}; PCP — ${p.why}` };
 }
 
 // ---- upkeep -------------------------------------------------------------------------------------------
@@ -291,7 +291,7 @@ export async function keepPinhole(fw: Firewall6, req: { protocol: Protocol; inte
       const r = await fw.open(req, sig);
       if (o.signal.aborted) { if (r.kind === 'opened') hole = r.pinhole; break; }
       if (r.kind === 'opened') opened(r.pinhole, 'pinhole.opened');
-      else { await failed(r.message); continue; }
+      else { await failed(r.why); continue; }
     }
     const current: Pinhole = hole as Pinhole;
     if (stale(current)) { gone(current, `the router gave id ${current.id} to another of our pinholes (it restarted its ids)`); continue; }
@@ -301,7 +301,7 @@ export async function keepPinhole(fw: Firewall6, req: { protocol: Protocol; inte
       if (o.signal.aborted) break;
       if (r.kind === 'renewed') opened({ ...current, leaseSeconds: lease() }, 'pinhole.renewed');
       else if (r.kind === 'gone') gone(current, `the router does not hold ${pinholeName(current)} for us (${current.via === 'pcp' ? 'its epoch shows it lost its state' : 'renewal refused'})`);
-      else await failed(r.message);
+      else await failed(r.why);
       continue;
     }
     await wait(Math.min(due, checkMs), o.signal);
@@ -314,6 +314,6 @@ export async function keepPinhole(fw: Firewall6, req: { protocol: Protocol; inte
   }
   if (o.removeOnStop && hole) {
     const r = await fw.remove(hole, { signal: AbortSignal.timeout(5_000) });
-    emit({ event: 'pinhole.removed', pinhole: hole, ok: r.kind !== 'failed', ...(r.kind === 'failed' ? { message: r.message } : {}) });
+    emit({ event: 'pinhole.removed', pinhole: hole, ok: r.kind !== 'failed', ...(r.kind === 'failed' ? { message: r.why } : {}) });
   }
 }

@@ -75,17 +75,17 @@ export interface Holder { internalAddress: string; internalPort: number; descrip
  */
 export type MapOutcome =
   | { kind: 'mapped'; mapping: Mapping; /** The router granted only a permanent lease: we must delete it ourselves at `expiresAt`. */ permanent: boolean; expiresAt: number }
-  | { kind: 'conflict'; via: Via; externalPort: number; holder?: Holder; message: string }
-  | { kind: 'refused'; via: Via; reason: 'secure-mode' | 'not-authorized' | 'no-public-address' | 'address-mismatch'; message: string }
-  | { kind: 'unsupported'; via: Via; message: string }
-  | { kind: 'failed'; via: Via; message: string };
+  | { kind: 'conflict'; via: Via; externalPort: number; holder?: Holder; why: string }
+  | { kind: 'refused'; via: Via; reason: 'secure-mode' | 'not-authorized' | 'no-public-address' | 'address-mismatch'; why: string }
+  | { kind: 'unsupported'; via: Via; why: string }
+  | { kind: 'failed'; via: Via; why: string };
 
 export type RemoveOutcome =
   | { kind: 'removed'; via: Via }
   | { kind: 'not-found'; via: Via }
-  | { kind: 'refused'; via: Via; message: string }
-  | { kind: 'unsupported'; via: Via; message: string }
-  | { kind: 'failed'; via: Via; message: string };
+  | { kind: 'refused'; via: Via; why: string }
+  | { kind: 'unsupported'; via: Via; why: string }
+  | { kind: 'failed'; via: Via; why: string };
 
 /** A mapping as listed, with whether it points at this host. */
 export interface ListedMapping extends Mapping {

@@ -131,7 +131,7 @@ export async function keepMappings(mapper: Mapper, requests: readonly MappingReq
           lostContact = false;
           if (sample) lastEpoch = sample;
         } else {
-          emit({ event: 'router.status-failed', message: st.message });
+          emit({ event: 'router.status-failed', message: st.why });
           if (st.kind === 'failed') lostContact = true;
         }
         // A mapping the router dropped (reboot with a steady clock, a user's delete) comes back now.

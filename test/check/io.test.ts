@@ -27,9 +27,9 @@ test('ip -j addr: a lease lifetime means DHCP, forever means static', () => {
 
 test('router facts: a hidden WAN address counts as an answer with no public address', () => {
   const f = routerFacts('192.168.77.1', undefined, {
-    upnp: { ok: false, via: 'upnp', kind: 'empty', ms: 12, message: 'none' },
-    natpmp: { ok: false, via: 'natpmp', kind: 'empty', ms: 3, message: 'none' },
-    pcp: { ok: false, via: 'pcp', kind: 'unsupported', ms: 3, message: 'no PCP' },
+    upnp: { ok: false, via: 'upnp', kind: 'empty', ms: 12, why: 'none' },
+    natpmp: { ok: false, via: 'natpmp', kind: 'empty', ms: 3, why: 'none' },
+    pcp: { ok: false, via: 'pcp', kind: 'unsupported', ms: 3, why: 'no PCP' },
   });
   assert.equal(f.upnp.kind, 'answered');
   assert.equal(f.natpmp.kind === 'answered' && f.natpmp.noPublicAddress, true);
@@ -40,8 +40,8 @@ test('router facts: a hidden WAN address counts as an answer with no public addr
 test('router facts: PCP ADDRESS_MISMATCH is kept as the double-NAT signal', () => {
   const f = routerFacts('192.168.77.1', undefined, {
     upnp: { ok: true, via: 'upnp', address: '44.0.0.2', class: 'global', ms: 5 },
-    natpmp: { ok: false, via: 'natpmp', kind: 'timeout', ms: 3, message: 'timed out' },
-    pcp: { ok: false, via: 'pcp', kind: 'address-mismatch', ms: 3, message: 'ADDRESS_MISMATCH' },
+    natpmp: { ok: false, via: 'natpmp', kind: 'timeout', ms: 3, why: 'timed out' },
+    pcp: { ok: false, via: 'pcp', kind: 'address-mismatch', ms: 3, why: 'ADDRESS_MISMATCH' },
   });
   assert.equal(f.pcpAddressMismatch, true);
   assert.equal(f.upnp.kind === 'answered' && f.upnp.externalAddress, '44.0.0.2');

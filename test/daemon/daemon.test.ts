@@ -270,7 +270,7 @@ test('a failing forward makes /readyz 503 with the router\'s reason; a router re
   const base = await h.base;
   await until('upkeep', () => emit !== undefined);
   const request: MappingRequest = { protocol: 'tcp', internalPort: 22, externalPort: 2222, leaseSeconds: 7200, description: 'ddns' };
-  emit?.({ event: 'mapping.failed', request, outcome: { kind: 'refused', via: 'pcp', reason: 'not-authorized', message: 'the router refused: not authorized' }, retryInMs: 15000 });
+  emit?.({ event: 'mapping.failed', request, outcome: { kind: 'refused', via: 'pcp', reason: 'not-authorized', why: 'the router refused: not authorized' }, retryInMs: 15000 });
   await until('unready', async () => (await get(`${base}/readyz`)).status === 503);
   assert.deepEqual(JSON.parse((await get(`${base}/readyz`)).body).reasons, ['forward tcp/2222: the router refused: not authorized']);
   const mapping = { via: 'pcp' as const, protocol: 'tcp' as const, externalPort: 2222, internalAddress: '192.168.1.50', internalPort: 22, description: 'ddns', leaseSeconds: 7200 };

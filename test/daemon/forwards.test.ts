@@ -64,7 +64,7 @@ test('no default route: every forward is reported unavailable and retried, and s
   const f = new Forwards({
     forwards: [fwd], removeOnStop: false, log, onEvent: (e) => events.push(e), retry: { baseMs: 10, maxMs: 20 }, clock, random: () => 0.5,
     deps: {
-      lanContext: async () => { asked++; return { ok: false, message: 'no IPv4 default route' }; },
+      lanContext: async () => { asked++; return { ok: false, why: 'no IPv4 default route' }; },
       openMapper: async () => assert.fail('no mapper without a LAN'),
       keep: async () => assert.fail('no upkeep without a LAN'),
     },

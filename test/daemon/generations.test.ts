@@ -36,7 +36,7 @@ function harness(o: { place?: PlaceResult<Place>; keep?: (g: Generation<Place>) 
 }
 
 test('no place: reported (a throwing reporter included) and retried with backoff until there is one; then one generation runs there', async () => {
-  const h = harness({ place: { ok: false, message: 'no default route' } });
+  const h = harness({ place: { ok: false, why: 'no default route' } });
   h.gens.start();
   h.gens.start(); // a second start while the first looks is nothing
   await until('the first report', () => h.log.length === 1);

@@ -125,7 +125,7 @@ test('no IPv6 place: every pinhole forward is reported unavailable, retried with
   const events: PinholeKeeperEvent[] = [];
   const deps: PinholeDeps = {
     lanContext: () => Promise.reject(new Error('not used')),
-    lanContext6: () => { asked++; return Promise.resolve({ ok: false, message: 'no IPv6 default route' }); },
+    lanContext6: () => { asked++; return Promise.resolve({ ok: false, why: 'no IPv6 default route' }); },
     openFirewall: () => Promise.reject(new Error('not used')),
     keep: () => Promise.reject(new Error('not used')),
   };

@@ -122,7 +122,7 @@ describe('malformed device descriptions', () => {
         // descriptions that never finish need the timeout to end them; the rest get a generous one.
         const timeoutMs = /never/.test(name) ? 500 : 15_000;
         const g = await bounded(findGateway(LAN, { ssdpTarget: { address: '127.0.0.1', port: responder.port }, allowResponder: onlyLoopback1, windowMs: 15_000, timeoutMs }));
-        assert.equal(g.ok, usable, g.ok ? '' : g.message);
+        assert.equal(g.ok, usable, g.ok ? '' : g.why);
         if (g.ok) await bounded(new UpnpMapper(LAN, g.gateway).list());
         assert.equal(far.seen.length + near.seen.length, 0, 'no request left the device');
       } finally { await responder.close(); await dev.close(); }
@@ -134,9 +134,9 @@ describe('malformed SOAP replies', () => {
   const entry = (o: Record<string, string | number>) => soapOk('GetGenericPortMappingEntry', { NewRemoteHost: '', NewExternalPort: 80, NewProtocol: 'TCP', NewInternalPort: 80, NewInternalClient: '127.0.0.1', NewEnabled: 1, NewPortMappingDescription: 'x', NewLeaseDuration: 0, ...o });
   /** `first` to every request but a GetGenericPortMappingEntry past index 0: that gets 713, the end of the list. */
   const oneEntry = (first: string): Serve => (res, r) => (/<NewPortMappingIndex>[1-9]/.test(r?.body ?? '') ? xml(soapFault(713), 500)(res) : xml(first)(res));
-  /** What `list` and `AddPortMapping` must each come to: the outcome's kind, and its message or listing. */
-  type Want = { kind: 'failed'; message: RegExp } | { kind: 'listed'; descriptions: string[] };
-  const failed = (message: RegExp): Want => ({ kind: 'failed', message });
+  /** What `list` and `AddPortMapping` must each come to: the outcome's kind, and its failure text or listing. */
+  type Want = { kind: 'failed'; why: RegExp } | { kind: 'listed'; descriptions: string[] };
+  const failed = (why: RegExp): Want => ({ kind: 'failed', why });
   const noAddResponse = failed(/^AddPortMapping: no AddPortMappingResponse in the reply$/);
   const both = (why: string): [Want, Want] => [failed(new RegExp(`^GetGenericPortMappingEntry: ${why}$`)), failed(new RegExp(`^AddPortMapping: ${why}$`))];
   const cases: Array<[string, Serve, Want, Want]> = [
@@ -160,9 +160,9 @@ describe('malformed SOAP replies', () => {
     ['truncated XML', xml(soapOk('GetGenericPortMappingEntry', {}).slice(0, 120)), ...both('malformed XML: .+')],
     ['HTML 200', xml('<html>router login</html>'), failed(/^GetGenericPortMappingEntry: no GetGenericPortMappingEntryResponse in the reply$/), noAddResponse],
   ];
-  const check = (what: string, got: { kind: string; message?: string; mappings?: { description: string }[] }, want: Want): void => {
+  const check = (what: string, got: { kind: string; why?: string; mappings?: { description: string }[] }, want: Want): void => {
     assert.equal(got.kind, want.kind, `${what}: ${JSON.stringify(got).slice(0, 300)}`);
-    if (want.kind === 'failed') assert.match(got.message ?? '', want.message, what);
+    if (want.kind === 'failed') assert.match(got.why ?? '', want.why, what);
     else assert.deepEqual(got.mappings?.map((m) => m.description), want.descriptions, what);
   };
   for (const [name, serve, wantList, wantMap] of cases) {

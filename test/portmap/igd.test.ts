@@ -17,7 +17,7 @@ async function withIgd<T>(o: IgdOptions, fn: (igd: IgdClient, fake: Awaited<Retu
   const fake = await fakeIgd(o);
   try {
     const g = await findGateway(LAN, { location: new URL(fake.location), allowResponder: (a) => a === '127.0.0.1' });
-    assert.ok(g.ok, !g.ok ? g.message : '');
+    assert.ok(g.ok, !g.ok ? g.why : '');
     return await fn(g.gateway.igd, fake);
   } finally {
     await fake.close();

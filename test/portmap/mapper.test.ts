@@ -45,7 +45,7 @@ test('auto falls back to PCP when no IGD answers, and to NAT-PMP when the gatewa
     const d = await openMapper('pcp', LAN, { pcpPort: natpmpOnly.port });
     assert.ok(d.ok && d.mapper.via === 'natpmp', 'an explicit PCP request falls back to NAT-PMP on a version-0 result-1 reply');
     const c = await openMapper('auto', LAN, { upnp, pcpPort: noSsdp, natpmpPort: noSsdp });
-    assert.ok(!c.ok && /none of UPnP IGD, PCP, NAT-PMP/.test(c.message));
+    assert.ok(!c.ok && /none of UPnP IGD, PCP, NAT-PMP/.test(c.why));
   } finally { await pcp.close(); await natpmpOnly.close(); }
 });
 
@@ -71,7 +71,7 @@ test('routerExternalAddress over PCP never sends a MAP: ANNOUNCE, then the same 
     assert.ok(a.ok && a.address === '44.0.0.2' && a.epoch === 7, JSON.stringify(a));
     assert.ok(both.seen.every((s) => !(s.msg[0] === 2 && s.msg[1] === 1)), 'no PCP MAP was sent');
     const b = await routerExternalAddress('pcp', { lan: LAN, pcpPort: pcpOnly.port });
-    assert.ok(!b.ok && b.kind === 'failed' && /epoch 7/.test(b.message), JSON.stringify(b));
+    assert.ok(!b.ok && b.kind === 'failed' && /epoch 7/.test(b.why), JSON.stringify(b));
   } finally { await both.close(); await pcpOnly.close(); }
 });
 

@@ -78,7 +78,7 @@ test('ADDRESS_MISMATCH (12) surfaces as a double-NAT refusal', async () => {
   try {
     const mapper = new PcpMapper(LAN, { port: gw.port, initialMs: 100, budgetMs: 15_000 });
     const out = await mapper.map({ protocol: 'tcp', internalPort: 8080, leaseSeconds: 600, description: 'x' });
-    assert.ok(out.kind === 'refused' && out.reason === 'address-mismatch' && /double NAT/.test(out.message), JSON.stringify(out));
+    assert.ok(out.kind === 'refused' && out.reason === 'address-mismatch' && /double NAT/.test(out.why), JSON.stringify(out));
   } finally { await gw.close(); }
 });
 

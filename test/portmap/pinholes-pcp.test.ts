@@ -94,7 +94,7 @@ test('PCP pinhole: another process deletes it with the remembered nonce; without
     const stranger = new PcpFirewall6(LAN6, o);
     assert.equal((await stranger.remove({ protocol: 'udp', internalPort: 5000 })).kind, 'failed', 'no nonce: nothing to send');
     const wrong = await stranger.remove({ protocol: 'udp', internalPort: 5000, nonce: 'ab'.repeat(12) });
-    assert.ok(wrong.kind === 'failed' && /NOT_AUTHORIZED.*another nonce/.test(wrong.message), JSON.stringify(wrong));
+    assert.ok(wrong.kind === 'failed' && /NOT_AUTHORIZED.*another nonce/.test(wrong.why), JSON.stringify(wrong));
     assert.equal(s.held.size, 1);
     s.log.length = 0;
     assert.deepEqual(await new PcpFirewall6(LAN6, o).remove({ protocol: 'udp', internalPort: 5000, nonce: p.nonce }), { kind: 'removed' });
@@ -110,7 +110,7 @@ test('PCP pinhole: a router that lost the nonce on renewal refuses the delete; t
     const p = out.kind === 'opened' ? out.pinhole : assert.fail();
     assert.deepEqual(await fw.renew(p, 600), { kind: 'renewed' });
     const r = await fw.remove(p);
-    assert.ok(r.kind === 'failed' && /NOT_AUTHORIZED.*shortened to the router's minimum lifetime instead: it closes in 120 s/.test(r.message), JSON.stringify(r));
+    assert.ok(r.kind === 'failed' && /NOT_AUTHORIZED.*shortened to the router's minimum lifetime instead: it closes in 120 s/.test(r.why), JSON.stringify(r));
     assert.deepEqual(s.log.map((q) => q.lifetime), [600, 600, 0, 1], 'made, renewed, delete refused, shortened');
   } finally { await s.close(); }
 });
@@ -151,13 +151,13 @@ test('openPcpFirewall6 asks with ANNOUNCE; nothing listening is "unsupported"; f
     assert.equal(ok.ok, true);
     assert.equal(s.log.length, 0, 'ANNOUNCE creates nothing');
     const none = await openPcpFirewall6(LAN6, { port: silent.port, initialMs: 100, budgetMs: 300 });
-    assert.ok(!none.ok && none.kind === 'unsupported' && /does not answer PCP at ::1/.test(none.message), JSON.stringify(none));
-    const noLan4 = { ok: false as const, message: 'no IPv4 default route' };
+    assert.ok(!none.ok && none.kind === 'unsupported' && /does not answer PCP at ::1/.test(none.why), JSON.stringify(none));
+    const noLan4 = { ok: false as const, why: 'no IPv4 default route' };
     const auto = await findFirewall6(noLan4, LAN6, 'auto', { pcp: { port: s.port, ...ANSWERED } });
     assert.ok(auto.ok && auto.firewall.via === 'pcp');
     const upnp = await findFirewall6(noLan4, LAN6, 'upnp', { pcp: { port: s.port, ...ANSWERED } });
-    assert.ok(!upnp.ok && /no IPv4 default route/.test(upnp.message), 'upnp only: PCP is not tried');
+    assert.ok(!upnp.ok && /no IPv4 default route/.test(upnp.why), 'upnp only: PCP is not tried');
     const neither = await findFirewall6(noLan4, LAN6, 'auto', { pcp: { port: silent.port, initialMs: 100, budgetMs: 300 } });
-    assert.ok(!neither.ok && /UPnP — no IPv4 default route.*PCP — the router does not answer PCP/.test(neither.message), JSON.stringify(neither));
+    assert.ok(!neither.ok && /UPnP — no IPv4 default route.*PCP — the router does not answer PCP/.test(neither.why), JSON.stringify(neither));
   } finally { await s.close(); await silent.close(); }
 });

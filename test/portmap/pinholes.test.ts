@@ -60,7 +60,7 @@ test('606 is a refusal naming the sender rule; 402 for our id means the router n
     const fw = new UpnpFirewall6({ gateway: '2a0d:dd00:77::1', address: STABLE, interface: 'l0' }, c);
     const out = await fw.open({ protocol: 'tcp', internalPort: 2727, leaseSeconds: 600 });
     assert.equal(out.kind, 'refused');
-    assert.match(out.kind === 'refused' ? out.message : '', /only the address a request comes from/);
+    assert.match(out.kind === 'refused' ? out.why : '', /only the address a request comes from/);
     const hole: Pinhole = { via: 'upnp', protocol: 'tcp', internalAddress: STABLE, internalPort: 2727, id: 3, leaseSeconds: 600 };
     assert.equal(await fw.holds(hole), false);
     assert.deepEqual(await fw.renew(hole, 600), { kind: 'gone' });
@@ -134,7 +134,7 @@ test('keepPinhole renews at half the lease, re-opens after a reboot at the next 
 test('keepPinhole retries a refused open with a doubling delay and never throws', async () => {
   const ac = new AbortController();
   const waits: number[] = [];
-  const fw: Firewall6 = { ...memoryFirewall(), open: () => Promise.resolve({ kind: 'failed', message: 'HTTP 500' }) };
+  const fw: Firewall6 = { ...memoryFirewall(), open: () => Promise.resolve({ kind: 'failed', why: 'HTTP 500' }) };
   await keepPinhole(fw, { protocol: 'tcp', internalPort: 2727, leaseSeconds: 100 }, {
     signal: ac.signal, retryMs: 1000, maxRetryMs: 4000,
     wait: (ms) => { waits.push(ms); if (waits.length === 4) ac.abort(); return Promise.resolve(); },
@@ -176,5 +176,5 @@ test('a link-local IPv6 default route (the router\'s fe80:: from its RA): the ga
   assert.equal(linkLocalGateway({ gateway: 'fe80::1%eth0' }), true);
   assert.equal(linkLocalGateway({ gateway: '2a0d:dd00:77::1' }), false);
   const u = await openFirewall6({ gateway: '127.0.0.1', address: '127.0.0.1', interface: 'lo', prefixLength: 8 }, { gateway: 'fe80::1%eth0', address: STABLE, interface: 'eth0' });
-  assert.ok(!u.ok && u.kind === 'unsupported' && /link-local \(fe80::1%eth0\).*PCP works with a link-local gateway/.test(u.message), JSON.stringify(u));
+  assert.ok(!u.ok && u.kind === 'unsupported' && /link-local \(fe80::1%eth0\).*PCP works with a link-local gateway/.test(u.why), JSON.stringify(u));
 });

@@ -16,13 +16,13 @@ class FakeMapper implements Mapper {
   constructor(readonly via: Via, private readonly lease: number) {}
   async map(req: MappingRequest): Promise<MapOutcome> {
     this.maps++;
-    if (this.failNext > 0) { this.failNext--; return { kind: 'failed', via: this.via, message: 'router busy' }; }
+    if (this.failNext > 0) { this.failNext--; return { kind: 'failed', via: this.via, why: 'router busy' }; }
     return { kind: 'mapped', permanent: false, expiresAt: Date.now() + this.lease * 1000, mapping: { via: this.via, protocol: req.protocol, externalPort: req.internalPort, internalAddress: LAN.address, internalPort: req.internalPort, description: req.description, leaseSeconds: this.lease } };
   }
   async unmap(): Promise<RemoveOutcome> { this.unmaps++; return { kind: 'removed', via: this.via }; }
-  async list(): Promise<ListOutcome> { return { kind: 'unsupported', via: this.via, message: '' }; }
+  async list(): Promise<ListOutcome> { return { kind: 'unsupported', via: this.via, why: '' }; }
   down = false;
-  async status(): Promise<StatusOutcome> { return this.down ? { ok: false, kind: 'failed', message: 'port unreachable' } : { ok: true, externalAddress: '44.0.0.2', epoch: this.epoch }; }
+  async status(): Promise<StatusOutcome> { return this.down ? { ok: false, kind: 'failed', why: 'port unreachable' } : { ok: true, externalAddress: '44.0.0.2', epoch: this.epoch }; }
   async close(): Promise<void> {}
 }
 

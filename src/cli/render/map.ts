@@ -21,7 +21,7 @@ export function renderPinholeAdd(out: PinholeOutcome, o: { json: boolean; color:
       const h = out.pinhole;
       return printJson({ opened: true, family: 6, protocol: h.protocol, internalAddress: h.internalAddress, internalPort: h.internalPort, leaseSeconds: h.leaseSeconds, via: h.via, pinholeId: h.id });
     }
-    return printJson({ opened: false, family: 6, kind: out.kind, ...('reason' in out ? { reason: out.reason } : {}), message: out.message });
+    return printJson({ opened: false, family: 6, kind: out.kind, ...('reason' in out ? { reason: out.reason } : {}), message: out.why });
   }
   const p = paint(o.color);
   if (out.kind === 'opened') {
@@ -29,15 +29,15 @@ export function renderPinholeAdd(out: PinholeOutcome, o: { json: boolean; color:
     process.stdout.write(`${p.green('opened')} IPv6 pinhole ${h.protocol} [${h.internalAddress}]:${h.internalPort} via ${h.via} (id ${h.id}), lease ${h.leaseSeconds} s\n`);
     return;
   }
-  process.stdout.write(`${p.red(out.kind === 'refused' ? `refused (${out.reason})` : out.kind)}: ${out.message}\n`);
+  process.stdout.write(`${p.red(out.kind === 'refused' ? `refused (${out.reason})` : out.kind)}: ${out.why}\n`);
 }
 
 export function renderPinholeRemove(out: PinholeRemoveOutcome, what: { protocol: string; internalPort: number }, o: { json: boolean; color: boolean }): void {
-  if (o.json) return printJson({ removed: out.kind === 'removed', family: 6, kind: out.kind, protocol: what.protocol, internalPort: what.internalPort, ...('message' in out ? { message: out.message } : {}) });
+  if (o.json) return printJson({ removed: out.kind === 'removed', family: 6, kind: out.kind, protocol: what.protocol, internalPort: what.internalPort, ...('why' in out ? { message: out.why } : {}) });
   const p = paint(o.color);
   if (out.kind === 'removed') process.stdout.write(`${p.green('removed')} IPv6 pinhole ${what.protocol} ${what.internalPort}\n`);
   else if (out.kind === 'not-found') process.stdout.write(`${p.yellow('no such pinhole')}: ${what.protocol} ${what.internalPort} (none that ddns opened)\n`);
-  else process.stdout.write(`${p.red('failed')}: ${out.message}\n`);
+  else process.stdout.write(`${p.red('failed')}: ${out.why}\n`);
 }
 
 export function renderList(mappings: readonly ListedMapping[], o: { json: boolean; color: boolean; all: boolean; notes: string[] }): void {
@@ -72,7 +72,7 @@ export function renderAdd(out: MapOutcome, o: { json: boolean; color: boolean })
       });
     }
     const advice = adviceFor(out);
-    return printJson({ mapped: false, kind: out.kind, via: out.via, ...('reason' in out ? { reason: out.reason } : {}), ...('holder' in out && out.holder ? { holder: out.holder } : {}), message: out.message, ...(advice ? { advice } : {}) });
+    return printJson({ mapped: false, kind: out.kind, via: out.via, ...('reason' in out ? { reason: out.reason } : {}), ...('holder' in out && out.holder ? { holder: out.holder } : {}), message: out.why, ...(advice ? { advice } : {}) });
   }
   const p = paint(o.color);
   if (out.kind === 'mapped') {
@@ -83,17 +83,17 @@ export function renderAdd(out: MapOutcome, o: { json: boolean; color: boolean })
     return;
   }
   const label = out.kind === 'conflict' ? 'port in use' : out.kind === 'refused' ? `refused (${out.reason})` : out.kind;
-  process.stdout.write(`${p.red(label)} via ${out.via}: ${out.message}\n`);
+  process.stdout.write(`${p.red(label)} via ${out.via}: ${out.why}\n`);
   const advice = adviceFor(out);
   if (advice) process.stdout.write(`${p.dim(advice)}\n`);
 }
 
 export function renderRemove(out: RemoveOutcome, what: { protocol: string; externalPort: number }, o: { json: boolean; color: boolean }): void {
-  if (o.json) return printJson({ removed: out.kind === 'removed', kind: out.kind, via: out.via, protocol: what.protocol, externalPort: what.externalPort, ...('message' in out ? { message: out.message } : {}) });
+  if (o.json) return printJson({ removed: out.kind === 'removed', kind: out.kind, via: out.via, protocol: what.protocol, externalPort: what.externalPort, ...('why' in out ? { message: out.why } : {}) });
   const p = paint(o.color);
   if (out.kind === 'removed') process.stdout.write(`${p.green('removed')} ${what.protocol} ${what.externalPort} via ${out.via}\n`);
   else if (out.kind === 'not-found') process.stdout.write(`${p.yellow('no such mapping')}: ${what.protocol} ${what.externalPort} via ${out.via}\n`);
-  else process.stdout.write(`${p.red(out.kind)} via ${out.via}: ${out.message}\n`);
+  else process.stdout.write(`${p.red(out.kind)} via ${out.via}: ${out.why}\n`);
 }
 
 /** What a person can do about a failed mapping. */

@@ -31,9 +31,9 @@ export type UpnpFailure =
   /** The router answered with a UPnP error. */
   | { kind: 'upnp'; code: number; error: UpnpErrorKind; description: string; action: string }
   /** HTTP failed: unreachable, timeout, too large, refused URL, unexpected status. */
-  | { kind: 'transport'; action: string; message: string }
+  | { kind: 'transport'; action: string; why: string }
   /** The router answered something that is not a valid reply to this action. */
-  | { kind: 'malformed'; action: string; message: string };
+  | { kind: 'malformed'; action: string; why: string };
 
 export function upnpErrorKind(code: number): UpnpErrorKind {
   return Object.hasOwn(byCode, code) ? (byCode[code] ?? 'other') : 'other';
@@ -46,7 +46,7 @@ export function upnpFailure(action: string, code: number, description: string): 
 /** One line for people: `AddPortMapping: UPnP error 718 ConflictInMappingEntry`. */
 export function describeUpnpFailure(f: UpnpFailure): string {
   if (f.kind === 'upnp') return `${f.action}: UPnP error ${f.code}${f.description ? ` ${f.description}` : ''}`;
-  return `${f.action}: ${f.message}`;
+  return `${f.action}: ${f.why}`;
 }
 
 export function isUpnpError(f: UpnpFailure, ...kinds: UpnpErrorKind[]): boolean {

@@ -62,7 +62,7 @@ export class FirewallClient {
   }
 
   private malformed<T>(action: string, message: string): Result<T> {
-    return { ok: false, failure: { kind: 'malformed', action, message } };
+    return { ok: false, failure: { kind: 'malformed', action, why: message } };
   }
 
   /** Whether the firewall is on, and whether it lets us open pinholes at all. */

@@ -33,7 +33,7 @@ export interface UpnpGateway {
 
 export type GatewayResult =
   | { ok: true; gateway: UpnpGateway }
-  | { ok: false; kind: 'no-answer' | 'bad-device'; message: string; rejected: Array<{ from: string; why: string }> };
+  | { ok: false; kind: 'no-answer' | 'bad-device'; why: string; rejected: Array<{ from: string; why: string }> };
 
 export interface FindOptions {
   signal?: AbortSignal;
@@ -81,7 +81,7 @@ export async function findGateway(lan: LanContext, o: FindOptions = {}): Promise
   if (o.location) {
     const host = o.location.hostname.replace(/^\[|\]$/g, '');
     if (!isFetchableUrl(o.location) || !(o.allowResponder ?? isLanAddress)(host)) {
-      return { ok: false, kind: 'bad-device', message: `refusing ${o.location.href.slice(0, 120)}: only http:// to an IP literal on the LAN`, rejected };
+      return { ok: false, kind: 'bad-device', why: `refusing ${o.location.href.slice(0, 120)}: only http:// to an IP literal on the LAN`, rejected };
     }
     hits = [{ from: o.location.hostname, location: o.location, st: '', server: '', ms: 0 }];
   } else {
@@ -93,14 +93,14 @@ export async function findGateway(lan: LanContext, o: FindOptions = {}): Promise
     rejected = d.rejected;
     hits = [...(d.gateway ? [d.gateway] : []), ...d.others];
     if (hits.length === 0) {
-      return { ok: false, kind: 'no-answer', message: d.error ?? `no UPnP IGD answered on the LAN within ${Math.round(d.ms)} ms`, rejected };
+      return { ok: false, kind: 'no-answer', why: d.error ?? `no UPnP IGD answered on the LAN within ${Math.round(d.ms)} ms`, rejected };
     }
   }
   const problems: string[] = [];
   const clientOpts = { ...(o.timeoutMs ? { timeoutMs: o.timeoutMs } : {}), localAddress: lan.address };
   for (const hit of hits.slice(0, 4)) {
     const res = await httpRequest(hit.location, { method: 'GET', maxBytes: DESCRIPTION_MAX_BYTES, timeoutMs: o.timeoutMs ?? 5000, localAddress: lan.address, ...(o.signal ? { signal: o.signal } : {}) });
-    if (!res.ok) { problems.push(`${hit.location.href}: ${res.message}`); continue; }
+    if (!res.ok) { problems.push(`${hit.location.href}: ${res.why}`); continue; }
     if (res.status !== 200) { problems.push(`${hit.location.href}: HTTP ${res.status}`); continue; }
     const parsed = parseDescription(res.body, hit.location);
     if (!parsed.ok) { problems.push(`${hit.location.href}: ${parsed.why}`); continue; }
@@ -122,5 +122,5 @@ export async function findGateway(lan: LanContext, o: FindOptions = {}): Promise
     }
     if (fallback) return { ok: true, gateway: fallback };
   }
-  return { ok: false, kind: 'bad-device', message: problems.join('; ').slice(0, 600), rejected };
+  return { ok: false, kind: 'bad-device', why: problems.join('; ').slice(0, 600), rejected };
 }

@@ -45,7 +45,7 @@ export function nodeExchange(url: URL, opts: HttpOptions & { headers: Record<str
       if (Number.isFinite(declared) && declared > opts.maxBytes) {
         res.destroy();
         req.destroy();
-        return done({ ok: false, kind: 'too-large', message: `response of ${declared} bytes is over the ${opts.maxBytes}-byte cap` });
+        return done({ ok: false, kind: 'too-large', why: `response of ${declared} bytes is over the ${opts.maxBytes}-byte cap` });
       }
       const chunks: Buffer[] = [];
       let size = 0;
@@ -54,7 +54,7 @@ export function nodeExchange(url: URL, opts: HttpOptions & { headers: Record<str
         if (size > opts.maxBytes) {
           res.destroy();
           req.destroy();
-          return done({ ok: false, kind: 'too-large', message: `response over the ${opts.maxBytes}-byte cap` });
+          return done({ ok: false, kind: 'too-large', why: `response over the ${opts.maxBytes}-byte cap` });
         }
         chunks.push(chunk);
       });

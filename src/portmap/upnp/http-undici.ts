@@ -37,7 +37,7 @@ export async function undiciExchange(url: URL, opts: HttpOptions & { headers: Re
   });
   const body = await readCapped(res.body, opts.maxBytes, res.headers['content-length']);
   if (!body.ok) {
-    return { ok: false, kind: 'too-large', message: body.declared ? `response of ${body.bytes} bytes is over the ${opts.maxBytes}-byte cap` : `response over the ${opts.maxBytes}-byte cap` };
+    return { ok: false, kind: 'too-large', why: body.declared ? `response of ${body.bytes} bytes is over the ${opts.maxBytes}-byte cap` : `response over the ${opts.maxBytes}-byte cap` };
   }
   return { ok: true, status: res.statusCode, body: body.text };
 }

@@ -10,7 +10,7 @@ import { isIP } from 'node:net';
 
 export type HttpResult =
   | { ok: true; status: number; body: string; ms: number }
-  | { ok: false; kind: 'bad-url' | 'timeout' | 'too-large' | 'network'; message: string };
+  | { ok: false; kind: 'bad-url' | 'timeout' | 'too-large' | 'network'; why: string };
 
 export interface HttpOptions {
   method: 'GET' | 'POST';
@@ -63,7 +63,7 @@ export function isFetchableUrl(url: URL): boolean {
 }
 
 export async function httpRequest(url: URL, opts: HttpOptions): Promise<HttpResult> {
-  if (!isFetchableUrl(url)) return { ok: false, kind: 'bad-url', message: `refusing to fetch ${url.href.slice(0, 200)}` };
+  if (!isFetchableUrl(url)) return { ok: false, kind: 'bad-url', why: `refusing to fetch ${url.href.slice(0, 200)}` };
   const started = performance.now();
   const deadline = AbortSignal.timeout(opts.timeoutMs ?? 8000);
   const signal = opts.signal ? AbortSignal.any([opts.signal, deadline]) : deadline;
@@ -84,13 +84,13 @@ export function failure(err: unknown, signal: AbortSignal, deadline: AbortSignal
   if (signal.aborted) {
     const reason: unknown = signal.reason;
     const timedOut = deadline.aborted || (reason instanceof Error && reason.name === 'TimeoutError');
-    return { ok: false, kind: timedOut ? 'timeout' : 'network', message: timedOut ? 'timed out' : 'aborted' };
+    return { ok: false, kind: timedOut ? 'timeout' : 'network', why: timedOut ? 'timed out' : 'aborted' };
   }
   const e = (err ?? {}) as { code?: unknown; message?: unknown };
   const code = typeof e.code === 'string' ? e.code : '';
-  if (/TIMEOUT/.test(code)) return { ok: false, kind: 'timeout', message: 'timed out' };
+  if (/TIMEOUT/.test(code)) return { ok: false, kind: 'timeout', why: 'timed out' };
   const message = typeof e.message === 'string' ? e.message : String(err);
-  return { ok: false, kind: 'network', message: code && !message.includes(code) ? `${code}: ${message}` : message };
+  return { ok: false, kind: 'network', why: code && !message.includes(code) ? `${code}: ${message}` : message };
 }
 
 /** What a transport returns: the exchange's result before timing is added. */

@@ -153,7 +153,7 @@ export class IgdClient {
     const r = await this.call('GetExternalIPAddress', [], o);
     if (!r.ok) return r;
     const a = r.values.get('NewExternalIPAddress') ?? '';
-    if (a !== '' && isIP(a) === 0) return { ok: false, failure: { kind: 'malformed', action: 'GetExternalIPAddress', message: 'NewExternalIPAddress is not an IP address' } };
+    if (a !== '' && isIP(a) === 0) return { ok: false, failure: { kind: 'malformed', action: 'GetExternalIPAddress', why: 'NewExternalIPAddress is not an IP address' } };
     return { ok: true, value: a };
   }
 
@@ -180,7 +180,7 @@ export class IgdClient {
     const r = await this.call('AddAnyPortMapping', this.addArgs(a), o);
     if (!r.ok) return r;
     const port = parsePort(r.values.get('NewReservedPort'));
-    if (port === undefined) return { ok: false, failure: { kind: 'malformed', action: 'AddAnyPortMapping', message: 'bad NewReservedPort' } };
+    if (port === undefined) return { ok: false, failure: { kind: 'malformed', action: 'AddAnyPortMapping', why: 'bad NewReservedPort' } };
     return { ok: true, value: port };
   }
 
@@ -194,7 +194,7 @@ export class IgdClient {
     const r = await this.call(action, [['NewRemoteHost', ''], ['NewExternalPort', String(externalPort)], ['NewProtocol', proto(protocol)]], o);
     if (!r.ok) return r;
     const e = parseEntry(r.values, { externalPort, protocol });
-    return e.ok ? { ok: true, value: e.entry } : { ok: false, failure: { kind: 'malformed', action, message: e.why } };
+    return e.ok ? { ok: true, value: e.entry } : { ok: false, failure: { kind: 'malformed', action, why: e.why } };
   }
 
   async genericEntry(index: number, o: CallOptions = {}): Promise<Result<IgdEntry>> {
@@ -202,7 +202,7 @@ export class IgdClient {
     const r = await this.call(action, [['NewPortMappingIndex', String(index)]], o);
     if (!r.ok) return r;
     const e = parseEntry(r.values);
-    return e.ok ? { ok: true, value: e.entry } : { ok: false, failure: { kind: 'malformed', action, message: e.why } };
+    return e.ok ? { ok: true, value: e.entry } : { ok: false, failure: { kind: 'malformed', action, why: e.why } };
   }
 
   /**
@@ -274,7 +274,7 @@ export class IgdClient {
       const r = results[index];
       if (r === undefined) {
         // Asking stopped before this index without an end: aborted, or too many malformed answers.
-        return { entries, end: o.signal?.aborted || !lastMalformed ? { kind: 'transport', action: 'GetGenericPortMappingEntry', message: 'aborted' } : lastMalformed, skipped };
+        return { entries, end: o.signal?.aborted || !lastMalformed ? { kind: 'transport', action: 'GetGenericPortMappingEntry', why: 'aborted' } : lastMalformed, skipped };
       }
       if (r.ok) {
         if (entries.length >= cap) return { entries, end: 'capped', skipped };

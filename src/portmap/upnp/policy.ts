@@ -27,7 +27,7 @@ function toMapping(a: AddArgs, leaseSeconds: number, externalAddress?: string): 
 }
 
 function failed(f: UpnpFailure): MapOutcome {
-  return { kind: 'failed', via: 'upnp', message: describeUpnpFailure(f) };
+  return { kind: 'failed', via: 'upnp', why: describeUpnpFailure(f) };
 }
 
 export function isOurs(e: IgdEntry, internalClient: string, internalPort: number): boolean {
@@ -49,7 +49,7 @@ export async function upnpMap(igd: IgdClient, req: MappingRequest, internalClien
       const check = await igd.specificEntry(args.externalPort, args.protocol, call);
       const lease = check.ok ? check.value.leaseSeconds : args.leaseSeconds;
       if (check.ok && !isOurs(check.value, internalClient, args.internalPort)) {
-        return { kind: 'conflict', via: 'upnp', externalPort: args.externalPort, holder: { internalAddress: check.value.internalClient, internalPort: check.value.internalPort, description: check.value.description }, message: 'the router accepted the mapping but reports another host on that port' };
+        return { kind: 'conflict', via: 'upnp', externalPort: args.externalPort, holder: { internalAddress: check.value.internalClient, internalPort: check.value.internalPort, description: check.value.description }, why: 'the router accepted the mapping but reports another host on that port' };
       }
       const ext = await igd.externalIPAddress(call);
       return { kind: 'mapped', mapping: toMapping(args, permanent ? 0 : lease, ext.ok ? ext.value : undefined), permanent, expiresAt: now() + req.leaseSeconds * 1000 };
@@ -64,7 +64,7 @@ export async function upnpMap(igd: IgdClient, req: MappingRequest, internalClien
         continue;
       case 'same-port-required':
         if (args.externalPort === args.internalPort) return failed(f);
-        if (o.fixedExternal) return { kind: 'conflict', via: 'upnp', externalPort: args.externalPort, message: 'the router requires the external port to equal the internal port (UPnP 724)' };
+        if (o.fixedExternal) return { kind: 'conflict', via: 'upnp', externalPort: args.externalPort, why: 'the router requires the external port to equal the internal port (UPnP 724)' };
         args = { ...args, externalPort: args.internalPort };
         continue;
       case 'conflict':
@@ -83,10 +83,10 @@ export async function upnpMap(igd: IgdClient, req: MappingRequest, internalClien
             const any = await igd.addAnyPortMapping(args, call);
             if (any.ok) { args = { ...args, externalPort: any.value }; const m = toMapping(args, permanent ? 0 : args.leaseSeconds); return { kind: 'mapped', mapping: m, permanent, expiresAt: now() + req.leaseSeconds * 1000 }; }
           }
-          return { kind: 'conflict', via: 'upnp', externalPort: args.externalPort, holder, message: `external port ${args.externalPort}/${args.protocol} is mapped to ${holder.internalAddress}:${holder.internalPort}${holder.description ? ` ("${holder.description}")` : ''}` };
+          return { kind: 'conflict', via: 'upnp', externalPort: args.externalPort, holder, why: `external port ${args.externalPort}/${args.protocol} is mapped to ${holder.internalAddress}:${holder.internalPort}${holder.description ? ` ("${holder.description}")` : ''}` };
         }
         if (held.failure.kind === 'upnp' && held.failure.error === 'no-such-entry') {
-          return { kind: 'refused', via: 'upnp', reason: 'secure-mode', message: `the router refused (UPnP ${f.code}) with no mapping on port ${args.externalPort}: its secure_mode maps only the requesting host's own address, or a permission rule denies this port` };
+          return { kind: 'refused', via: 'upnp', reason: 'secure-mode', why: `the router refused (UPnP ${f.code}) with no mapping on port ${args.externalPort}: its secure_mode maps only the requesting host's own address, or a permission rule denies this port` };
         }
         return failed(f);
       }
@@ -94,17 +94,17 @@ export async function upnpMap(igd: IgdClient, req: MappingRequest, internalClien
         // miniupnpd answers 501 when its WAN address is reserved (CGNAT, a second NAT): say so.
         const ext = await igd.externalIPAddress(call);
         if (ext.ok && (ext.value === '' || ext.value === '0.0.0.0')) {
-          return { kind: 'refused', via: 'upnp', reason: 'no-public-address', message: `the router refused (UPnP ${f.code}) and reports no external address: its WAN side is not the internet (carrier-grade NAT or another router in front), so it cannot forward from there` };
+          return { kind: 'refused', via: 'upnp', reason: 'no-public-address', why: `the router refused (UPnP ${f.code}) and reports no external address: its WAN side is not the internet (carrier-grade NAT or another router in front), so it cannot forward from there` };
         }
         return failed(f);
       }
       case 'no-port-maps-available':
-        return { kind: 'refused', via: 'upnp', reason: 'not-authorized', message: describeUpnpFailure(f) };
+        return { kind: 'refused', via: 'upnp', reason: 'not-authorized', why: describeUpnpFailure(f) };
       default:
         return failed(f);
     }
   }
-  return { kind: 'failed', via: 'upnp', message: 'gave up after several attempts' };
+  return { kind: 'failed', via: 'upnp', why: 'gave up after several attempts' };
 }
 
 export async function upnpUnmap(igd: IgdClient, externalPort: number, protocol: Mapping['protocol'], o: CallOptions = {}): Promise<RemoveOutcome> {
@@ -112,6 +112,6 @@ export async function upnpUnmap(igd: IgdClient, externalPort: number, protocol: 
   if (r.ok) return { kind: 'removed', via: 'upnp' };
   const f = r.failure;
   if (f.kind === 'upnp' && (f.error === 'no-such-entry' || f.error === 'array-index-invalid')) return { kind: 'not-found', via: 'upnp' };
-  if (f.kind === 'upnp' && f.error === 'not-authorized') return { kind: 'refused', via: 'upnp', message: 'the router refused: that mapping belongs to another host' };
-  return { kind: 'failed', via: 'upnp', message: describeUpnpFailure(f) };
+  if (f.kind === 'upnp' && f.error === 'not-authorized') return { kind: 'refused', via: 'upnp', why: 'the router refused: that mapping belongs to another host' };
+  return { kind: 'failed', via: 'upnp', why: describeUpnpFailure(f) };
 }

@@ -33,8 +33,8 @@ export function soapHeaders(serviceType: string, action: string): Record<string,
 export function parseSoapResponse(action: string, status: number, body: string, maxValueChars = 1024): SoapResult {
   const doc = parseXml(body);
   if (!doc.ok) {
-    if (status !== 200) return { ok: false, failure: { kind: 'transport', action, message: `HTTP ${status}` } };
-    return { ok: false, failure: { kind: 'malformed', action, message: doc.why } };
+    if (status !== 200) return { ok: false, failure: { kind: 'transport', action, why: `HTTP ${status}` } };
+    return { ok: false, failure: { kind: 'malformed', action, why: doc.why } };
   }
   const bodyNode = path(doc.root, 'Envelope', 'Body');
   const fault = child(bodyNode, 'Fault');
@@ -42,12 +42,12 @@ export function parseSoapResponse(action: string, status: number, body: string, 
     const err = path(fault, 'detail', 'UPnPError');
     const codeText = text(child(err, 'errorCode'), 8);
     const code = codeText !== undefined && /^\d{1,4}$/.test(codeText) ? Number(codeText) : undefined;
-    if (code === undefined) return { ok: false, failure: { kind: 'malformed', action, message: 'SOAP fault without a UPnP errorCode' } };
+    if (code === undefined) return { ok: false, failure: { kind: 'malformed', action, why: 'SOAP fault without a UPnP errorCode' } };
     return { ok: false, failure: upnpFailure(action, code, text(child(err, 'errorDescription'), 120) ?? '') };
   }
-  if (status !== 200) return { ok: false, failure: { kind: 'transport', action, message: `HTTP ${status}` } };
+  if (status !== 200) return { ok: false, failure: { kind: 'transport', action, why: `HTTP ${status}` } };
   const response: XmlNode | undefined = child(bodyNode, `${action}Response`);
-  if (response === undefined) return { ok: false, failure: { kind: 'malformed', action, message: `no ${action}Response in the reply` } };
+  if (response === undefined) return { ok: false, failure: { kind: 'malformed', action, why: `no ${action}Response in the reply` } };
   const values = new Map<string, string>();
   if (response !== null && typeof response === 'object') {
     for (const key of Object.keys(response)) {
@@ -77,6 +77,6 @@ export async function soapCall(controlUrl: URL, serviceType: string, action: str
     timeoutMs: opts.timeoutMs ?? 8000,
     ...(opts.localAddress ? { localAddress: opts.localAddress } : {}),
   });
-  if (!res.ok) return { ok: false, failure: { kind: 'transport', action, message: res.message } };
+  if (!res.ok) return { ok: false, failure: { kind: 'transport', action, why: res.why } };
   return parseSoapResponse(action, res.status, res.body, opts.maxValueChars);
 }

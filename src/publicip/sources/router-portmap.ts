@@ -17,12 +17,12 @@ export function portmapRouterQuery(deps: PortmapQueryDeps = {}): RouterAddressQu
       const r = await routerExternalAddress(protocol, { ...deps, signal: opts.signal, interactive: true });
       if (r.ok) return { ok: true, address: r.address, via: protocol };
       switch (r.kind) {
-        case 'empty': return { ok: false, kind: 'no-address', message: `${protocol}: ${r.message}` };
-        case 'address-mismatch': return { ok: false, kind: 'no-address', message: `${protocol}: ${r.message}` };
+        case 'empty': return { ok: false, kind: 'no-address', message: `${protocol}: ${r.why}` };
+        case 'address-mismatch': return { ok: false, kind: 'no-address', message: `${protocol}: ${r.why}` };
         case 'unsupported':
-        case 'no-route': return { ok: false, kind: 'unsupported', message: `${protocol}: ${r.message}` };
-        case 'timeout': return { ok: false, kind: 'timeout', message: `${protocol}: ${r.message}` };
-        default: return { ok: false, kind: 'protocol', message: `${protocol}: ${r.message}` };
+        case 'no-route': return { ok: false, kind: 'unsupported', message: `${protocol}: ${r.why}` };
+        case 'timeout': return { ok: false, kind: 'timeout', message: `${protocol}: ${r.why}` };
+        default: return { ok: false, kind: 'protocol', message: `${protocol}: ${r.why}` };
       }
     } catch (err) {
       return { ok: false, kind: 'protocol', message: `asking the router over ${protocol} failed: ${err instanceof Error ? err.message : String(err)}` };
