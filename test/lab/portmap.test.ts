@@ -129,19 +129,19 @@ for (const { scenario, igdV1 } of runs) {
           `import { findGateway } from '${REPO_ROOT}/src/portmap/upnp/gateway.ts';`,
           `import { upnpMap } from '${REPO_ROOT}/src/portmap/upnp/policy.ts';`,
           `import { closeHttp } from '${REPO_ROOT}/src/portmap/upnp/http.ts';`,
-          'const l = await lanContext(); if (!l.ok) throw new Error(l.message);',
-          'const g = await findGateway(l.lan); if (!g.ok) throw new Error(g.message);',
+          'const l = await lanContext(); if (!l.ok) throw new Error(l.why);',
+          'const g = await findGateway(l.lan); if (!g.ok) throw new Error(g.why);',
           "const out = await upnpMap(g.gateway.igd, { protocol: 'tcp', internalPort: 2203, externalPort: 8203, leaseSeconds: 600, description: 'other' }, process.argv[2]);",
           'console.log(JSON.stringify(out)); await closeHttp();',
         ].join('\n'));
         const r = await lab.exec('lan', [process.execPath, '--import', 'tsx', script, '192.168.77.99'], { timeoutMs: 30_000 });
         assert.equal(r.code, 0, r.stderr);
-        const out = JSON.parse(r.stdout) as { kind: string; reason?: string; message?: string };
+        const out = JSON.parse(r.stdout) as { kind: string; reason?: string; why?: string };
         assert.equal(out.kind, 'refused', r.stdout);
         assert.equal(out.reason, 'secure-mode');
         // IGD:1 says 718, which also means "port taken". (Debian's miniupnpd 2.3.1 answers 718 even when it
         // describes itself as IGD:2; an IGD_V2 build says 606.) Both are told apart the same way.
-        assert.match(out.message ?? '', igdV1 ? /UPnP 718/ : /UPnP (718|606)/);
+        assert.match(out.why ?? '', igdV1 ? /UPnP 718/ : /UPnP (718|606)/);
       });
 
       test('upnpc -l lists the mapping ddns made, and ddns map list shows the one upnpc -a made', async () => {
