@@ -234,6 +234,13 @@ export class PublicIpWatcher extends EventEmitter<PublicIpWatcherEvents> {
     }
     if (!this.running) return;
     const before = this.lastRouter;
+    // A router in the middle of a WAN change answers "no address" for a moment (miniupnpd does, between
+    // dropping the old address and taking the new one): after an event that answer is not news yet —
+    // keep the last address and ask again; only when every re-ask still gets no address is it a change.
+    if (why?.trigger === 'router-event' && now === null && before && (why.reask ?? 0) < REASK_AFTER_EVENT_MS.length) {
+      this.reaskAfterEvent(why);
+      return;
+    }
     this.lastRouter = now;
     if (why && before !== undefined && before !== now) {
       this.reaskTimer?.cancel();

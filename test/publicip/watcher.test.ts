@@ -238,6 +238,44 @@ test('an event the router has not acted on yet is asked again (1, 2, 4 s), then 
   await wt.stop();
 });
 
+test('a router answering "no address" right after its event is mid-change: asked again, the old address kept until it answers', async () => {
+  const { w, detect } = world('44.0.0.2');
+  const clock = new FakeClock();
+  let routerSays: string | null = '44.0.0.2';
+  let polls = 0;
+  let fire: ((detail: string) => void) | undefined;
+  const signals: Array<{ trigger: string; detail: string }> = [];
+  const wt = new PublicIpWatcher({
+    families: [4], detect, intervalMs: 300_000, clock, routerPollMs: 60_000, routerPollFallbackMs: 5_000,
+    pollRouter: async () => { polls++; return routerSays; },
+    routerEvents: async (on) => { fire = on.event; return { close: () => undefined }; },
+  });
+  wt.on('signal', (e) => signals.push(e));
+  await wt.start();
+  await flush();
+  routerSays = null;
+  fire?.('ExternalIPAddress 44.0.0.2');
+  await flush();
+  assert.equal(polls, 2);
+  assert.equal(signals.length, 0, 'no address during the change is not yet a signal');
+  routerSays = '44.0.0.77';
+  w.address = '44.0.0.77';
+  await clock.advance(1_000);
+  assert.equal(polls, 3);
+  assert.equal(wt.current(4), '44.0.0.77');
+  assert.equal(signals.length, 1);
+  assert.match(signals[0]?.detail ?? '', /asked again 1 time\(s\); router reports 44\.0\.0\.77 \(was 44\.0\.0\.2\)/);
+  // A router that keeps answering no address after every re-ask has lost it: that is a signal.
+  routerSays = null;
+  fire?.('ExternalIPAddress 0.0.0.0');
+  await flush();
+  await clock.advance(7_000);
+  assert.equal(polls, 7, 'the event and three re-asks');
+  assert.equal(signals.length, 2);
+  assert.match(signals[1]?.detail ?? '', /asked again 3 time\(s\); router reports no address \(was 44\.0\.0\.77\)/);
+  await wt.stop();
+});
+
 test('without an event subscription the router is polled at the fallback period once it reports an address', async () => {
   const { w, detect } = world('44.0.0.2');
   const clock = new FakeClock();
