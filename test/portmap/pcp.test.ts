@@ -20,6 +20,12 @@ function mapResponse(req: Buffer, o: { result?: number; lifetime?: number; epoch
   return b;
 }
 
+/**
+ * Timing for a fake gateway on loopback that answers every request: no retransmission within the test's
+ * life (a 100 ms first retransmission made a busy machine's fake server see a request twice).
+ */
+const ANSWERING = { initialMs: 10_000, budgetMs: 60_000 } as const;
+
 test('encodeMapRequest: 60 bytes, version 2, opcode 1, client IPv4-mapped, nonce, protocol, ports', () => {
   const nonce = Buffer.from('000102030405060708090a0b', 'hex');
   const b = encodeMapRequest({ clientAddress: '192.168.1.50', nonce, protocol: 'tcp', internalPort: 8080, externalPort: 18080, lifetime: 7200 });
@@ -67,7 +73,7 @@ test('pcpMap keeps the nonce and reads the assigned port and address', async () 
   const gw = await fakeUdp('127.0.0.1', (m) => mapResponse(m, { port: 18081 }));
   try {
     const n = newNonce();
-    const r = await pcpMap({ clientAddress: '127.0.0.1', nonce: n, protocol: 'udp', internalPort: 5000, externalPort: 5000, lifetime: 300 }, { gateway: '127.0.0.1', port: gw.port, initialMs: 100, budgetMs: 15_000 });
+    const r = await pcpMap({ clientAddress: '127.0.0.1', nonce: n, protocol: 'udp', internalPort: 5000, externalPort: 5000, lifetime: 300 }, { gateway: '127.0.0.1', port: gw.port, ...ANSWERING });
     assert.ok(r.ok && r.value.externalPort === 18081 && r.value.externalAddress === '44.0.0.2' && r.value.lifetime === 300);
     assert.ok(gw.seen[0]!.msg.subarray(24, 36).equals(n));
   } finally { await gw.close(); }
@@ -76,7 +82,7 @@ test('pcpMap keeps the nonce and reads the assigned port and address', async () 
 test('ADDRESS_MISMATCH (12) surfaces as a double-NAT refusal', async () => {
   const gw = await fakeUdp('127.0.0.1', (m) => mapResponse(m, { result: 12 }));
   try {
-    const mapper = new PcpMapper(LAN, { port: gw.port, initialMs: 100, budgetMs: 15_000 });
+    const mapper = new PcpMapper(LAN, { port: gw.port, ...ANSWERING });
     const out = await mapper.map({ protocol: 'tcp', internalPort: 8080, leaseSeconds: 600, description: 'x' });
     assert.ok(out.kind === 'refused' && out.reason === 'address-mismatch' && /double NAT/.test(out.why), JSON.stringify(out));
   } finally { await gw.close(); }
@@ -85,7 +91,7 @@ test('ADDRESS_MISMATCH (12) surfaces as a double-NAT refusal', async () => {
 test('a NAT-PMP-only gateway (version 0, result 1) is a fallback, not a failure', async () => {
   const gw = await fakeUdp('127.0.0.1', (m) => Buffer.from([0, 128 + m[1]!, 0, 1, 0, 0, 0, 9]));
   try {
-    const r = await pcpAnnounce('127.0.0.1', { gateway: '127.0.0.1', port: gw.port, initialMs: 100, budgetMs: 15_000 });
+    const r = await pcpAnnounce('127.0.0.1', { gateway: '127.0.0.1', port: gw.port, ...ANSWERING });
     assert.ok(!r.ok && r.kind === 'fallback');
   } finally { await gw.close(); }
 });
@@ -93,7 +99,7 @@ test('a NAT-PMP-only gateway (version 0, result 1) is a fallback, not a failure'
 test('PcpMapper hands its nonce over: another process adopts it and deletes with PCP itself (ownershipOf/adopt)', async () => {
   const gw = await fakeUdp('127.0.0.1', (m) => mapResponse(m));
   try {
-    const first = new PcpMapper(LAN, { port: gw.port, initialMs: 100, budgetMs: 15_000 });
+    const first = new PcpMapper(LAN, { port: gw.port, ...ANSWERING });
     const key = { protocol: 'tcp' as const, internalPort: 8080 };
     assert.equal(first.ownershipOf(key), undefined, 'nothing to hand over before a mapping exists');
     assert.equal((await first.map({ ...key, leaseSeconds: 600, description: 'x' })).kind, 'mapped');
@@ -101,7 +107,7 @@ test('PcpMapper hands its nonce over: another process adopts it and deletes with
     assert.equal(ownership, gw.seen[0]!.msg.subarray(24, 36).toString('hex'), 'the nonce the router saw');
     assert.equal(first.ownershipOf({ protocol: 'udp', internalPort: 8080 }), undefined);
 
-    const later = new PcpMapper(LAN, { port: gw.port, initialMs: 100, budgetMs: 15_000 });
+    const later = new PcpMapper(LAN, { port: gw.port, ...ANSWERING });
     later.adopt({ protocol: 'udp', internalPort: 8080 }, 'not-a-nonce');
     assert.equal(later.ownershipOf({ protocol: 'udp', internalPort: 8080 }), undefined, 'a malformed ledger value is not adopted');
     later.adopt(key, ownership!);
@@ -117,13 +123,13 @@ test('PcpMapper hands its nonce over: another process adopts it and deletes with
 test('PcpMapper renews and deletes with the same nonce', async () => {
   const gw = await fakeUdp('127.0.0.1', (m) => mapResponse(m));
   try {
-    const mapper = new PcpMapper(LAN, { port: gw.port, initialMs: 100, budgetMs: 15_000 });
+    const mapper = new PcpMapper(LAN, { port: gw.port, ...ANSWERING });
     const r1 = { protocol: 'tcp' as const, internalPort: 8080, leaseSeconds: 600, description: 'x' };
     assert.equal((await mapper.map(r1)).kind, 'mapped');
     assert.equal((await mapper.map(r1)).kind, 'mapped');
     assert.equal((await mapper.unmap({ protocol: 'tcp', externalPort: 8080, internalPort: 8080 })).kind, 'removed');
     const nonces = gw.seen.map((s) => s.msg.subarray(24, 36).toString('hex'));
     assert.equal(new Set(nonces).size, 1);
-    assert.equal(gw.seen[2]!.msg.readUInt32BE(4), 0, 'delete is lifetime 0');
+    assert.equal(gw.seen.at(-1)!.msg.readUInt32BE(4), 0, 'delete is lifetime 0');
   } finally { await gw.close(); }
 });
