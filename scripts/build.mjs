@@ -10,8 +10,8 @@
 import * as esbuild from 'esbuild';
 import { spawnSync } from 'node:child_process';
 import { isBuiltin, createRequire } from 'node:module';
-import { chmodSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { chmodSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -116,10 +116,38 @@ const lazyPackages = {
 };
 
 /**
+ * The entry answers a bare --version itself and otherwise imports the parser (src/cli/main.ts), so what
+ * Node loads for --version is the entry alone. esbuild still gives it two things it does not use: the
+ * `require` shim banner (an import of node:module) and a bare import of the chunk holding esbuild's own
+ * helpers (a chunk with no input and no import of its own: definitions only, which every chunk that uses
+ * them imports by name). Both are dropped from the entry — each only when that condition holds — and the
+ * metafile is kept true to the files.
+ */
+function leanEntry(metafile, entry) {
+  const key = Object.keys(metafile.outputs).find((k) => resolve(root, k) === entry);
+  const out = key ? metafile.outputs[key] : undefined;
+  if (!key || !out) return;
+  let text = readFileSync(entry, 'utf8');
+  const withoutShim = text.replace(`${REQUIRE_SHIM}\n`, '');
+  if (!/\b(require|__ddnsFilename|__ddnsDirname)\b/.test(withoutShim)) text = withoutShim;
+  out.imports = out.imports.filter((imp) => {
+    const chunk = metafile.outputs[imp.path];
+    if (imp.kind !== 'import-statement' || imp.external || !chunk) return true;
+    if (Object.keys(chunk.inputs).length > 0 || chunk.imports.length > 0) return true;
+    const bare = `import"./${relative(dirname(key), imp.path)}";`;
+    if (!text.includes(bare)) return true;
+    text = text.replace(bare, '');
+    return false;
+  });
+  writeFileSync(entry, text);
+}
+
+/**
  * Builds dist/ddns.mjs (+ dist/chunks/*.mjs). Resolves to the esbuild result (with its metafile).
  * @param {{ outdir?: string, minify?: boolean }} [opts]
  */
 export async function build(opts = {}) {
+  const { version } = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
   const outdir = resolve(opts.outdir ?? join(root, 'dist'));
   rmSync(outdir, { recursive: true, force: true });
   mkdirSync(outdir, { recursive: true });
@@ -141,13 +169,15 @@ export async function build(opts = {}) {
     // main.ts starts with its own hashbang, which esbuild keeps at the top of the entry; the banner
     // goes after it. pino-pretty (readable logs on a terminal) stays an optional dependency, loaded if there.
     banner: { js: REQUIRE_SHIM },
-    define: { __filename: '__ddnsFilename', __dirname: '__ddnsDirname' },
+    // DDNS_BUILD_VERSION: src/cli/main.ts answers a bare --version with it, before loading anything.
+    define: { __filename: '__ddnsFilename', __dirname: '__ddnsDirname', DDNS_BUILD_VERSION: JSON.stringify(version) },
     external: EXTERNAL,
     metafile: true,
     logLevel: 'warning',
     plugins: [lazyPackages, cloudflareSlim, noNativeAddons],
   });
   const entry = join(outdir, 'ddns.mjs');
+  leanEntry(result.metafile, entry);
   chmodSync(entry, 0o755);
   // The bundle is plain ESM regardless of the package.json next to it.
   writeFileSync(join(outdir, 'package.json'), `${JSON.stringify({ type: 'module' })}\n`);

@@ -232,6 +232,25 @@ describe('the bundle (dist/ddns.mjs)', () => {
     }
   });
 
+  test('a bare --version is the entry file alone: no import at all, it runs with every chunk deleted', () => {
+    const entry = Object.keys(meta.outputs).find((k) => k.endsWith('/ddns.mjs')) as string;
+    const statics = (meta.outputs[entry]?.imports ?? []).filter((imp) => imp.kind === 'import-statement');
+    assert.deepEqual(statics, [], 'the entry imports nothing before it answers --version');
+    const text = readFileSync(join(out, 'ddns.mjs'), 'utf8');
+    assert.doesNotMatch(text, /^\s*import[\s{"']/m, 'no static import statement in the entry file');
+    const copy = join(dir, 'entry-only');
+    mkdirSync(copy, { recursive: true });
+    cpSync(join(out, 'ddns.mjs'), join(copy, 'ddns.mjs'));
+    cpSync(join(out, 'package.json'), join(copy, 'package.json'));
+    for (const args of [['--version'], ['-V']]) {
+      const r = spawnSync(process.execPath, [join(copy, 'ddns.mjs'), ...args], { cwd: dir, encoding: 'utf8', timeout: 20_000 });
+      assert.equal(r.status, 0, `${args.join(' ')}: ${r.stderr}`);
+      assert.equal(r.stdout, `${pkg.version}\n`);
+    }
+    const other = spawnSync(process.execPath, [join(copy, 'ddns.mjs'), '--help'], { cwd: dir, encoding: 'utf8', timeout: 20_000 });
+    assert.notEqual(other.status, 0, 'anything but a bare --version needs the parser chunk');
+  });
+
   test('--version runs with every lazily loaded chunk deleted, --help with only the parser\'s', () => {
     const entry = Object.keys(meta.outputs).find((k) => k.endsWith('/ddns.mjs')) as string;
     const keep = new Set([...staticClosure(entry), ...staticClosure(parserChunk(entry))].map((f) => resolve(root, f)));
