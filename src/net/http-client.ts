@@ -6,11 +6,14 @@
  * - never follows redirects (a 3xx is an answer: a redirect is never a new place to send credentials);
  * - the only timers are the caller's: `signal` bounds the whole exchange (connect, headers, body), so a
  *   timeout is always the caller's own — no library timer can fire first with a message of its own;
+ *   `connectTimeoutMs`, when given, also bounds the TCP connect of a new socket (an error with code
+ *   `CONNECT_TIMEOUT`);
  * - the body is counted in bytes as it arrives and the stream destroyed once over `maxBytes` (a declared
  *   Content-Length over the cap is refused before reading);
  * - resolves `{ ok: true }` with the status, the headers (lower-case names, repeated ones joined by ", ")
  *   and the body as UTF-8, or `{ ok: false, kind: 'too-large' }`; rejects with the transport error
- *   (ECONNREFUSED, a TLS failure, the signal's AbortError …) for the caller to describe. Settles once.
+ *   (ECONNREFUSED, a TLS failure, the signal's AbortError, `ResponseCutOff` …) for the caller to describe.
+ *   Settles once.
  * - `agent`: node's global agents by default (keep-alive, so the few requests of one update share a
  *   connection); `false` for one connection per exchange (then `family`/`lookup` choose the route).
  */
@@ -33,6 +36,8 @@ export interface ExchangeOptions {
   family?: 4 | 6;
   lookup?: LookupFunction;
   localAddress?: string;
+  /** Bounds connecting a new socket (a reused keep-alive socket is connected already); none by default. */
+  connectTimeoutMs?: number;
   /** Read the body only for these statuses (default all); for others it resolves with an empty body at once. */
   readBody?: (status: number) => boolean;
 }
@@ -40,6 +45,14 @@ export interface ExchangeOptions {
 export type ExchangeResult =
   | { ok: true; status: number; headers: Record<string, string>; body: string }
   | { ok: false; kind: 'too-large'; bytes: number; declared: boolean; partial: string };
+
+/** The server closed the connection before the whole response arrived. */
+export class ResponseCutOff extends Error {
+  constructor() {
+    super('the response was cut off');
+    this.name = 'ResponseCutOff';
+  }
+}
 
 // Settling happens before the stream is destroyed: destroying emits 'aborted'/'close', which must not win.
 
@@ -53,9 +66,11 @@ export function flatHeaders(h: IncomingHttpHeaders): Record<string, string> {
 export function exchange(url: URL, o: ExchangeOptions): Promise<ExchangeResult> {
   return new Promise<ExchangeResult>((resolve, reject) => {
     let settled = false;
+    let connectTimer: NodeJS.Timeout | undefined;
     const done = (r: ExchangeResult | Error): void => {
       if (settled) return;
       settled = true;
+      clearTimeout(connectTimer);
       if (r instanceof Error) reject(r);
       else resolve(r);
     };
@@ -72,6 +87,14 @@ export function exchange(url: URL, o: ExchangeOptions): Promise<ExchangeResult> 
       ...(o.localAddress ? { localAddress: o.localAddress } : {}),
     });
     req.on('error', (err) => done(err));
+    const connectMs = o.connectTimeoutMs;
+    if (connectMs !== undefined) {
+      req.on('socket', (socket) => {
+        if (!socket.connecting || settled) return;
+        connectTimer = setTimeout(() => req.destroy(Object.assign(new Error(`no connection within ${connectMs} ms`), { code: 'CONNECT_TIMEOUT' })), connectMs);
+        socket.once('connect', () => clearTimeout(connectTimer));
+      });
+    }
     req.on('response', (res) => {
       res.on('error', (err) => done(err));
       if (o.readBody && !o.readBody(res.statusCode ?? 0)) {
@@ -95,8 +118,8 @@ export function exchange(url: URL, o: ExchangeOptions): Promise<ExchangeResult> 
         }
         chunks.push(chunk);
       });
-      res.on('aborted', () => done(new Error('the response was cut off')));
-      res.on('close', () => { if (!res.complete) done(o.signal.aborted ? (o.signal.reason instanceof Error ? o.signal.reason : new Error('aborted')) : new Error('the response was cut off')); });
+      res.on('aborted', () => done(new ResponseCutOff()));
+      res.on('close', () => { if (!res.complete) done(o.signal.aborted ? (o.signal.reason instanceof Error ? o.signal.reason : new Error('aborted')) : new ResponseCutOff()); });
       res.on('end', () => done({ ok: true, status: res.statusCode ?? 0, headers: flatHeaders(res.headers), body: Buffer.concat(chunks).toString('utf8') }));
     });
     req.end(o.body);

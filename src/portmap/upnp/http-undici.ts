@@ -1,7 +1,7 @@
 /** The undici transport of http.ts (`request()`: no redirects). See http.ts for the contract. */
 import type { Dispatcher } from 'undici';
 import { readCapped } from '../../net/body.js';
-import type { ExchangeResult, HttpOptions } from './http.js';
+import { tooLargeWhy, type ExchangeResult, type HttpOptions } from './http.js';
 
 let agents = new Map<string, Dispatcher>();
 let load: Promise<typeof import('undici')> | undefined;
@@ -37,7 +37,7 @@ export async function undiciExchange(url: URL, opts: HttpOptions & { headers: Re
   });
   const body = await readCapped(res.body, opts.maxBytes, res.headers['content-length']);
   if (!body.ok) {
-    return { ok: false, kind: 'too-large', why: body.declared ? `response of ${body.bytes} bytes is over the ${opts.maxBytes}-byte cap` : `response over the ${opts.maxBytes}-byte cap` };
+    return { ok: false, kind: 'too-large', why: tooLargeWhy(body, opts.maxBytes) };
   }
   return { ok: true, status: res.statusCode, body: body.text };
 }

@@ -93,5 +93,10 @@ export function failure(err: unknown, signal: AbortSignal, deadline: AbortSignal
   return { ok: false, kind: 'network', why: code && !message.includes(code) ? `${code}: ${message}` : message };
 }
 
+/** The `why` of a response over the byte cap, the same from both transports. */
+export function tooLargeWhy(r: { declared: boolean; bytes: number }, maxBytes: number): string {
+  return r.declared ? `response of ${r.bytes} bytes is over the ${maxBytes}-byte cap` : `response over the ${maxBytes}-byte cap`;
+}
+
 /** What a transport returns: the exchange's result before timing is added. */
 export type ExchangeResult = { ok: true; status: number; body: string } | Extract<HttpResult, { ok: false }>;
