@@ -22,7 +22,7 @@ import { dirname, join } from 'node:path';
 import { isIP } from 'node:net';
 import { writeJsonAtomic } from '../state/atomic.js';
 import type { Pinhole } from './pinholes.js';
-import { isPort, type Mapping, type Protocol } from './types.js';
+import { isPort, type Mapping, type Protocol, type Via } from './types.js';
 import { rememberedService, type IgdService } from './upnp/description.js';
 
 /** An IPv4 port mapping we made, as the router granted it, plus what renewing and removing it needs. */
@@ -65,29 +65,34 @@ export function defaultLedgerPath(env: NodeJS.ProcessEnv = process.env, statePat
 /** Where versions before the one ledger kept pinholes (read, then dropped). */
 const legacyPinholePath = (ledgerPath: string) => join(dirname(ledgerPath), 'pinholes.json');
 
+// One reader per kind of record: it checks every field and builds the record from the checked fields alone, so
+// what reaches memory is typed by these checks and a field the file has beyond them is dropped. (Not zod, which
+// the config uses: `ddns map` does not load the config, and importing zod costs it ~120 ms of CPU and ~14 MiB,
+// measured with process.cpuUsage()/memoryUsage() around `import('zod')` — more than `ddns map list` takes.)
 const token = (v: unknown): v is string => typeof v === 'string' && /^[\x21-\x7e]{1,128}$/.test(v);
+const isProtocol = (v: unknown): v is Protocol => v === 'tcp' || v === 'udp';
+const isVia = (v: unknown): v is Via => v === 'upnp' || v === 'natpmp' || v === 'pcp';
+const isAddress = (v: unknown, family?: 6): v is string => typeof v === 'string' && (family ? isIP(v) === family : isIP(v) !== 0);
+const isNumber = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
 
 function mappingEntry(x: Record<string, unknown>): MappingEntry | undefined {
-  const ok = (x.family === undefined || x.family === 4) && (x.via === 'upnp' || x.via === 'natpmp' || x.via === 'pcp') && (x.protocol === 'tcp' || x.protocol === 'udp')
-    && isPort(x.externalPort) && isPort(x.internalPort) && typeof x.internalAddress === 'string' && isIP(x.internalAddress) !== 0
-    && typeof x.description === 'string' && typeof x.leaseSeconds === 'number' && typeof x.expiresAt === 'number' && typeof x.gateway === 'string';
-  if (!ok) return undefined;
+  const { via, protocol, externalPort, internalAddress, internalPort, description, leaseSeconds, expiresAt, gateway } = x;
   // Earlier versions called the PCP nonce `nonce`.
   const ownership = x.ownership ?? x.nonce;
-  if (ownership !== undefined && !token(ownership)) return undefined;
-  const { nonce: _legacy, ...rest } = x;
-  return { ...(rest as unknown as MappingEntry), ...(ownership !== undefined ? { ownership } : {}) };
+  if ((x.family !== undefined && x.family !== 4) || !isVia(via) || !isProtocol(protocol) || !isPort(externalPort) || !isAddress(internalAddress)
+    || !isPort(internalPort) || typeof description !== 'string' || !isNumber(leaseSeconds) || !isNumber(expiresAt) || typeof gateway !== 'string'
+    || (ownership !== undefined && !token(ownership))) return undefined;
+  return { via, protocol, externalPort, internalAddress, internalPort, description, leaseSeconds, expiresAt, gateway, ...(ownership !== undefined ? { ownership } : {}) };
 }
 
 function pinholeEntry(x: Record<string, unknown>): PinholeEntry | undefined {
+  const { via, protocol, internalAddress, internalPort, id, nonce, leaseSeconds, gateway, expiresAt } = x;
+  if (!isProtocol(protocol) || !isAddress(internalAddress, 6) || !isPort(internalPort) || !isNumber(leaseSeconds) || !isAddress(gateway, 6) || !isNumber(expiresAt)) return undefined;
+  const common = { family: 6, protocol, internalAddress, internalPort, leaseSeconds, gateway, expiresAt } as const;
   // UPnP renews and deletes by the router's id; PCP by the MAP's nonce (96 bits, hex).
-  const how = x.via === 'upnp'
-    ? typeof x.id === 'number' && Number.isInteger(x.id) && x.id >= 0 && x.id <= 0xffff
-    : x.via === 'pcp' && typeof x.nonce === 'string' && /^[0-9a-f]{24}$/i.test(x.nonce);
-  const ok = how && (x.protocol === 'tcp' || x.protocol === 'udp') && typeof x.internalAddress === 'string' && isIP(x.internalAddress) === 6
-    && isPort(x.internalPort)
-    && typeof x.leaseSeconds === 'number' && typeof x.gateway === 'string' && isIP(x.gateway) === 6 && typeof x.expiresAt === 'number';
-  return ok ? { ...(x as unknown as PinholeEntry), family: 6 } : undefined;
+  if (via === 'upnp' && typeof id === 'number' && Number.isInteger(id) && id >= 0 && id <= 0xffff) return { ...common, via, id };
+  if (via === 'pcp' && typeof nonce === 'string' && /^[0-9a-f]{24}$/i.test(nonce)) return { ...common, via, nonce };
+  return undefined;
 }
 
 function parse(e: unknown, legacyPinhole = false): LedgerEntry | undefined {

@@ -58,6 +58,19 @@ test('a corrupt, foreign or expired ledger reads as empty, never throws', async 
   } finally { rmSync(dir, { recursive: true, force: true }); }
 });
 
+test('a record is read as its checked fields only: what else the file holds never reaches memory', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'ledger-'));
+  const path = join(dir, 'portmap.json');
+  try {
+    const m = entry({ expiresAt: 4102444800000 });
+    const p = hole({ expiresAt: 4102444800000 });
+    const pcp = hole({ via: 'pcp', id: undefined, nonce: 'cd'.repeat(12), internalPort: 22, expiresAt: 4102444800000 });
+    delete pcp.id;
+    writeFileSync(path, JSON.stringify([{ ...m, extra: 'x', __proto__x: 1 }, { ...p, nonce: 'ef'.repeat(12), note: { deep: true } }, { ...pcp, id: 9 }]));
+    assert.deepEqual(await readLedger(path), [m, p, pcp]);
+  } finally { rmSync(dir, { recursive: true, force: true }); }
+});
+
 test('the gateway hint is kept per gateway and only for an http URL on that gateway', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'ledger-'));
   const path = join(dir, 'gateway.json');
