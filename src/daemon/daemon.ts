@@ -73,6 +73,8 @@ export interface DaemonOptions {
   signals?: SignalSource;
   clock?: Clock;
   random?: () => number;
+  /** The environment the daemon reads (DDNS_PORTMAP_LEDGER: where the mapping ledger is); default process.env. */
+  env?: NodeJS.ProcessEnv;
   /** Called when the stop deadline passes with work still running (default: process.exit). */
   exit?(code: number): void;
   /** Whole-stop deadline; default 4500 ms (the contract says 5 s). */
@@ -123,7 +125,7 @@ export async function runDaemon(o: DaemonOptions): Promise<number> {
   const forwards = new ForwardService(ctx, {
     deps: deps.forwards, ...(deps.pinholes ? { pinholes: deps.pinholes } : {}),
     // A new IPv6 prefix: the host's AAAA (and ipv6Host records) follow now, not at the next interval.
-    onLan6Changed: () => watcher.lookAgain(), session: new MappingSession(defaultLedgerPath(process.env, config.state), () => clock.now()), legacy: loaded.state.mappings, ...(o.lanCheckMs !== undefined ? { lanCheckMs: o.lanCheckMs } : {}),
+    onLan6Changed: () => watcher.lookAgain(), session: new MappingSession(defaultLedgerPath(o.env ?? process.env, config.state), () => clock.now()), legacy: loaded.state.mappings, ...(o.lanCheckMs !== undefined ? { lanCheckMs: o.lanCheckMs } : {}),
   });
   const watcher = new WatchService(ctx, {
     createWatcher: deps.createWatcher, detect: deps.detect, sources: deps.sources, lanContext: deps.forwards.lanContext,

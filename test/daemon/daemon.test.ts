@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { EventEmitter } from 'node:events';
 import { createServer, request } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
@@ -67,7 +67,7 @@ class FakeWatcher extends EventEmitter {
 
 type Scenario = (opts: UpdateOptions, cfg: Config) => Promise<RecordReport[]>;
 
-function harness(cfg: Config, scenario: Scenario, extra: Partial<DaemonDeps> = {}, clock?: ManualClock) {
+function harness(cfg: Config, scenario: Scenario, extra: Partial<DaemonDeps> = {}, clock?: ManualClock, env?: NodeJS.ProcessEnv) {
   const lines: Record<string, unknown>[] = [];
   const destination = new Writable({ write(c: Buffer, _e, cb) { for (const l of c.toString().split('\n')) if (l) lines.push(JSON.parse(l) as Record<string, unknown>); cb(); } });
   const log = createLogger({ level: 'debug', destination });
@@ -111,7 +111,7 @@ function harness(cfg: Config, scenario: Scenario, extra: Partial<DaemonDeps> = {
     onListen = (s) => { server = s; resolve(`http://127.0.0.1:${s.address.port}`); };
   });
   const cfgListen = { ...cfg, daemon: { ...cfg.daemon, listen: '127.0.0.1:0' } };
-  const runDaemonPromise = runDaemon({ config: cfgListen, log, deps, signals, ...(clock ? { clock, random: () => 1 } : {}), onListening: (s) => onListen(s), exit: () => { throw new Error('hard exit'); } });
+  const runDaemonPromise = runDaemon({ config: cfgListen, log, deps, signals, ...(clock ? { clock, random: () => 1 } : {}), ...(env ? { env } : {}), onListening: (s) => onListen(s), exit: () => { throw new Error('hard exit'); } });
   // A daemon that ends before it listens fails the test at once instead of hanging it.
   void runDaemonPromise.then((code) => onListenFail(code));
   let onListenFail: (code: number) => void = () => undefined;
@@ -242,6 +242,23 @@ test('SIGTERM lets the cycle in flight finish, removes mappings when asked, the 
   // The grant is in the ledger beside the state file (the one `ddns map` reads), not in the state file.
   const ledger = JSON.parse(readFileSync(join(dir, 'portmap.json'), 'utf8')) as Array<{ externalPort: number; internalAddress: string }>;
   assert.equal(ledger.find((e) => e.externalPort === 2222)?.internalAddress, '192.168.1.50');
+});
+
+test('the ledger is where the injected environment\'s DDNS_PORTMAP_LEDGER says, not beside the state file', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'ddns-daemon-')); dirs.push(dir);
+  const cfg = config({ forwards: [{ internalPort: 22, externalPort: 2222, protocol: 'tcp' }] }, dir);
+  const ledger = join(dir, 'elsewhere', 'ledger.json');
+  const h = harness(cfg, async () => [], {}, undefined, { DDNS_PORTMAP_LEDGER: ledger });
+  await h.base;
+  try {
+    await until('the grant in the ledger', () => existsSync(ledger));
+  } finally {
+    h.signals.emit('SIGTERM');
+  }
+  assert.equal(await h.done, 0);
+  const entries = JSON.parse(readFileSync(ledger, 'utf8')) as Array<{ externalPort: number }>;
+  assert.deepEqual(entries.map((e) => e.externalPort), [2222]);
+  assert.equal(existsSync(join(dir, 'portmap.json')), false);
 });
 
 test('without removeOnStop the mappings stay on the router at stop', async () => {
