@@ -35,6 +35,7 @@ import { tcpBanner, tcpNonce, tcpReachable, udpNonce } from './connectback.js';
 import { Sampler, TokenBackoff } from './guard.js';
 import { RateLimiter, type RateLimitOptions } from './ratelimit.js';
 import { bearerCheck } from './token.js';
+import { drive, type WarmUpOptions } from './warmup.js';
 import { parseProbeRequest, type HostnameView, type ProbeRequest, type ProbeResponse } from './types.js';
 
 // node:http/https through process.getBuiltinModule, not an ESM import: the import's module facade reads the lazy
@@ -66,7 +67,12 @@ export interface ProbeServerOptions {
   now?: () => number;
   /** Resolves a hostname's addresses of a family (default: the system resolver, 2 s). */
   resolve?: (name: string, family: 4 | 6, signal: AbortSignal) => Promise<string[]>;
-  /** Structured events (`probe.request`, `probe.refused`, `probe.evicted`); never given the token. */
+  /**
+   * Before listening, run a mix of requests over loopback through a throwaway instance (warmup.ts), so an
+   * attack that begins as the process starts meets optimised code. `ddns probe serve` turns it on.
+   */
+  warmUp?: boolean | WarmUpOptions;
+  /** Structured events (`probe.request`, `probe.refused`, `probe.evicted`, `probe.warmed`); never given the token. */
   log?: (event: Record<string, unknown>) => void;
 }
 
@@ -143,7 +149,36 @@ export function callerAddress(req: IncomingMessage, trustProxy: boolean): string
   return r.ok ? r.caller : undefined;
 }
 
-export function startProbeServer(listen: { host: string; port: number }, o: ProbeServerOptions = {}): Promise<ProbeServer> {
+export async function startProbeServer(listen: { host: string; port: number }, o: ProbeServerOptions = {}): Promise<ProbeServer> {
+  if (o.warmUp) await warmUp(o, o.warmUp === true ? {} : o.warmUp);
+  return serve(listen, o);
+}
+
+/**
+ * The warm-up: a throwaway instance (plain HTTP, the same handler, limiters of its own, no log, no per-peer
+ * cap) on an ephemeral loopback port, driven and closed before the real one listens. A host where loopback
+ * cannot be bound just starts cold.
+ */
+async function warmUp(o: ProbeServerOptions, w: WarmUpOptions): Promise<void> {
+  const t0 = performance.now();
+  let scratch: ProbeServer;
+  try {
+    scratch = await serve({ host: '127.0.0.1', port: 0 }, {
+      ...(o.token !== undefined ? { token: o.token } : {}), ...(o.timeouts ? { timeouts: o.timeouts } : {}),
+      perPeerConnections: Number.MAX_SAFE_INTEGER, resolve: () => Promise.resolve([]),
+    });
+  } catch {
+    return;
+  }
+  try {
+    const connections = await drive(scratch.address.port, o.token, w);
+    o.log?.({ event: 'probe.warmed', connections, ms: Math.round(performance.now() - t0) });
+  } finally {
+    await scratch.close();
+  }
+}
+
+function serve(listen: { host: string; port: number }, o: ProbeServerOptions): Promise<ProbeServer> {
   const now = o.now ?? (() => performance.now());
   const limiter = new RateLimiter({ now, ...(o.rate ?? { burst: 20, perMinute: 30 }) });
   const backoff = new TokenBackoff({ now, free: o.freeTokenFailures ?? 5 });
