@@ -3,9 +3,10 @@
  * providers' default URLs answered by the fixtures in the internet namespace.
  *
  * One daemon runs through the story: it publishes and maps at start; the router's WAN address changes
- * (the NAT-PMP announcement path) and DuckDNS sees the new address within 3 s, Cloudflare follows; the
- * router reboots and our forward is back within one renewal; No-IP answers badauth and /readyz says so;
- * /metrics parses and its counters moved; SIGTERM ends it with 0 within 5 s, state consistent, mapping
+ * (the NAT-PMP announcement path) and DuckDNS sees the new address because the router said so (how fast:
+ * bench/peers.ts, the "router announces" rows, target 3 s), Cloudflare follows; the router reboots and
+ * ddns re-creates our forward because it saw the reboot (not at a renewal); No-IP answers badauth and
+ * /readyz says so; /metrics parses and its counters moved; SIGTERM ends it with 0 within 5 s, state consistent, mapping
  * removed. Then 20 daemons are SIGKILLed at random points and the state file is always readable, and the
  * next start converges.
  */
@@ -28,6 +29,11 @@ const CF_TOKEN = 'labCloudflareTokenAbcdefghijklmn0';
 const ZONE_ID = 'aa00bb11cc22dd33ee44ff5566778899';
 const LISTEN = '127.0.0.1:9876';
 const LEASE = 20;
+/**
+ * Every wait below is for an event; its bound is only a hang guard, never a speed bound: the lab runs
+ * beside other labs and unit tests on a loaded machine (at load 15, a daemon's first cycle took 20 s).
+ */
+const GUARD_MS = 120_000;
 
 async function until<T>(what: string, ms: number, fn: () => Promise<T | undefined | false>, everyMs = 100): Promise<T> {
   const end = Date.now() + ms;
@@ -95,11 +101,11 @@ describe('ddns run in the lab', { skip }, () => {
     daemon = lab.spawn('lan', lab.ddnsArgv(['run'], { config: config() }), { env: lab.ddnsEnv });
     daemon.stderr?.setEncoding('utf8');
     daemon.stderr?.on('data', (c: string) => { stderr += c; });
-    await until('readyz 200', 30_000, async () => (await http(lab, '/readyz')).status === 200).catch((err: unknown) => {
+    await until('readyz 200', GUARD_MS, async () => (await http(lab, '/readyz')).status === 200).catch((err: unknown) => {
       throw new Error(`${String(err)}\n${stderr}`);
     });
     for (const name of ['labhome.duckdns.org', 'home.example.com', 'home.ddns.net']) assert.deepEqual(await a(name), [lab.addr.public4], name);
-    const via = await until('the forward', 10_000, async () => {
+    const via = await until('the forward', GUARD_MS, async () => {
       const r = await lab.connectFromInternet(lab.addr.public4, 8022, { send: 'hello' });
       return r.ok ? r : undefined;
     });
@@ -111,19 +117,20 @@ describe('ddns run in the lab', { skip }, () => {
     await echo.close();
   });
 
-  test('the router\'s WAN address changes: DuckDNS sees the new address within 3 s, Cloudflare follows', async () => {
+  test('the router\'s WAN address changes: the router announces it, DuckDNS gets it by that signal (not the interval), Cloudflare follows', async () => {
     const before = (await metrics(lab));
     const newWan = '44.0.0.3';
+    const logFrom = stderr.length;
     const t0 = Date.now();
     await lab.setRouterWan(newWan);
-    await until('DuckDNS to see the new address', 3000, async () => (await a('labhome.duckdns.org'))[0] === newWan, 50)
+    await until('DuckDNS to see the new address', GUARD_MS, async () => (await a('labhome.duckdns.org'))[0] === newWan, 50)
       .catch((err: unknown) => { throw new Error(`${String(err)}\n${stderr.split('\n').slice(-15).join('\n')}`); });
     const ms = Date.now() - t0;
-    await until('Cloudflare to follow', 10_000, async () => (await a('home.example.com'))[0] === newWan);
-    await until('No-IP to follow', 10_000, async () => (await a('home.ddns.net'))[0] === newWan);
+    await until('Cloudflare to follow', GUARD_MS, async () => (await a('home.example.com'))[0] === newWan);
+    await until('No-IP to follow', GUARD_MS, async () => (await a('home.ddns.net'))[0] === newWan);
     // The records change at the fixture before the cycle that changed them reports (and counts) them:
     // wait for the cycle's report, then check the counts exactly.
-    const s = await until('the cycle to count the Cloudflare update', 10_000, async () => {
+    const s = await until('the cycle to count the Cloudflare update', GUARD_MS, async () => {
       const m = await metrics(lab);
       return (sampleValue(m, 'ddns_record_updates_total', { provider: 'cloudflare', outcome: 'updated' }) ?? 0) >= 2 ? m : undefined;
     });
@@ -131,11 +138,17 @@ describe('ddns run in the lab', { skip }, () => {
     assert.equal(sampleValue(s, 'ddns_record_updates_total', { provider: 'cloudflare', outcome: 'updated' }), 2);
     assert.equal(sampleValue(s, 'ddns_public_address_info', { family: '4', address: newWan }), 1);
     assert.equal(s.filter((x) => x.name === 'ddns_public_address_info').length, 1, 'the old address is still exported');
-    assert.match(stderr, /"event":"ip\.signal","trigger":"announcement"/);
+    // The daemon asks the sources only every 300 s: the change came by the router's signals. The NAT-PMP
+    // announcement carries the new address; the change itself is credited to whichever signal (the
+    // announcement or the router's GENA event, both sent by miniupnpd) the daemon acted on first.
+    const after = stderr.slice(logFrom);
+    assert.match(after, /"event":"ip\.signal","trigger":"announcement","detail":"natpmp epoch \d+ address 44\.0\.0\.3"/, after);
+    const changed = after.split('\n').find((l) => /"event":"ip\.changed"[^\n]*"to":"44\.0\.0\.3"/.test(l)) ?? '';
+    assert.match(changed, /"trigger":"(announcement|router-event)"/, after);
     process.stderr.write(`# WAN change → DuckDNS: ${ms} ms\n`);
   });
 
-  test('the router reboots: ddns detects the reboot as such and re-creates our forward within one renewal', async () => {
+  test('the router reboots: ddns detects the reboot as such and re-creates our forward because of it, not at a renewal', async () => {
     const echo = await lab.listen('lan', 2222);
     try {
       const before = await metrics(lab);
@@ -146,11 +159,11 @@ describe('ddns run in the lab', { skip }, () => {
       // the router's restart announcement. What follows proves it was lost and re-created because of it.
       await lab.rebootRouter();
       const t0 = Date.now();
-      await until('the forward back', (LEASE / 2 + 5) * 1000, async () => (await lab.connectFromInternet(lab.addr.public4, 8022, { send: 'back', timeoutMs: 800 })).ok, 250);
+      await until('the forward back', GUARD_MS, async () => (await lab.connectFromInternet(lab.addr.public4, 8022, { send: 'back', timeoutMs: 800 })).ok, 250);
       process.stderr.write(`# router reboot → forward back: ${Date.now() - t0} ms\n`);
       // Not any renewal: the reboot itself was noticed (the router's epoch went back), and the forward was
       // re-created because of it — the log says so in that order, and the re-creation is counted.
-      await until('the re-creation to be logged', 10_000, async () => /"event":"mapping\.recreated"[^\n]*"forward":"tcp\/8022"/.test(stderr.slice(logFrom)) || undefined)
+      await until('the re-creation to be logged', GUARD_MS, async () => /"event":"mapping\.recreated"[^\n]*"forward":"tcp\/8022"/.test(stderr.slice(logFrom)) || undefined)
         .catch((err: unknown) => { throw new Error(`${String(err)}\n${stderr.slice(logFrom).split('\n').slice(-20).join('\n')}`); });
       const after = stderr.slice(logFrom);
       const reset = after.search(/"event":"router\.reset"/);
@@ -172,7 +185,7 @@ describe('ddns run in the lab', { skip }, () => {
       assert.equal(lab.addr.lan4, '192.168.77.60');
       const t0 = Date.now();
       // The daemon looks every 30 s; the old mapping may hold the port until its lease (20 s) runs out.
-      await until('the forward re-aimed', 75_000, async () => (await lab.connectFromInternet(lab.addr.public4, 8022, { send: 're-aimed', timeoutMs: 800 })).ok, 500);
+      await until('the forward re-aimed', GUARD_MS, async () => (await lab.connectFromInternet(lab.addr.public4, 8022, { send: 're-aimed', timeoutMs: 800 })).ok, 500);
       process.stderr.write(`# LAN change → forward re-aimed: ${Date.now() - t0} ms\n`);
       assert.match(stderr, /"event":"lan\.changed".*"to":"192\.168\.77\.60"/);
     } finally {
@@ -183,7 +196,7 @@ describe('ddns run in the lab', { skip }, () => {
   test('No-IP answers badauth: /readyz turns 503 and says why; the hold is counted', async () => {
     await lab.internet?.configure({ dyndns2: { answer: 'badauth' } });
     await lab.setRouterWan('44.0.0.4');
-    const r = await until('readyz 503', 15_000, async () => {
+    const r = await until('readyz 503', GUARD_MS, async () => {
       const x = await http(lab, '/readyz');
       return x.status === 503 ? x : undefined;
     });
@@ -234,7 +247,7 @@ describe('ddns run in the lab', { skip }, () => {
       child.stderr?.on('data', (c: string) => { log += c; });
       // The first cycle has written the state file (the update run saves before cycle.done); the kill
       // then lands at a random point of what follows: the next writes, the upkeep, the mapping saves.
-      await until(`run ${i}: the first cycle`, 30_000, async () => log.includes('"event":"cycle.done"'));
+      await until(`run ${i}: the first cycle`, GUARD_MS, async () => log.includes('"event":"cycle.done"'));
       await new Promise((r) => setTimeout(r, Math.floor(Math.random() * 1500)));
       child.kill('SIGKILL');
       await exitOf(child);
@@ -256,7 +269,7 @@ describe('ddns run in the lab', { skip }, () => {
     child.stderr?.setEncoding('utf8');
     child.stderr?.on('data', (c: string) => { err += c; });
     try {
-      await until('convergence', 30_000, async () => (await http(lab, '/readyz')).status === 200)
+      await until('convergence', GUARD_MS, async () => (await http(lab, '/readyz')).status === 200)
         .catch((e: unknown) => { throw new Error(`${String(e)}\n${err.split('\n').slice(-10).join('\n')}`); });
       for (const name of ['labhome.duckdns.org', 'home.example.com', 'home.ddns.net']) assert.deepEqual(await a(name), [final], name);
     } finally {
