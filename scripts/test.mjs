@@ -104,14 +104,19 @@ function runLabFile(node, file) {
     const child = spawn(cmd, rest, { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
     child.stdout.on('data', (c) => chunks.push(c));
     child.stderr.on('data', (c) => chunks.push(c));
-    child.on('error', (err) => chunks.push(Buffer.from(`test: cannot start ${cmd}: ${err.message}\n`)));
-    child.on('close', (code, signal) => {
+    let ended = false;
+    const end = (code, signal) => {
+      if (ended) return;
+      ended = true;
       const seconds = (Date.now() - t0) / 1000;
       const status = code === 0 ? 'passed' : `FAILED (${signal ?? `exit ${code}`})`;
       process.stdout.write(`\n--- lab ${file} on ${node.label}: ${status} in ${seconds.toFixed(1)} s ---\n`);
       process.stdout.write(Buffer.concat(chunks));
       resolve({ code: code === 0 ? 0 : 1, seconds });
-    });
+    };
+    // A child that cannot start emits 'error' and maybe no 'close'.
+    child.on('error', (err) => { chunks.push(Buffer.from(`test: cannot start ${cmd}: ${err.message}\n`)); end(null, null); });
+    child.on('close', end);
   });
 }
 
