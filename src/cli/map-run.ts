@@ -11,7 +11,7 @@ import { closeHttp, preloadHttp } from '../portmap/upnp/http.js';
 import { defaultLedgerPath, hintPath, readGatewayHint, rememberGateway } from '../portmap/ledger.js';
 import { MappingSession } from '../portmap/session.js';
 import { UpnpMapper } from '../portmap/mapper-upnp.js';
-import { keepMappings } from '../portmap/upkeep.js';
+import { keepMappings, type KeepOptions } from '../portmap/upkeep.js';
 import { cleanDescription, parsePort, type LanContext, type ListedMapping, type MappingRequest, type Protocol, type ViaChoice } from '../portmap/types.js';
 
 function port(name: string, v: unknown): number {
@@ -100,11 +100,29 @@ export async function runMapAdd(internal: string, opts: Record<string, unknown>,
 /** `--keep`: upkeep until SIGINT/SIGTERM, then remove the mapping. Events go to stderr as JSON lines. */
 async function keep(mapper: Mapper, request: MappingRequest, fixedExternal: boolean): Promise<void> {
   await untilStopped(async (signal, checkIntervalMs) => {
-    await keepMappings(mapper, [request], {
+    await keepRecorded(mapper, request, session(), {
       signal, removeOnStop: true, fixedExternal, checkIntervalMs, retryMs: Math.min(15_000, checkIntervalMs), onEvent: writeEvent,
     });
-    await session().released({ protocol: request.protocol, externalPort: request.externalPort ?? request.internalPort, gateway: mapper.lan.gateway }).catch(() => undefined);
   });
+}
+
+/**
+ * `--keep`'s upkeep of one mapping: every grant and renewal rewrites its ledger record with the new expiry
+ * (so another process sees it held, and adopts it, until then); the record goes once upkeep has ended.
+ */
+export async function keepRecorded(mapper: Mapper, request: MappingRequest, ledger: MappingSession, o: KeepOptions): Promise<void> {
+  const now = o.now ?? Date.now;
+  await keepMappings(mapper, [request], {
+    ...o,
+    onEvent: (e) => {
+      o.onEvent?.(e);
+      if (e.event !== 'mapping.added' && e.event !== 'mapping.renewed') return;
+      // A lease of 0 is a permanent mapping: the ledger's 0.
+      ledger.granted(mapper, e.mapping, e.mapping.leaseSeconds > 0 ? now() + e.mapping.leaseSeconds * 1000 : 0)
+        .catch((err: unknown) => process.stderr.write(`note: could not record the mapping in ${ledger.path}: ${String(err)}\n`));
+    },
+  });
+  await ledger.released({ protocol: request.protocol, externalPort: request.externalPort ?? request.internalPort, gateway: mapper.lan.gateway }).catch(() => undefined);
 }
 
 export async function runMapList(opts: Record<string, unknown>, g: GlobalOptions): Promise<number> {
