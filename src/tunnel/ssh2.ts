@@ -35,7 +35,12 @@ export interface Ssh2Options {
   readyTimeoutMs?: number;
   /** Bound on each forward request and on the reaper's exec (default 5 s). */
   requestTimeoutMs?: number;
-  /** Retries of a refused forward after the reaper ran, and the pause between them (default 5 × 150 ms). */
+  /**
+   * Retries of a refused forward after the reaper ran, and the pause between them (default 6 × 50 ms): the
+   * ended session frees the port within tens of ms; when the port stays refused the reaper ended a session
+   * that did not hold it (after WAN changes in a row the oldest is the previous change's stale standby) and
+   * runs again — a long wait there only delayed that.
+   */
   rebind?: { tries: number; pauseMs: number };
   /** The reaper is run again (it ends one session, the oldest) while the forward is still refused, up to this many times (default 3). */
   maxReaps?: number;
@@ -50,7 +55,7 @@ interface Resolved { readyTimeout: number; requestTimeout: number; rebind: { tri
 function resolved(o: Ssh2Options): Resolved {
   return {
     readyTimeout: o.readyTimeoutMs ?? 10_000, requestTimeout: o.requestTimeoutMs ?? 5_000,
-    rebind: o.rebind ?? { tries: 5, pauseMs: 150 }, maxReaps: o.maxReaps ?? 3,
+    rebind: o.rebind ?? { tries: 6, pauseMs: 50 }, maxReaps: o.maxReaps ?? 3,
     takeover: o.takeover ?? { tries: 10, pauseMs: 100 }, reapCommand: o.reapCommand ?? 'ddns-reap',
   };
 }
@@ -87,11 +92,27 @@ class RelayConnection {
   private lastError: LinkFailure | undefined;
   private hostKeySeen: Buffer | undefined;
   private ready = false;
+  /** The session is over (`ended` has resolved): no request is sent on it any more. */
   closed = false;
   private readonly sockets = new Set<Socket | ClientChannel>();
+  /** Resolves when the socket has finished closing (some time after `ended`). */
+  private readonly transportGone: Promise<void>;
+  private resolveGone!: () => void;
 
   constructor(private readonly spec: TunnelSpec, private readonly o: Resolved) {
     this.ended = new Promise<LinkFailure>((r) => { this.resolveEnded = r; });
+    this.transportGone = new Promise<void>((r) => { this.resolveGone = r; });
+  }
+
+  /**
+   * The session is over: `ended` resolves at the first sign — the socket's error or the relay's FIN — not
+   * when Node has finished tearing the socket down (on a busy machine that came tens of ms later, and a
+   * standby's takeover waits on `ended`).
+   */
+  private lose(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.resolveEnded(this.endReason ?? this.lastError ?? { kind: 'closed', message: 'the relay closed the session' });
   }
 
   /** Connects and authenticates; undefined when ready, else why not (the connection is then gone). */
@@ -129,12 +150,15 @@ class RelayConnection {
           this.lastError = { kind: 'protocol', message: `ssh: ${msg}` };
         }
         finish(this.lastError);
+        // After login every error ends the connection (ssh2 ends or destroys the socket after emitting it).
+        if (this.ready) this.lose();
       });
+      conn.on('end', () => { if (this.ready) this.lose(); }); // the relay's FIN
       conn.on('close', () => {
-        this.closed = true;
         for (const s of this.sockets) s.destroy();
         finish(this.lastError ?? { kind: 'connect', message: `${spec.relay} closed the connection during the handshake` });
-        this.resolveEnded(this.endReason ?? this.lastError ?? { kind: 'closed', message: 'the relay closed the session' });
+        this.lose();
+        this.resolveGone();
       });
       conn.on('tcp connection', (info: TcpConnectionDetails, accept, reject) => this.carry(info, accept, reject));
       conn.on('ready', () => { this.ready = true; finish(undefined); });
@@ -155,6 +179,7 @@ class RelayConnection {
             return key.equals(spec.hostKey.blob);
           },
         });
+        conn.setNoDelay(true);
       } catch (err) {
         finish({ kind: 'auth', message: `cannot use the private key: ${clean((err as Error).message)}` });
       }
@@ -214,9 +239,9 @@ class RelayConnection {
   async close(reason: LinkFailure): Promise<void> {
     this.endReason ??= reason;
     this.conn.end();
-    const gone = await Promise.race([this.ended.then(() => true), pause(2_000).then(() => false)]);
+    const gone = await Promise.race([this.transportGone.then(() => true), pause(2_000).then(() => false)]);
     if (!gone) this.conn.destroy();
-    await this.ended;
+    await this.transportGone;
   }
 
   destroy(): void {

@@ -82,6 +82,8 @@ export class TunnelSupervisor {
   private downAt?: number;
   private keeper?: StandbyKeeper;
   private readonly closing = new Set<Promise<void>>();
+  /** While set, events are held here (a takeover's refusals wait for the `tunnel.down` line). */
+  private held?: TunnelEvent[];
 
   constructor(o: SupervisorOptions) {
     this.o = o;
@@ -131,6 +133,11 @@ export class TunnelSupervisor {
   private set(state: TunnelState, e: TunnelEvent): void {
     if (state !== this.st.state) this.st = { ...this.st, state, since: this.o.clock.now() };
     this.o.onEvent?.(e, this.status());
+  }
+
+  private report(e: TunnelEvent): void {
+    if (this.held) this.held.push(e);
+    else this.o.onEvent?.(e, this.status());
   }
 
   private fail(f: LinkFailure): void {
@@ -183,7 +190,7 @@ export class TunnelSupervisor {
   private async takeOver(s: StandbySession): Promise<boolean> {
     const ac = new AbortController();
     this.dialAbort = ac;
-    const r = await s.takeOver(ac.signal, (f, attempt) => this.o.onEvent?.({ event: 'tunnel.rebind', attempt, message: f.message }, this.status()));
+    const r = await s.takeOver(ac.signal, (f, attempt) => this.report({ event: 'tunnel.rebind', attempt, message: f.message }));
     this.dialAbort = undefined;
     if (r.ok && !this.stopping && !this.kicked) return true;
     if (!r.ok && !ac.signal.aborted) this.fail(r.failure);
@@ -253,9 +260,16 @@ export class TunnelSupervisor {
         const spare = this.spare(why);
         if (this.stopping) break;
         this.downAt = this.o.clock.now();
+        // The standby's forward requests leave first (takeOver sends them before its first await); the
+        // log line and the status follow.
+        this.held = [];
+        const taking = spare ? this.takeOver(spare) : undefined;
         this.fail(why);
         this.set('connecting', { event: 'tunnel.down', kind: why.kind, message: why.message });
-        if (spare && (await this.takeOver(spare))) {
+        const held = this.held;
+        this.held = undefined;
+        for (const e of held) this.report(e);
+        if (spare && taking && (await taking)) {
           session = spare;
           up = { event: 'tunnel.up', reaped: false, standby: true };
           continue;

@@ -16,11 +16,14 @@ const spec: TunnelSpec = {
 /** A standby session whose takeover answers from a script: refusals first, then the result. */
 class FakeStandby extends FakeSession implements StandbySession {
   takeovers = 0;
+  /** Called when the takeover starts (its forward requests leave then). */
+  onTakeOver?: () => void;
   private gone: LinkFailure | undefined;
   constructor(private readonly answer: { refusals?: number; fail?: LinkFailure } = {}) { super(); }
   override drop(f: LinkFailure): void { this.gone = f; super.drop(f); }
   takeOver(_signal: AbortSignal, onRefused?: (f: LinkFailure, attempt: number) => void): Promise<{ ok: true } | { ok: false; failure: LinkFailure }> {
     this.takeovers++;
+    this.onTakeOver?.();
     if (this.gone) return Promise.resolve({ ok: false, failure: this.gone }); // the connection is gone: its requests fail
     for (let i = 1; i <= (this.answer.refusals ?? 0); i++) onRefused?.({ kind: 'bind', message: 'refused, asking again' }, i);
     return Promise.resolve(this.answer.fail ? { ok: false, failure: this.answer.fail } : { ok: true });
@@ -51,6 +54,22 @@ function harness(o: { standbys?: (FakeStandby | LinkFailure)[]; standby?: boolea
 const closed: LinkFailure = { kind: 'closed', message: 'the relay closed the session' };
 
 describe('tunnel supervisor with a warm standby', () => {
+  test('the standby asks for the forwards before the loss is logged; its refusals are reported after tunnel.down', async () => {
+    const h = harness({ standbys: [new FakeStandby({ refusals: 2 })] });
+    await settle();
+    await h.clock.advance(60_000);
+    let before: string[] | undefined;
+    const s = h.standbys[0];
+    assert.ok(s);
+    s.onTakeOver = () => { before = h.names(); };
+    h.sessions[0]?.drop(closed);
+    await settle();
+    assert.ok(before, 'the takeover ran');
+    assert.ok(!before.includes('tunnel.down'), `the forward requests left before the tunnel.down line (events then: ${before.join(' ')})`);
+    const after = h.names().slice(before.length);
+    assert.deepEqual(after, ['tunnel.down', 'tunnel.rebind', 'tunnel.rebind', 'tunnel.up']);
+  });
+
   test('the relay ends the session: the standby takes the forwards over (no new login) and a new standby follows after a jittered delay', async () => {
     const h = harness();
     await settle();
