@@ -12,7 +12,7 @@ soft=0
 [ "${1:-}" = --soft ] && soft=1
 packages=(miniupnpd-nftables nftables dnsmasq-base isc-dhcp-client iproute2 socat miniupnpc natpmpc bind9 bind9-dnsutils
           ddclient libio-socket-ssl-perl libio-socket-inet6-perl inadyn iputils-tracepath openssl procps
-          openssh-server openssh-client autossh chromium)
+          openssh-server openssh-client autossh chromium perl)
 # shellcheck disable=SC2206 # word splitting is the point
 packages+=(${DDNS_LAB_EXTRA_PACKAGES:-})
 

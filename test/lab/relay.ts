@@ -10,11 +10,16 @@ import { join } from 'node:path';
 import type { Lab } from './lab.js';
 import { must, run, waitFor } from './sh.js';
 
+/** Perl: become a child subreaper, then exec the rest of the command line. */
+const SUBREAPER = 'require "syscall.ph"; syscall(&SYS_prctl, 36, 1, 0, 0, 0) == 0 or die "prctl PR_SET_CHILD_SUBREAPER: $!"; exec { $ARGV[0] } @ARGV or die "exec $ARGV[0]: $!"';
+
 export interface RelayOptions {
   /** Ports the key may listen on (permitlisten 0.0.0.0:PORT each). */
   ports: number[];
   /** Extra sshd_config lines (e.g. ClientAliveInterval 5). */
   sshd?: string[];
+  /** sshd's LogLevel (default VERBOSE). */
+  logLevel?: string;
   /** The forced command on the key (default: end the user's oldest sshd process); null: none. */
   command?: string | null;
 }
@@ -48,6 +53,8 @@ export interface Relay {
   /** Is anything listening on the relay's port `p`? */
   listening(p: number): Promise<boolean>;
   log(): string;
+  /** The same log, one entry per line, each stamped (epoch ms) when the line reached us. */
+  lines(): { at: number; text: string }[];
   down(): Promise<void>;
 }
 
@@ -67,7 +74,7 @@ export async function startRelay(lab: Lab, o: RelayOptions): Promise<Relay> {
   writeFileSync(conf, [
     `ListenAddress ${host}:22`, `HostKey ${join(dir, 'host_ed25519')}`, `AuthorizedKeysFile ${dir}/%u`,
     'PasswordAuthentication no', 'KbdInteractiveAuthentication no', 'GatewayPorts clientspecified',
-    'AllowTcpForwarding remote', 'UsePAM no', 'StrictModes no', `PidFile ${join(dir, 'sshd.pid')}`, 'LogLevel VERBOSE',
+    'AllowTcpForwarding remote', 'UsePAM no', 'StrictModes no', `PidFile ${join(dir, 'sshd.pid')}`, `LogLevel ${o.logLevel ?? 'VERBOSE'}`,
     `AllowUsers ${user}`, ...(o.sshd ?? []), '',
   ].join('\n'));
   await must(['mkdir', '-p', '/run/sshd']);
@@ -75,11 +82,23 @@ export async function startRelay(lab: Lab, o: RelayOptions): Promise<Relay> {
   await must(['usermod', '-p', '*', user]);
 
   let logText = '';
+  let partial = '';
+  const stamped: { at: number; text: string }[] = [];
   let sshd: ChildProcess | undefined;
   const start = async () => {
-    const child = lab.spawn('wan', ['/usr/sbin/sshd', '-D', '-e', '-f', conf]);
+    // sshd is made a child subreaper (prctl PR_SET_CHILD_SUBREAPER, kept across exec), as on a real relay
+    // where init reaps at once: an ended session's unprivileged process outlives its monitor as a zombie
+    // until something reaps it, and this machine's init took seconds — meanwhile the forced command's
+    // `pkill -o` picked that zombie as the oldest session and ended nothing. sshd reaps any child it gets.
+    const child = lab.spawn('wan', ['perl', '-e', SUBREAPER, '/usr/sbin/sshd', '-D', '-e', '-f', conf]);
     child.stdout?.resume();
-    child.stderr?.setEncoding('utf8').on('data', (d: string) => { logText += d; });
+    child.stderr?.setEncoding('utf8').on('data', (d: string) => {
+      logText += d;
+      const at = Date.now();
+      const parts = (partial + d).split('\n');
+      partial = parts.pop() ?? '';
+      if (stamped.length < 20_000) for (const text of parts) stamped.push({ at, text });
+    });
     sshd = child;
     await waitFor('the relay sshd to listen', 5_000, async () => {
       if (child.exitCode !== null) throw new Error(`lab: sshd exited ${child.exitCode}: ${logText}`);
@@ -151,6 +170,7 @@ export async function startRelay(lab: Lab, o: RelayOptions): Promise<Relay> {
     },
     listening: async (p) => (await lab.exec('wan', ['ss', '-Htln', `sport = :${p}`])).stdout.trim() !== '',
     log: () => logText,
+    lines: () => [...stamped],
     down: async () => {
       await stopAll();
       await run(['userdel', user]);
