@@ -260,7 +260,8 @@ export class Forwards {
 
   private remember(key: string, m: Mapping, mapper: Mapper): void {
     const now = this.clock.now();
-    const expiresAt = now + m.leaseSeconds * 1000;
+    // A lease of 0 is a permanent mapping: the ledger's 0 ("now" would read as already expired and be dropped).
+    const expiresAt = m.leaseSeconds > 0 ? now + m.leaseSeconds * 1000 : 0;
     const ownership = mapper.ownershipOf?.(m);
     this.held.set(key, {
       via: m.via, protocol: m.protocol, externalPort: m.externalPort, internalAddress: m.internalAddress, internalPort: m.internalPort,

@@ -125,6 +125,27 @@ test('a PCP nonce from an old state file is given back to the mapper (adopt), an
   rmSync(dir, { recursive: true, force: true });
 });
 
+test('a permanent grant (lease 0) is kept in the ledger as permanent, not as expiring now', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'forwards-'));
+  const session = new MappingSession(join(dir, 'portmap.json'));
+  const deps: ForwardsDeps = {
+    lanContext: async () => ({ ok: true, lan: lanAt('192.168.1.50') }),
+    openMapper: async (_v, l) => ({ ok: true, mapper: { via: 'upnp', lan: l, close: async () => undefined } as unknown as Mapper }),
+    keep: async (_m, _r, o) => {
+      o.onEvent?.({ event: 'mapping.added', mapping: { via: 'upnp', protocol: 'tcp', externalPort: 2222, internalAddress: '192.168.1.50', internalPort: 22, description: 'ddns', leaseSeconds: 0 }, renewInMs: 60_000 });
+      await new Promise<void>((r) => o.signal.addEventListener('abort', () => r(), { once: true }));
+    },
+  };
+  const f = new Forwards({ forwards: [fwd], removeOnStop: false, log, deps, session });
+  f.start();
+  await until('the grant in the snapshot', () => f.snapshot()['tcp/2222'] !== undefined);
+  assert.equal(f.snapshot()['tcp/2222']?.expiresAt, 0);
+  await f.stop();
+  await session.idle();
+  assert.deepEqual((await session.mappings('192.168.1.1')).map((e) => [e.externalPort, e.leaseSeconds, e.expiresAt]), [[2222, 0, 0]], 'read back from the file: still there, permanent');
+  rmSync(dir, { recursive: true, force: true });
+});
+
 test('two LAN checks at once re-map only once', async () => {
   let lan: LanResult = { ok: true, lan: lanAt('192.168.1.50') };
   let runs = 0;
