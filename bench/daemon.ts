@@ -3,8 +3,9 @@
  *
  * A. As the image runs it (issue 14): one record (DuckDNS) and one forward kept on the real router, the
  *    image's Node (Dockerfile NODE_VERSION, from /opt/ddns-node/<version> when installed, else this
- *    node — the row says which), NODE_ENV=production and MALLOC_ARENA_MAX=2 as the Dockerfile sets them,
- *    the default interval (300 s). Idle for `idleSeconds` after the first cycle; memory is VmRSS at the end
+ *    node — the row says which), with the node options of the Dockerfile's ENTRYPOINT and the NODE_… and
+ *    MALLOC_… variables of its ENV (imageRun), no compile cache (the image's read-only root), the default
+ *    interval (300 s). Idle for `idleSeconds` after the first cycle; memory is VmRSS at the end
  *    (the issue's target: RSS after 60 s) and VmHWM (the peak since start) beside it, CPU is ticks over the window.
  * B. Request rates, measured over ≥ 3 whole intervals: three records (No-IP, DuckDNS, Cloudflare) at the
  *    shortest interval the config allows (30 s) for `intervals` × 30 s. Echo requests per confirmation are
@@ -34,6 +35,27 @@ export function imageNode(): { path: string; version: string; asImage: boolean }
   const m = /^ARG NODE_VERSION=(\S+)$/m.exec(readFileSync(join(ROOT, 'Dockerfile'), 'utf8'));
   const path = m ? `/opt/ddns-node/${m[1]}/bin/node` : '';
   return m && existsSync(path) ? { path, version: `v${m[1]}`, asImage: true } : { path: process.execPath, version: process.version, asImage: false };
+}
+
+/**
+ * How the image starts ddns, read from the Dockerfile: the node options of its exec-form ENTRYPOINT
+ * (`["node", …options, "/app/ddns.mjs"]`) and the variables its ENV sets for Node and glibc (NODE_*,
+ * MALLOC_*; the DDNS_* settings stay the bench's own). The image's read-only root (compose.yaml) leaves
+ * Node no compile cache, so the bench turns it off too (ddns would otherwise keep one in root's home).
+ */
+export function imageRun(): { nodeArgs: string[]; env: Record<string, string>; text: string } {
+  const dockerfile = readFileSync(join(ROOT, 'Dockerfile'), 'utf8').replace(/\\\n\s*/g, ' ');
+  const entry = /^ENTRYPOINT\s+(\[.*\])\s*$/m.exec(dockerfile);
+  const argv = entry ? (JSON.parse(entry[1] as string) as string[]) : [];
+  if (argv[0] !== 'node' || argv.at(-1) !== '/app/ddns.mjs') throw new Error(`bench: the Dockerfile's ENTRYPOINT is not ["node", …, "/app/ddns.mjs"]: ${entry?.[1] ?? 'none'}`);
+  const nodeArgs = argv.slice(1, -1);
+  const env: Record<string, string> = {};
+  for (const line of dockerfile.split('\n').filter((l) => /^ENV\s/.test(l))) {
+    for (const m of line.matchAll(/\b((?:NODE|MALLOC)_[A-Z_]*)=(\S+)/g)) env[m[1] as string] = m[2] as string;
+  }
+  env.NODE_DISABLE_COMPILE_CACHE = '1';
+  const text = `the image's command line (node ${nodeArgs.join(' ') || '(no options)'}), ${Object.entries(env).map(([k, v]) => `${k}=${v}`).join(', ')}`;
+  return { nodeArgs, env, text };
 }
 
 const isProvider = (e: RequestLogEntry) => e.service === 'dyndns2' || e.service === 'duckdns' || e.service === 'cloudflare';
@@ -105,10 +127,11 @@ export async function benchDaemon(o: DaemonBenchOptions = {}): Promise<Figure[]>
      * three (the Cloudflare SDK loaded, TLS to every provider): the memory of a daemon that has worked,
      * not of one that found nothing to do. Waits until the records are published and the forward mapped.
      */
+    const run = imageRun();
     const startDaemon = async (interval: number, records: object[], env: Record<string, string>) => {
       names = records.length === 1 ? ['benchhome.duckdns.org'] : NAMES;
       for (const name of names) await net.setRecord({ name, type: 'A', content: null });
-      const child = lab.spawn('lan', [node.path, BUNDLE, '-c', writeConf(interval, records), 'run'], { env: { ...lab.ddnsEnv, DDNS_LOG_LEVEL: 'info', ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
+      const child = lab.spawn('lan', [node.path, ...run.nodeArgs, BUNDLE, '-c', writeConf(interval, records), 'run'], { env: { ...lab.ddnsEnv, DDNS_LOG_LEVEL: 'info', ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
       let log = '';
       child.stderr?.setEncoding('utf8');
       child.stderr?.on('data', (c: string) => { log += c; });
@@ -128,8 +151,8 @@ export async function benchDaemon(o: DaemonBenchOptions = {}): Promise<Figure[]>
     };
 
     // A. Idle as the image runs it: one record, one forward, the default interval.
-    const imageEnv = { NODE_ENV: 'production', MALLOC_ARENA_MAX: '2' };
-    say(`daemon: idle for ${idleSeconds} s, one record + one forward, as the image runs it (node ${node.version})`);
+    const imageEnv = run.env;
+    say(`daemon: idle for ${idleSeconds} s, one record + one forward, as the image runs it (node ${node.version}, ${run.text})`);
     const a = await startDaemon(DEFAULT_INTERVAL_S, [ALL[1] as object], imageEnv);
     await net.clearRequests();
     const s0 = sample(a.pid ?? -1);
@@ -173,7 +196,7 @@ export async function benchDaemon(o: DaemonBenchOptions = {}): Promise<Figure[]>
     const echoPerHourDefault = perConfirmation * (3600 / DEFAULT_INTERVAL_S);
 
     say(`daemon: VmRSS ${rss.toFixed(1)} MiB, VmHWM ${hwm.toFixed(1)} MiB (node ${node.version}); idle ${elapsed.toFixed(0)} s: ${idleProviders} provider requests; ${windowMeasured.toFixed(0)} s at ${BENCH_INTERVAL_S} s: ${cycles} confirmations, ${echo} echo and ${providers} provider requests`);
-    const image = `node ${node.version}${node.asImage ? ' (the image\'s NODE_VERSION)' : ' (NOT the image\'s Node: not installed here)'}, NODE_ENV=production, MALLOC_ARENA_MAX=2, bundle`;
+    const image = `node ${node.version}${node.asImage ? ' (the image\'s NODE_VERSION)' : ' (NOT the image\'s Node: not installed here)'}, ${run.text}, bundle`;
     return [
       { figure: 'idle `ddns run` RSS after 60 s, one record + one forward, as the image runs it', unit: 'MiB', ours: rss, target: '≤ 60 MiB', met: rss <= 60, note: `VmRSS read after ${Math.round(elapsed)} s idle past the first cycle (the issue's target); ${image}; default interval 300 s; DuckDNS + tcp/8022 via UPnP` },
       { figure: 'idle `ddns run` peak RSS (VmHWM), the same run', unit: 'MiB', ours: hwm, note: `VmHWM (peak since start, the first cycle's TLS and config load included) read at the same moment; ${image}` },

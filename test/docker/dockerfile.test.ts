@@ -94,7 +94,7 @@ describe('Dockerfile', () => {
     assert.match(build, /entryPoints: \{ ddns:/);
     assert.match(dockerfile, /CMD \["\/app\/healthcheck"\]/);
     assert.match(read('docker/healthcheck.sh'), /exec node \/app\/ddns\.mjs health/);
-    assert.match(dockerfile, /ENTRYPOINT \["node", "\/app\/ddns\.mjs"\]/);
+    assert.match(dockerfile, /ENTRYPOINT \["node", ("--[a-z-]+(=[\w.]+)?", )*"\/app\/ddns\.mjs"\]/);
   });
 
   test('the base is a Node LTS (even major) of at least 20', () => {

@@ -179,7 +179,10 @@ describe('the image as the sidecar in the lab LAN namespace', { skip }, () => {
     const netns = readlinkSync(`/proc/${pid}/ns/net`);
     assert.equal(netns, `net:[${statSync(lanNs).ino}]`, 'the container is not in the lab LAN namespace');
     const st = procStatus(pid);
-    assert.deepEqual(readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean), ['node', '/app/ddns.mjs', 'run']);
+    // The command the Dockerfile's ENTRYPOINT names (node, its V8 options, the bundle) and `run`.
+    const entrypoint = JSON.parse(/^ENTRYPOINT\s+(\[.*\])\s*$/m.exec(readFileSync(join(REPO_ROOT, 'Dockerfile'), 'utf8'))?.[1] ?? '[]') as string[];
+    assert.deepEqual(entrypoint.filter((a) => !a.startsWith('--')), ['node', '/app/ddns.mjs']);
+    assert.deepEqual(readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean), [...entrypoint, 'run']);
     assert.deepEqual(st.get('Uid')?.split(/\s+/), ['1000', '1000', '1000', '1000']);
     assert.deepEqual(st.get('Gid')?.split(/\s+/), ['1000', '1000', '1000', '1000']);
     for (const set of ['CapInh', 'CapPrm', 'CapEff', 'CapBnd', 'CapAmb']) assert.equal(st.get(set), '0000000000000000', set);
