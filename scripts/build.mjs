@@ -88,6 +88,36 @@ const cloudflareSlim = {
 };
 
 /**
+ * zod's namespace re-exports every one of its ~60 message locales (`z.locales`, `core.locales`): 264 KB of
+ * the 454 KB of zod in the bundle, compiled and kept by every command that loads the configuration,
+ * `ddns run` included (idle RSS is a budget, docs/ARCHITECTURE.md). ddns uses none of them: zod
+ * registers English itself (classic/schemas.js imports locales/en.js directly). This plugin gives zod's
+ * `locales/index.js` the English locale only; a build that finds no such import fails, so a zod that
+ * changes shape is noticed.
+ */
+let zodLocalesSeen = 0;
+const zodEnglishOnly = {
+  name: 'zod-english-only',
+  setup(b) {
+    const ns = 'ddns-zod-locales';
+    b.onStart(() => { zodLocalesSeen = 0; });
+    b.onResolve({ filter: /^\.\.\/locales\/index\.js$/ }, (args) => {
+      if (!/node_modules[\\/]zod[\\/]v4[\\/]/.test(args.importer)) return undefined;
+      zodLocalesSeen += 1;
+      return { path: join(dirname(args.importer), '..', 'locales'), namespace: ns };
+    });
+    b.onLoad({ filter: /.*/, namespace: ns }, (args) => ({
+      contents: `export { default as en } from ${JSON.stringify(join(args.path, 'en.js'))};`,
+      resolveDir: args.path,
+      loader: 'js',
+    }));
+    b.onEnd(() => {
+      if (zodLocalesSeen === 0) throw new Error('zod-english-only: zod no longer imports ../locales/index.js; update scripts/build.mjs');
+    });
+  },
+};
+
+/**
  * Native addons (`*.node`) are not bundled: each becomes a module that throws when loaded. The only
  * ones in the tree are optional speed-ups that their packages load inside try/catch and replace with
  * pure JavaScript (ssh2's sshcrypto binding, cpu-features), so the bundle needs no compiler or binary.
@@ -174,7 +204,7 @@ export async function build(opts = {}) {
     external: EXTERNAL,
     metafile: true,
     logLevel: 'warning',
-    plugins: [lazyPackages, cloudflareSlim, noNativeAddons],
+    plugins: [lazyPackages, cloudflareSlim, zodEnglishOnly, noNativeAddons],
   });
   const entry = join(outdir, 'ddns.mjs');
   leanEntry(result.metafile, entry);

@@ -232,6 +232,17 @@ describe('the bundle (dist/ddns.mjs)', () => {
     }
   });
 
+  test('zod comes with its English messages only (scripts/build.mjs: the other locales are never used)', () => {
+    const inputs = Object.values(meta.outputs).flatMap((o) => Object.keys(o.inputs));
+    const locales = [...new Set(inputs.filter((i) => /zod[\\/]v4[\\/]locales[\\/]\w[\w-]*\.js$/.test(i)))];
+    assert.deepEqual(locales.map((i) => i.split(/[\\/]/).at(-1)), ['en.js']);
+    const bad = join(dir, 'bad-families.json');
+    writeFileSync(bad, JSON.stringify({ ip: { families: [7] } }));
+    const r = ddns(['-c', bad, 'config', 'validate']);
+    assert.equal(r.status, 2, r.stderr);
+    assert.match(r.stderr, /ip\.families\[0\]: 7 is not valid — one of: 4, 6/);
+  });
+
   test('a bare --version is the entry file alone: no import at all, it runs with every chunk deleted', () => {
     const entry = Object.keys(meta.outputs).find((k) => k.endsWith('/ddns.mjs')) as string;
     const statics = (meta.outputs[entry]?.imports ?? []).filter((imp) => imp.kind === 'import-statement');
