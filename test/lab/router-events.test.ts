@@ -48,6 +48,13 @@ describe('ddns run with a UPnP-only router: GENA events', { skip }, () => {
     await until('the first publication', 60_000, async () => (await a())[0] === lab.addr.public4).catch((e: unknown) => { throw new Error(`${String(e)}\n${tail()}`); });
     await until('the event subscription', 60_000, () => /"event":"router\.events\.up"/.test(log)).catch((e: unknown) => { throw new Error(`${String(e)}\n${tail()}`); });
     assert.doesNotMatch(log, /"event":"router\.events\.lost"/);
+    // miniupnpd sends a subscriber its initial NOTIFY at SUBSCRIBE, and while a NOTIFY to a subscriber is
+    // in flight it drops any further change for it (upnp_event_var_change_notify skips a subscriber whose
+    // notify is pending): a WAN change during the initial NOTIFY would reach ddns by no event at all.
+    // Wait for the router to have its answer to that NOTIFY (its log, -d) before changing the address.
+    const routerAfterSubscribe = () => lab.log('miniupnpd').split(/addSubscriber\(\/evt\/IPConn, /).slice(1).join('');
+    await until('the router to finish its initial NOTIFY', 60_000, () => /upnp_event_recv: /.test(routerAfterSubscribe())).catch((e: unknown) => { throw new Error(`${String(e)}\n${tail()}`); });
+    assert.doesNotMatch(routerAfterSubscribe(), /remove subscriber/, 'the router dropped our subscription after its initial NOTIFY');
     const from = log.length;
     const newWan = '44.0.0.77';
     await lab.setRouterWan(newWan);
