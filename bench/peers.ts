@@ -1,7 +1,7 @@
 /**
  * The daemons side by side in one lab, against the same No-IP (dyndns2) fixture, each with its own hostname
  * on one account so every update is attributable. ddns is the bundle as the image runs it (the image's
- * Node when installed, NODE_ENV=production, MALLOC_ARENA_MAX=2).
+ * Node when installed, with the node options and NODE_…/MALLOC_… variables the Dockerfile gives it: imageRun).
  *
  * - `settings: 'comparable'` (default): all three check every 60 s — `ddns run` `interval: 60`, inadyn
  *   `period = 60`, ddclient `daemon=60` (its floor). Figures: peak RSS (VmHWM) and CPU over 3 whole
@@ -20,7 +20,7 @@ import { fileURLToPath } from 'node:url';
 import type { ChildProcess } from 'node:child_process';
 import type { RequestLogEntry } from '../test/fixtures/types.js';
 import { startLab, type Lab } from '../test/lab/lab.js';
-import { imageNode } from './daemon.js';
+import { imageNode, imageRun } from './daemon.js';
 import { median, waitFor, type Figure } from './lib/stats.js';
 
 const BUNDLE = fileURLToPath(new URL('../dist/ddns.mjs', import.meta.url));
@@ -33,7 +33,6 @@ const WHO: Who[] = ['ddns', 'ddclient', 'inadyn'];
 const DDCLIENT_DEFAULT_S = 300;
 const DDNS_DEFAULT_S = 300;
 /** As the Dockerfile sets them. */
-const IMAGE_ENV = { NODE_ENV: 'production', MALLOC_ARENA_MAX: '2' };
 
 /** Which client sent a request: by User-Agent for HTTP; whoami DNS and STUN are only ever ours. */
 function sender(e: RequestLogEntry): Who | undefined {
@@ -67,6 +66,7 @@ function sample(pid: number): ProcSample | undefined {
 type Settings = 'comparable' | 'defaults';
 
 function startDaemons(lab: Lab, settings: Settings, node: string): Record<Who, ChildProcess> {
+  const image = imageRun();
   const defaults = settings === 'defaults';
   const ca = join(lab.dir, 'ca.pem');
   const ddclientConf = join(lab.dir, 'bench-ddclient.conf');
@@ -92,7 +92,7 @@ function startDaemons(lab: Lab, settings: Settings, node: string): Record<Who, C
   chmodSync(ddnsConf, 0o600);
   const env = { ...lab.ddnsEnv, DDNS_LOG_LEVEL: 'warn' };
   return {
-    ddns: lab.spawn('lan', [node, BUNDLE, '-c', ddnsConf, 'run'], { env: { ...env, ...IMAGE_ENV }, stdio: 'ignore' }),
+    ddns: lab.spawn('lan', [node, ...image.nodeArgs, BUNDLE, '-c', ddnsConf, 'run'], { env: { ...env, ...image.env }, stdio: 'ignore' }),
     ddclient: lab.spawn('lan', ['ddclient', '-file', ddclientConf, '-cache', join(lab.dir, 'bench-ddclient.cache'), '-foreground', `-daemon=${defaults ? DDCLIENT_DEFAULT_S : 60}`], { env, stdio: 'ignore' }),
     inadyn: lab.spawn('lan', ['inadyn', '--foreground', '-f', inadynConf, '--cache-dir', join(lab.dir, 'bench-inadyn-cache'), '-P', join(lab.dir, 'bench-inadyn.pid'), '-l', 'warning'], { env, stdio: 'ignore' }),
   };
@@ -182,7 +182,7 @@ export async function benchPeers(o: PeersOptions = {}): Promise<Figure[]> {
         : (w === 'inadyn' ? 'inadyn period 60' : 'ddclient daemon=60');
       const ours = defaults ? `ddns with no interval (default ${DDNS_DEFAULT_S} s)` : 'ddns interval 60';
       const every = defaults ? 'each at its own default' : 'all three check every 60 s';
-      const setting = `${every} (${ours}, ${peerSetting}); ddns from the bundle on node ${node.version}${node.asImage ? ' (the image\'s)' : ''}, NODE_ENV=production, MALLOC_ARENA_MAX=2`;
+      const setting = `${every} (${ours}, ${peerSetting}); ddns from the bundle on node ${node.version}${node.asImage ? ' (the image\'s)' : ''}, ${imageRun().text}`;
       const suffix = defaults ? ', at each one\'s default interval' : '';
       if (!defaults) {
         const oursLat = median(seen(latency.ddns));
