@@ -51,9 +51,12 @@ describe('ddns run with a UPnP-only router: GENA events', { skip }, () => {
     // miniupnpd sends a subscriber its initial NOTIFY at SUBSCRIBE, and while a NOTIFY to a subscriber is
     // in flight it drops any further change for it (upnp_event_var_change_notify skips a subscriber whose
     // notify is pending): a WAN change during the initial NOTIFY would reach ddns by no event at all.
-    // Wait for the router to have its answer to that NOTIFY (its log, -d) before changing the address.
+    // And an event is compared with the address ddns asked the router for right after subscribing (its
+    // baseline, found by SSDP first, so seconds later): a change before that question is the baseline,
+    // not a change. Wait for both in the router's log (-d) before changing the address.
     const routerAfterSubscribe = () => lab.log('miniupnpd').split(/addSubscriber\(\/evt\/IPConn, /).slice(1).join('');
     await until('the router to finish its initial NOTIFY', 60_000, () => /upnp_event_recv: /.test(routerAfterSubscribe())).catch((e: unknown) => { throw new Error(`${String(e)}\n${tail()}`); });
+    await until('ddns to ask the router its address after subscribing', 60_000, () => /#GetExternalIPAddress/.test(routerAfterSubscribe())).catch((e: unknown) => { throw new Error(`${String(e)}\n${tail()}`); });
     assert.doesNotMatch(routerAfterSubscribe(), /remove subscriber/, 'the router dropped our subscription after its initial NOTIFY');
     const from = log.length;
     const newWan = '44.0.0.77';
