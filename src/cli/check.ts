@@ -1,7 +1,8 @@
 /** `ddns check`: the one-shot path check. Exit 0 all pass (warnings allowed), 1 a step failed, 2 usage/config. */
 import type { Command } from 'commander';
 import type { CheckReport } from '../check/report.js';
-import { action, EXIT, loadContext } from './context.js';
+import { action, EXIT } from './context.js';
+import { loadContext } from './config-load.js';
 import { withInterrupt } from './interrupt.js';
 
 export function register(program: Command): void {

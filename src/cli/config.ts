@@ -1,6 +1,7 @@
 /** `ddns config validate | schema | print`. */
 import type { Command } from 'commander';
-import { action, loadContext } from './context.js';
+import { action } from './context.js';
+import { loadContext } from './config-load.js';
 import { printJson } from './output.js';
 
 export function register(program: Command): void {

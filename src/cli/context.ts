@@ -40,27 +40,29 @@ export function globalOptions(cmd: Command): GlobalOptions {
   return { ...(o.config ? { config: o.config } : {}), json: o.json === true, verbose: o.verbose === true, ...(o.logLevel ? { logLevel: o.logLevel } : {}), color };
 }
 
-/** Loads config and logger for a command. A bad config becomes a CliError with exit code 2. */
-export async function loadContext(cmd: Command): Promise<Context> {
+/** The loaded configuration and the file it came from, if any. */
+export interface LoadedConfig { config: Config; source?: string }
+
+/**
+ * Reads and validates the configuration (`-c FILE`, else DDNS_CONFIG, else the search). An invalid one
+ * is a CliError with exit code 2 and every problem listed. Two exist: in this process (config-load.ts,
+ * every command but `run`) and in a short-lived child (config-child.ts, `run`: zod stays out of the daemon).
+ */
+export type ConfigLoader = (file: string | undefined) => Promise<LoadedConfig>;
+
+/** Config and logger for a command, the config from `load`. A bad config becomes a CliError with exit code 2. */
+export async function contextWith(cmd: Command, load: ConfigLoader): Promise<Context> {
   const opts = globalOptions(cmd);
-  const [{ loadConfig }, { ConfigError }, { createLogger, addSecrets, LEVELS }] = await Promise.all([
-    import('../config/load.js'), import('../config/errors.js'), import('../log.js'),
-  ]);
+  const [{ createLogger, addSecrets, LEVELS }, { redactSecrets }] = await Promise.all([import('../log.js'), import('../config/secrets.js')]);
   const level = opts.logLevel ?? process.env.DDNS_LOG_LEVEL ?? (opts.verbose ? 'debug' : 'info');
   if (!(LEVELS as readonly string[]).includes(level)) {
     throw new CliError(`--log-level: "${level}" is not a level — one of ${LEVELS.join(', ')}`, EXIT.usage);
   }
-  try {
-    const loaded = await loadConfig({ file: opts.config });
-    addSecrets(secretValues(loaded.config));
-    const log = createLogger({ level: level as never, color: opts.color });
-    const { redactConfig } = await import('../config/load.js');
-    log.debug({ event: 'config.loaded', source: loaded.source ?? null, config: redactConfig(loaded.config) });
-    return { opts, config: loaded.config, ...(loaded.source ? { configSource: loaded.source } : {}), log };
-  } catch (err) {
-    if (err instanceof ConfigError) throw new CliError(err.message, EXIT.usage);
-    throw err;
-  }
+  const loaded = await load(opts.config);
+  addSecrets(secretValues(loaded.config));
+  const log = createLogger({ level: level as never, color: opts.color });
+  log.debug({ event: 'config.loaded', source: loaded.source ?? null, config: redactSecrets(structuredClone(loaded.config) as Record<string, unknown>) });
+  return { opts, config: loaded.config, ...(loaded.source ? { configSource: loaded.source } : {}), log };
 }
 
 /** Every secret value in the config, for the logger's last-resort redaction. */

@@ -1,6 +1,7 @@
 /** `ddns ip [--family 4|6|all]`: the public address per family with every source's answer; exit 1 without a quorum. */
 import { Option, type Command } from 'commander';
-import { action, EXIT, loadContext } from './context.js';
+import { action, EXIT } from './context.js';
+import { loadContext } from './config-load.js';
 import { withInterrupt } from './interrupt.js';
 
 export function register(program: Command): void {

@@ -1,7 +1,8 @@
 /** `ddns probe serve`: the self-hostable reachability probe (run it on a machine outside, e.g. a VPS). */
 import type { Command } from 'commander';
 import { parseListen } from '../net/listen.js';
-import { action, CliError, EXIT, loadContext } from './context.js';
+import { action, CliError, EXIT } from './context.js';
+import { loadContext } from './config-load.js';
 import { untilInterrupt } from './interrupt.js';
 
 export function register(program: Command): void {
@@ -29,7 +30,7 @@ export function register(program: Command): void {
       };
       const token = opts.tokenFile ? (await read(opts.tokenFile, '--token-file')).toString('utf8').trim() : ctx.config.probe?.token;
       if (opts.tokenFile && !token) throw new CliError(`--token-file ${opts.tokenFile} is empty`, EXIT.usage);
-      const { PROBE_TOKEN_MIN_BYTES, probeTokenTooShort } = await import('../config/schema.js');
+      const { PROBE_TOKEN_MIN_BYTES, probeTokenTooShort } = await import('../config/plain.js');
       if (token !== undefined && Buffer.byteLength(token, 'utf8') < PROBE_TOKEN_MIN_BYTES) {
         throw new CliError(`${opts.tokenFile ? `--token-file ${opts.tokenFile}` : 'probe.token'}: the token ${probeTokenTooShort}`, EXIT.usage);
       }

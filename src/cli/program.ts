@@ -15,6 +15,7 @@ import { register as registerUpdate } from './update.js';
 import { register as registerRun } from './run.js';
 import { register as registerHealth } from './health.js';
 import { register as registerTunnel } from './tunnel.js';
+import { register as registerConfigChild } from './config-load.js';
 
 /** Exit codes and examples under `ddns --help` (the exit codes are a contract: scripts rely on them). */
 export const HELP_AFTER = `
@@ -56,6 +57,7 @@ export function buildProgram(): Command {
   registerRun(program);
   registerHealth(program);
   registerTunnel(program);
+  registerConfigChild(program);
 
   for (const cmd of program.commands) cmd.exitOverride();
   return program;

@@ -1,6 +1,7 @@
 /** `ddns run` — the sidecar daemon (src/daemon/daemon.ts). Everything it needs loads only here. */
 import type { Command } from 'commander';
-import { action, loadContext, secretValues } from './context.js';
+import { action, contextWith, secretValues } from './context.js';
+import { loadInChild } from './config-child.js';
 
 export function register(program: Command): void {
   program
@@ -9,7 +10,8 @@ export function register(program: Command): void {
     .action(action(async (_flags: object, cmd: Command) => {
       // First, before anything allocates much or compiles WebAssembly (src/daemon/runtime.ts).
       (await import('../daemon/runtime.js')).tuneForIdle();
-      const ctx = await loadContext(cmd);
+      // The config is loaded in a short-lived child, at start and at each SIGHUP: zod never loads here.
+      const ctx = await contextWith(cmd, loadInChild);
       const [{ runDaemon }, { realDeps }, { addSecrets }] = await Promise.all([
         import('../daemon/daemon.js'), import('../daemon/deps.js'), import('../log.js'),
       ]);
@@ -17,7 +19,7 @@ export function register(program: Command): void {
         config: ctx.config,
         log: ctx.log,
         deps: {
-          ...realDeps({ configFile: ctx.opts.config, onConfig: (c) => addSecrets(secretValues(c)) }),
+          ...realDeps({ configFile: ctx.opts.config, loadConfig: loadInChild, onConfig: (c) => addSecrets(secretValues(c)) }),
           // The path check loads with its first run, not at start (the idle daemon stays small).
           pathCheck: async (config, { signal, store, detection }) => {
             const [{ check }, { realDeps: checkDeps }] = await Promise.all([import('../check/check.js'), import('../check/real-deps.js')]);

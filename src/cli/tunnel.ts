@@ -4,7 +4,8 @@
  * configuration error, 1 when a tunnel cannot be made (host key, key refused, remote port refused).
  */
 import type { Command } from 'commander';
-import { action, CliError, EXIT, loadContext } from './context.js';
+import { action, CliError, EXIT } from './context.js';
+import { loadContext } from './config-load.js';
 import { untilInterrupt } from './interrupt.js';
 
 export function register(program: Command): void {

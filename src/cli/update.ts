@@ -1,6 +1,7 @@
 /** `ddns update [--dry-run] [--force] [--ip ADDR]...` — one-shot: detect, compare with the live record, update. */
 import type { Command } from 'commander';
-import { action, loadContext } from './context.js';
+import { action } from './context.js';
+import { loadContext } from './config-load.js';
 
 const collect = (value: string, previous: string[]): string[] => [...previous, value];
 

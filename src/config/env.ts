@@ -14,7 +14,7 @@
  * remembers its own mappings) and DDNS_MAP_CHECK_MS (how often `map add --keep` checks the router).
  */
 import { knownKeys, type LeafKind } from './keys.js';
-import { envName } from './schema.js';
+import { envName } from './plain.js';
 
 export const RESERVED_ENV = new Set(['DDNS_CONFIG', 'DDNS_LOG_LEVEL', 'DDNS_PORTMAP_LEDGER', 'DDNS_MAP_CHECK_MS']);
 

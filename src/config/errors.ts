@@ -5,7 +5,7 @@
 import type { z } from 'zod';
 import { keysAt } from './keys.js';
 import { isSecretPath } from './secrets.js';
-import { PROVIDERS } from './schema.js';
+import { PROVIDERS } from './plain.js';
 
 export interface ConfigProblem {
   /** e.g. `records[1].token`; empty for the file as a whole. */

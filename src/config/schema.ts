@@ -11,6 +11,8 @@ import { isIP } from 'node:net';
 import { z } from 'zod';
 import { defaultStatePath } from './paths.js';
 import { isIPv6HostPart, isLoopbackHost } from '../net/address.js';
+// The plain parts of the contract (names, relay addresses) are in plain.ts: the daemon's process imports them without zod.
+import { envName, NOTIFY_TYPES, PROBE_TOKEN_MIN_BYTES, probeTokenTooShort, relayParts, relayTarget } from './plain.js';
 
 const port = z.number().int().min(1).max(65535);
 const ipAddress = z.string().refine((s) => isIP(s) !== 0, { message: 'not an IP address' });
@@ -313,7 +315,6 @@ const customRecord = z.strictObject({
   successStatus: z.array(z.number().int().min(100).max(599)).min(1).optional(),
   ...recordCommon,
 });
-export const PROVIDERS = ['noip', 'dyndns2', 'duckdns', 'cloudflare', 'dynu', 'ovh', 'desec', 'rfc2136', 'custom', 'porkbun', 'hetzner', 'digitalocean', 'namecheap', 'gandi', 'freedns'] as const;
 export const recordSchema = z.discriminatedUnion('provider', [
   noipRecord.superRefine(checkRecord),
   dyndns2Record.superRefine(checkRecord),
@@ -394,9 +395,6 @@ const lanSchema = z.strictObject({
   interface: z.string().min(1).optional(),
 });
 
-/** A probe token shorter than this is guessable over the internet; `probe serve` refuses it too. */
-export const PROBE_TOKEN_MIN_BYTES = 16;
-export const probeTokenTooShort = `is shorter than ${PROBE_TOKEN_MIN_BYTES} bytes — a short token can be guessed; make one with \`openssl rand -hex 16\``;
 
 const probeSchema = z
   .strictObject({
@@ -419,7 +417,6 @@ const probeSchema = z
     }
   });
 
-export const NOTIFY_TYPES = ['webhook', 'healthchecks', 'uptimekuma', 'ntfy', 'discord', 'slack', 'telegram', 'gotify'] as const;
 const notifySchema = z.strictObject({
   type: z.enum(NOTIFY_TYPES),
   /** A secret: whoever has the URL can post to it. (ntfy: the topic URL; gotify: the server.) */
@@ -470,21 +467,6 @@ const daemonSchema = z.strictObject({
 });
 
 // ---- tunnels ----------------------------------------------------------------------------------------
-/** `user@host[:port]` (host may be [IPv6]; port 22 by default), or undefined when it is not one. */
-export function relayParts(text: string): { user: string; host: string; port: number } | undefined {
-  const m = /^([a-z_][a-z0-9_.-]{0,31})@(?:\[([0-9a-f:.]+)\]|([^\s@:[\]]+))(?::(\d{1,5}))?$/i.exec(text.trim());
-  if (!m?.[1]) return undefined;
-  const host = m[2] ?? m[3];
-  const port = m[4] === undefined ? 22 : Number(m[4]);
-  if (!host || port < 1 || port > 65535) return undefined;
-  return { user: m[1], host, port };
-}
-
-/** The tunnel index a record publishes the relay address of (`relay` = 0, `relay:N`), or undefined for `public`. */
-export function relayTarget(r: { target?: string | undefined }): number | undefined {
-  const m = /^relay(?::(\d+))?$/.exec(r.target ?? 'public');
-  return m ? Number(m[1] ?? 0) : undefined;
-}
 
 const tunnelForwardSchema = z.strictObject({
   /** The port the relay listens on (reachable from the internet with `remoteBind: 0.0.0.0`). */
@@ -539,8 +521,6 @@ export const configObject = z.strictObject({
     .describe('The state file (last published addresses; the port-mapping ledger portmap.json sits beside it). Default: $XDG_STATE_HOME/ddns/state.json, i.e. ~/.local/state/ddns/state.json; /data/state.json in the image.'),
 });
 
-/** Secret fields by record/section kind: the value key and its file form. */
-export const SECRET_KEYS = ['password', 'token', 'apiToken', 'keySecret', 'url', 'identity'] as const;
 
 
 /**
@@ -558,10 +538,6 @@ export const configSchema = configObject.superRefine((c, ctx) => {
     }
   });
 }).transform((c) => ({ ...c, state: c.state ?? defaultStatePath(process.env) }));
-/** camelCase key → SCREAMING_SNAKE as used in environment variable names. */
-export function envName(key: string): string {
-  return key.replace(/([a-z0-9])([A-Z])/g, '$1_$2').toUpperCase();
-}
 
 export type Config = z.output<typeof configSchema>;
 export type ConfigInput = z.input<typeof configSchema>;

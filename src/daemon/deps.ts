@@ -1,7 +1,8 @@
 /**
- * The daemon's dependencies wired to the real world: configuration loading, the update engine, the
- * public-IP watcher and consensus, the port mapper and its upkeep, prom-client. Everything here is only
- * loaded by `ddns run`.
+ * The daemon's dependencies wired to the real world: configuration reloading (through the loader the CLI
+ * hands in — a child process, so the validator never loads here), the update engine, the public-IP
+ * watcher and consensus, the port mapper and its upkeep, prom-client. Everything here is only loaded by
+ * `ddns run`.
  */
 import type { Config } from '../config/schema.js';
 import type { DaemonDeps } from './daemon.js';
@@ -10,6 +11,8 @@ import { createMetrics } from './metrics.js';
 export interface RealDepsOptions {
   /** The `-c` file, if one was given (DDNS_CONFIG and the search apply otherwise). */
   configFile?: string | undefined;
+  /** Loads and validates the configuration (the CLI's loader: in `ddns run` a child process). */
+  loadConfig(file: string | undefined): Promise<{ config: Config }>;
   /** Called with each reloaded config before it is used (registers its secrets with the logger). */
   onConfig?(config: Config): void;
   /** How often to ask the router for its WAN address while subscribed to its events; default 60 s; 0 = never. */
@@ -24,11 +27,10 @@ export interface RealDepsOptions {
  * Each part loads on first use: a daemon without records never loads the update engine, the sources or
  * undici; one without forwards never loads the port mapper (idle memory is a budget: README "Performance").
  */
-export function realDeps(o: RealDepsOptions = {}): DaemonDeps {
+export function realDeps(o: RealDepsOptions): DaemonDeps {
   return {
     async reloadConfig() {
-      const { loadConfig } = await import('../config/load.js');
-      const { config } = await loadConfig({ file: o.configFile });
+      const { config } = await o.loadConfig(o.configFile);
       o.onConfig?.(config);
       return config;
     },

@@ -6,7 +6,8 @@
  * key path and what was wrong — it never throws and never puts the private key into a message.
  */
 import { createHash } from 'node:crypto';
-import { relayParts, type TunnelConfig } from '../config/schema.js';
+import type { TunnelConfig } from '../config/schema.js';
+import { relayParts } from '../config/plain.js';
 
 export interface TunnelForward {
   remoteBind: string;

@@ -22,7 +22,7 @@ import type { Family } from '../net/address.js';
 import { applyOutcome, decide, retryAt, type Decision, type LiveFamily, type LiveView } from './decide.js';
 import { configHashOf, recordAddress, recordFamilies, recordKey, recordLabel } from './records.js';
 import { relayAddresses, type ResolveHost } from './relay-target.js';
-import { relayTarget } from '../config/schema.js';
+import { relayTarget } from '../config/plain.js';
 
 export interface WantedFamily {
   address: string | null;

@@ -6,7 +6,8 @@
  */
 import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
-import { relayParts, relayTarget, type Config } from '../config/schema.js';
+import type { Config } from '../config/schema.js';
+import { relayParts, relayTarget } from '../config/plain.js';
 import { isGlobalUnicast, type Family } from '../net/address.js';
 
 export interface RelayWanted { address: string | null; source: string; message: string }

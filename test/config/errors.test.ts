@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig } from '../../src/config/load.js';
 import { ConfigError } from '../../src/config/errors.js';
-import { PROVIDERS } from '../../src/config/schema.js';
+import { PROVIDERS } from '../../src/config/plain.js';
 
 const secretFile = join(mkdtempSync(join(tmpdir(), 'ddns-sec-')), 'unreadable');
 writeFileSync(secretFile, 'x');

@@ -3,7 +3,8 @@
  * (the tunnel is up and the relay's port is ours). Skipped without `tunnels`. The `nat` step reads the
  * outcome: behind CGNAT or double NAT a working relay carries the traffic, so no forward is needed.
  */
-import { relayParts, type TunnelConfig } from '../../config/schema.js';
+import type { TunnelConfig } from '../../config/schema.js';
+import { relayParts } from '../../config/plain.js';
 import type { RelayProbeOutcome } from '../deps.js';
 import { skip, type Step, type StepOutcome } from '../step.js';
 
