@@ -12,7 +12,8 @@
  *    counted over the confirmations in that window and scaled to the default interval ("computed from N
  *    measured confirmations"); provider requests in the window are counted as they are.
  *
- *   tsx bench/daemon.ts          (root; builds the bundle if it is missing)
+ *   tsx bench/daemon.ts              (root; builds the bundle if it is missing)
+ *   tsx bench/daemon.ts --idle-only  (part A alone: the idle RSS, VmHWM and CPU rows)
  */
 import { existsSync, readFileSync, writeFileSync, chmodSync } from 'node:fs';
 import { join } from 'node:path';
@@ -85,7 +86,13 @@ async function ensureBundle(): Promise<void> {
   await build();
 }
 
-export interface DaemonBenchOptions { idleSeconds?: number; intervals?: number; log?: (s: string) => void }
+export interface DaemonBenchOptions {
+  idleSeconds?: number;
+  intervals?: number;
+  /** Part A only (the idle RSS/HWM/CPU rows): `tsx bench/daemon.ts --idle-only`. */
+  idleOnly?: boolean;
+  log?: (s: string) => void;
+}
 
 export async function benchDaemon(o: DaemonBenchOptions = {}): Promise<Figure[]> {
   await ensureBundle();
@@ -167,6 +174,17 @@ export async function benchDaemon(o: DaemonBenchOptions = {}): Promise<Figure[]>
     const rss = (s1?.rssKiB ?? Number.NaN) / 1024;
     const idleProviders = idleRequests.filter(isProvider).length;
 
+    const image = `node ${node.version}${node.asImage ? ' (the image\'s NODE_VERSION)' : ' (NOT the image\'s Node: not installed here)'}, ${run.text}, bundle`;
+    const idleRows: Figure[] = [
+      { figure: 'idle `ddns run` RSS after 60 s, one record + one forward, as the image runs it', unit: 'MiB', ours: rss, target: '≤ 60 MiB', met: rss <= 60, note: `VmRSS read after ${Math.round(elapsed)} s idle past the first cycle (the issue's target); ${image}; default interval 300 s; DuckDNS + tcp/8022 via UPnP` },
+      { figure: 'idle `ddns run` peak RSS (VmHWM), the same run', unit: 'MiB', ours: hwm, note: `VmHWM (peak since start, the first cycle's TLS included; the config is loaded in a child process) read at the same moment; ${image}` },
+      { figure: 'idle `ddns run` CPU, one record + one forward', unit: '% of a core', ours: cpu, target: '≤ 0.5 %', met: cpu <= 0.5, note: `user+sys ticks over a ${Math.round(elapsed)} s window after the first cycle; ${image}; router events subscribed (GENA), router poll 60 s, forward upkeep` },
+    ];
+    if (o.idleOnly) {
+      say(`daemon: VmRSS ${rss.toFixed(1)} MiB, VmHWM ${hwm.toFixed(1)} MiB (node ${node.version}); idle ${elapsed.toFixed(0)} s: ${idleProviders} provider requests`);
+      return idleRows;
+    }
+
     // B. Request rates over ≥ 3 whole intervals at the shortest interval, three records.
     const windowS = intervals * BENCH_INTERVAL_S;
     say(`daemon: ${intervals} whole intervals of ${BENCH_INTERVAL_S} s (${windowS} s), three records, counting requests`);
@@ -196,11 +214,8 @@ export async function benchDaemon(o: DaemonBenchOptions = {}): Promise<Figure[]>
     const echoPerHourDefault = perConfirmation * (3600 / DEFAULT_INTERVAL_S);
 
     say(`daemon: VmRSS ${rss.toFixed(1)} MiB, VmHWM ${hwm.toFixed(1)} MiB (node ${node.version}); idle ${elapsed.toFixed(0)} s: ${idleProviders} provider requests; ${windowMeasured.toFixed(0)} s at ${BENCH_INTERVAL_S} s: ${cycles} confirmations, ${echo} echo and ${providers} provider requests`);
-    const image = `node ${node.version}${node.asImage ? ' (the image\'s NODE_VERSION)' : ' (NOT the image\'s Node: not installed here)'}, ${run.text}, bundle`;
     return [
-      { figure: 'idle `ddns run` RSS after 60 s, one record + one forward, as the image runs it', unit: 'MiB', ours: rss, target: '≤ 60 MiB', met: rss <= 60, note: `VmRSS read after ${Math.round(elapsed)} s idle past the first cycle (the issue's target); ${image}; default interval 300 s; DuckDNS + tcp/8022 via UPnP` },
-      { figure: 'idle `ddns run` peak RSS (VmHWM), the same run', unit: 'MiB', ours: hwm, note: `VmHWM (peak since start, the first cycle's TLS and config load included) read at the same moment; ${image}` },
-      { figure: 'idle `ddns run` CPU, one record + one forward', unit: '% of a core', ours: cpu, target: '≤ 0.5 %', met: cpu <= 0.5, note: `user+sys ticks over a ${Math.round(elapsed)} s window after the first cycle; ${image}; router events subscribed (GENA), router poll 60 s, forward upkeep` },
+      ...idleRows,
       { figure: 'echo requests/hour at the default interval (300 s), nothing changing', unit: 'req/h', ours: echoPerHourDefault, target: '≤ 12', met: echoPerHourDefault <= 12, note: `computed from ${cycles} measured confirmations (${triggerText}; ${echo} echo requests) over ${Math.round(windowMeasured)} s = ${intervals} whole intervals at 30 s, scaled to 12 confirmations an hour` },
       { figure: 'provider requests, nothing changing (3 records)', unit: 'req/h', ours: (providers * 3600) / windowMeasured, target: '0', met: providers === 0, note: `${providers} counted over ${Math.round(windowMeasured)} s = ${intervals} whole intervals at 30 s (${cycles} confirmations)` },
     ];
@@ -210,5 +225,5 @@ export async function benchDaemon(o: DaemonBenchOptions = {}): Promise<Figure[]>
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  for (const f of await benchDaemon()) console.log(JSON.stringify(f));
+  for (const f of await benchDaemon({ idleOnly: process.argv.includes('--idle-only') })) console.log(JSON.stringify(f));
 }
