@@ -137,6 +137,12 @@ export class PublicIpWatcher extends EventEmitter<PublicIpWatcherEvents> {
       if (!this.running) { this.listener?.close(); return; }
     }
     if (this.o.pollRouter && this.o.routerEvents) {
+      // The baseline an event is compared with: the router's address, asked before subscribing. Asked after,
+      // a change between the SUBSCRIBE and the answer became the baseline itself and no event ever differed
+      // from it; asked before, a change after it differs from it, and the router's initial event (sent at
+      // SUBSCRIBE) or a later one makes the watcher ask again.
+      await this.poll();
+      if (!this.running) return;
       try {
         this.routerSub = await this.o.routerEvents({
           event: (detail) => { if (this.running) void this.poll({ trigger: 'router-event', detail }); },
@@ -147,11 +153,7 @@ export class PublicIpWatcher extends EventEmitter<PublicIpWatcherEvents> {
       }
       if (!this.running) { await this.routerSub?.close(); return; }
       this.eventsUp = this.routerSub !== undefined;
-      if (this.routerSub) {
-        this.emitSafe('router-events', { up: true, detail: 'subscribed' });
-        // The baseline an event is compared with: the router's address now.
-        void this.poll();
-      }
+      if (this.routerSub) this.emitSafe('router-events', { up: true, detail: 'subscribed' });
     }
     if (this.o.pollRouter && this.pollPeriod() > 0 && !this.polling) this.schedulePoll();
     await this.confirm('start');

@@ -276,6 +276,33 @@ test('a router answering "no address" right after its event is mid-change: asked
   await wt.stop();
 });
 
+test('a WAN change while the router\'s first answer is on its way is not taken as the baseline and missed', async () => {
+  const { w, detect } = world('44.0.0.2');
+  const clock = new FakeClock();
+  let routerSays: string | null = '44.0.0.2';
+  let release: (() => void) | undefined;
+  const firstAnswer = new Promise<void>((r) => { release = r; });
+  let asked = 0;
+  let fire: ((detail: string) => void) | undefined;
+  const wt = new PublicIpWatcher({
+    families: [4], detect, intervalMs: 300_000, clock, routerPollMs: 60_000, routerPollFallbackMs: 5_000,
+    pollRouter: async () => { if (asked++ === 0) await firstAnswer; return routerSays; },
+    routerEvents: async (on) => { fire = on.event; return { close: () => undefined }; },
+  });
+  const started = wt.start();
+  await flush();
+  // The router changes its address before its first answer leaves it; then its event comes.
+  routerSays = '44.0.0.77';
+  w.address = '44.0.0.77';
+  release?.();
+  await started;
+  fire?.('ExternalIPAddress 44.0.0.77');
+  await flush();
+  await clock.advance(7_000);
+  assert.equal(wt.current(4), '44.0.0.77', 'the change is confirmed, not waiting for the 300 s interval');
+  await wt.stop();
+});
+
 test('without an event subscription the router is polled at the fallback period once it reports an address', async () => {
   const { w, detect } = world('44.0.0.2');
   const clock = new FakeClock();
@@ -287,19 +314,20 @@ test('without an event subscription the router is polled at the fallback period 
     routerEvents: async () => undefined,
   });
   await wt.start();
+  assert.equal(polls, 1, 'the baseline, asked before subscribing');
   await clock.advance(5_000);
-  assert.equal(polls, 0, 'no router answer yet: the slow period');
+  assert.equal(polls, 1, 'no router answer yet: the slow period');
   await clock.advance(55_000);
-  assert.equal(polls, 1);
+  assert.equal(polls, 2);
   routerSays = '44.0.0.2';
   await clock.advance(60_000);
-  assert.equal(polls, 2);
+  assert.equal(polls, 3);
   await clock.advance(5_000);
-  assert.equal(polls, 3, 'the router reports an address: every 5 s');
+  assert.equal(polls, 4, 'the router reports an address: every 5 s');
   routerSays = '44.0.0.7';
   w.address = '44.0.0.7';
   await clock.advance(5_000);
-  assert.equal(polls, 4);
+  assert.equal(polls, 5);
   assert.equal(wt.current(4), '44.0.0.7', 'a WAN change seen within one fallback period');
   await wt.stop();
 });
