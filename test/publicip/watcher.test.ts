@@ -194,83 +194,77 @@ test('a router event makes the watcher ask the router at once; the answer, not t
   assert.ok(closed, 'stop() closes the subscription');
 });
 
-test('an event the router has not acted on yet is asked again (1, 2, 4 s), then the slow period holds', async () => {
-  const { w, detect } = world('44.0.0.2');
+/** A watcher subscribed to router events: the router answers `router.says` (counted in `router.polls`); `fire` sends an event. */
+function evented(address: string) {
+  const { w, detect } = world(address);
   const clock = new FakeClock();
-  let routerSays: string | null = '44.0.0.2';
-  let polls = 0;
-  let fire: ((detail: string) => void) | undefined;
+  const router: { says: string | null; polls: number } = { says: address, polls: 0 };
+  let onEvent: ((detail: string) => void) | undefined;
   const signals: Array<{ trigger: string; detail: string }> = [];
   const wt = new PublicIpWatcher({
     families: [4], detect, intervalMs: 300_000, clock, routerPollMs: 60_000, routerPollFallbackMs: 5_000,
-    pollRouter: async () => { polls++; return routerSays; },
-    routerEvents: async (on) => { fire = on.event; return { close: () => undefined }; },
+    pollRouter: async () => { router.polls++; return router.says; },
+    routerEvents: async (on) => { onEvent = on.event; return { close: () => undefined }; },
   });
   wt.on('signal', (e) => signals.push(e));
+  return { w, clock, wt, router, signals, fire: (detail: string) => onEvent?.(detail) };
+}
+
+test('an event the router has not acted on yet is asked again (1, 2, 4 s), then the slow period holds', async () => {
+  const { w, clock, wt, router, signals, fire } = evented('44.0.0.2');
   await wt.start();
   await flush();
   // The NOTIFY carries the old address and the router still answers it: the change is under way.
-  fire?.('ExternalIPAddress 44.0.0.2');
+  fire('ExternalIPAddress 44.0.0.2');
   await flush();
-  assert.equal(polls, 2);
+  assert.equal(router.polls, 2);
   await clock.advance(999);
-  assert.equal(polls, 2, 'no re-ask before 1 s');
+  assert.equal(router.polls, 2, 'no re-ask before 1 s');
   await clock.advance(1);
-  assert.equal(polls, 3, 'asked again after 1 s');
-  routerSays = '44.0.0.9';
+  assert.equal(router.polls, 3, 'asked again after 1 s');
+  router.says = '44.0.0.9';
   w.address = '44.0.0.9';
   await clock.advance(2_000);
-  assert.equal(polls, 4, 'asked again 2 s later');
+  assert.equal(router.polls, 4, 'asked again 2 s later');
   assert.equal(wt.current(4), '44.0.0.9', 'the re-ask found the change and confirmed it');
   assert.deepEqual(signals.map((e) => e.trigger), ['router-event']);
   assert.match(signals[0]?.detail ?? '', /router event \(ExternalIPAddress 44\.0\.0\.2\); asked again 2 time\(s\); router reports 44\.0\.0\.9 \(was 44\.0\.0\.2\)/);
   await clock.advance(10_000);
-  assert.equal(polls, 4, 'a found change ends the re-asks');
+  assert.equal(router.polls, 4, 'a found change ends the re-asks');
   // An event that never changes the answer: three re-asks, then only the slow period.
-  fire?.('ExternalIPAddress 44.0.0.9');
+  fire('ExternalIPAddress 44.0.0.9');
   await flush();
-  assert.equal(polls, 5);
+  assert.equal(router.polls, 5);
   await clock.advance(7_000);
-  assert.equal(polls, 8, 'three re-asks (1 + 2 + 4 s)');
+  assert.equal(router.polls, 8, 'three re-asks (1 + 2 + 4 s)');
   await clock.advance(40_000);
-  assert.equal(polls, 8, 'then nothing until the slow period');
+  assert.equal(router.polls, 8, 'then nothing until the slow period');
   assert.equal(signals.length, 1);
   await wt.stop();
 });
 
 test('a router answering "no address" right after its event is mid-change: asked again, the old address kept until it answers', async () => {
-  const { w, detect } = world('44.0.0.2');
-  const clock = new FakeClock();
-  let routerSays: string | null = '44.0.0.2';
-  let polls = 0;
-  let fire: ((detail: string) => void) | undefined;
-  const signals: Array<{ trigger: string; detail: string }> = [];
-  const wt = new PublicIpWatcher({
-    families: [4], detect, intervalMs: 300_000, clock, routerPollMs: 60_000, routerPollFallbackMs: 5_000,
-    pollRouter: async () => { polls++; return routerSays; },
-    routerEvents: async (on) => { fire = on.event; return { close: () => undefined }; },
-  });
-  wt.on('signal', (e) => signals.push(e));
+  const { w, clock, wt, router, signals, fire } = evented('44.0.0.2');
   await wt.start();
   await flush();
-  routerSays = null;
-  fire?.('ExternalIPAddress 44.0.0.2');
+  router.says = null;
+  fire('ExternalIPAddress 44.0.0.2');
   await flush();
-  assert.equal(polls, 2);
+  assert.equal(router.polls, 2);
   assert.equal(signals.length, 0, 'no address during the change is not yet a signal');
-  routerSays = '44.0.0.77';
+  router.says = '44.0.0.77';
   w.address = '44.0.0.77';
   await clock.advance(1_000);
-  assert.equal(polls, 3);
+  assert.equal(router.polls, 3);
   assert.equal(wt.current(4), '44.0.0.77');
   assert.equal(signals.length, 1);
   assert.match(signals[0]?.detail ?? '', /asked again 1 time\(s\); router reports 44\.0\.0\.77 \(was 44\.0\.0\.2\)/);
   // A router that keeps answering no address after every re-ask has lost it: that is a signal.
-  routerSays = null;
-  fire?.('ExternalIPAddress 0.0.0.0');
+  router.says = null;
+  fire('ExternalIPAddress 0.0.0.0');
   await flush();
   await clock.advance(7_000);
-  assert.equal(polls, 7, 'the event and three re-asks');
+  assert.equal(router.polls, 7, 'the event and three re-asks');
   assert.equal(signals.length, 2);
   assert.match(signals[1]?.detail ?? '', /asked again 3 time\(s\); router reports no address \(was 44\.0\.0\.77\)/);
   await wt.stop();
