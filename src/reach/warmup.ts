@@ -11,7 +11,7 @@
  * loaded machine gets a shorter warm-up, never a late start); each connection is bounded by the budget too.
  * It never throws; it resolves to the number of connections that ran to their end within the budget.
  */
-import { connect } from 'node:net';
+import { connect, type Socket } from 'node:net';
 
 export interface WarmUpOptions {
   /** Connections to make (default 1000). */
@@ -47,12 +47,15 @@ export async function drive(port: number, token: string | undefined, o: WarmUpOp
   const mix = requests(token);
   let next = 0;
   let done = 0;
+  // One abort listener for all open sockets (one per socket would pass Node's listener limit and print
+  // a MaxListenersExceededWarning at every `probe serve` start).
+  const open = new Set<Socket>();
+  stop.addEventListener('abort', () => { for (const s of open) s.destroy(); }, { once: true });
   const one = (r: { text: string; thenClose: boolean }) => new Promise<void>((resolve) => {
     const s = connect({ host: '127.0.0.1', port });
-    const cut = () => s.destroy();
-    stop.addEventListener('abort', cut, { once: true });
-    s.on('error', cut);
-    s.on('close', () => { stop.removeEventListener('abort', cut); if (!stop.aborted) done++; resolve(); });
+    open.add(s);
+    s.on('error', () => s.destroy());
+    s.on('close', () => { open.delete(s); if (!stop.aborted) done++; resolve(); });
     s.on('data', () => {});
     s.once('connect', () => { s.write(r.text); if (r.thenClose) s.destroy(); });
   });

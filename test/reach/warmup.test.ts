@@ -39,3 +39,21 @@ test('the warm-up makes no connection once its signal has aborted (a start is ne
     await new Promise((r) => s.close(r));
   }
 });
+
+test('the warm-up at its default concurrency prints no listener-leak warning (one abort listener in all)', async () => {
+  const s = createServer((c) => { c.destroy(); });
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()));
+  const warnings: string[] = [];
+  const onWarning = (w: Error) => { warnings.push(w.name); };
+  process.on('warning', onWarning);
+  try {
+    const port = (s.address() as { port: number }).port;
+    assert.equal(await drive(port, undefined, { connections: 64, budgetMs: 60_000 }), 64);
+    // Warnings are emitted on the next tick: let them arrive before looking.
+    await new Promise((r) => setImmediate(r));
+    assert.deepEqual(warnings.filter((n) => n === 'MaxListenersExceededWarning'), []);
+  } finally {
+    process.off('warning', onWarning);
+    await new Promise((r) => s.close(r));
+  }
+});
