@@ -30,7 +30,7 @@ export function register(program: Command): void {
     .description('print the effective configuration (file + environment + defaults), secrets as ***')
     .action(action(async (_opts: object, cmd: Command) => {
       const ctx = await loadContext(cmd);
-      const { redactConfig } = await import('../config/load.js');
+      const { redactConfig } = await import('../config/secrets.js');
       // Which file this came from goes to stderr: stdout stays the configuration alone (a valid file).
       process.stderr.write(`config print: from ${ctx.configSource ?? await noFileFound()}, the environment and defaults\n`);
       printJson(redactConfig(ctx.config));

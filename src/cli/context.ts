@@ -53,7 +53,7 @@ export type ConfigLoader = (file: string | undefined) => Promise<LoadedConfig>;
 /** Config and logger for a command, the config from `load`. A bad config becomes a CliError with exit code 2. */
 export async function contextWith(cmd: Command, load: ConfigLoader): Promise<Context> {
   const opts = globalOptions(cmd);
-  const [{ createLogger, addSecrets, LEVELS }, { redactSecrets }] = await Promise.all([import('../log.js'), import('../config/secrets.js')]);
+  const [{ createLogger, addSecrets, LEVELS }, { redactConfig }] = await Promise.all([import('../log.js'), import('../config/secrets.js')]);
   const level = opts.logLevel ?? process.env.DDNS_LOG_LEVEL ?? (opts.verbose ? 'debug' : 'info');
   if (!(LEVELS as readonly string[]).includes(level)) {
     throw new CliError(`--log-level: "${level}" is not a level — one of ${LEVELS.join(', ')}`, EXIT.usage);
@@ -61,7 +61,7 @@ export async function contextWith(cmd: Command, load: ConfigLoader): Promise<Con
   const loaded = await load(opts.config);
   addSecrets(secretValues(loaded.config));
   const log = createLogger({ level: level as never, color: opts.color });
-  log.debug({ event: 'config.loaded', source: loaded.source ?? null, config: redactSecrets(structuredClone(loaded.config) as Record<string, unknown>) });
+  log.debug({ event: 'config.loaded', source: loaded.source ?? null, config: redactConfig(loaded.config) });
   return { opts, config: loaded.config, ...(loaded.source ? { configSource: loaded.source } : {}), log };
 }
 

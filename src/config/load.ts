@@ -8,7 +8,7 @@ import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { ConfigError, formatPath, problemsFromZod, type ConfigProblem } from './errors.js';
 import { parseEnv, setPath } from './env.js';
-import { redactSecrets, resolveSecrets, type Layer } from './secrets.js';
+import { resolveSecrets, type Layer } from './secrets.js';
 import { configSchema, type Config } from './schema.js';
 import { configSearchDirs, defaultStatePath } from './paths.js';
 
@@ -112,9 +112,4 @@ function dedupe(problems: ConfigProblem[]): ConfigProblem[] {
     seen.add(k);
     return true;
   });
-}
-
-/** The config with every secret replaced by "***" (for `config print` and logs). */
-export function redactConfig(config: Config): unknown {
-  return redactSecrets(structuredClone(config) as Record<string, unknown>);
 }

@@ -116,6 +116,11 @@ export function redactSecrets<T extends Record<string, unknown>>(cfg: T): T {
   return cfg;
 }
 
+/** A copy of the config with every secret replaced by "***" (for `config print` and logs; no validator loaded). */
+export function redactConfig(config: object): unknown {
+  return redactSecrets(structuredClone(config) as Record<string, unknown>);
+}
+
 /** Every secret value of a loaded configuration (for the logger's literal-value redaction). */
 export function secretValuesOf(cfg: object): string[] {
   const out: string[] = [];

@@ -3,7 +3,8 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { loadConfig, redactConfig } from '../../src/config/load.js';
+import { loadConfig } from '../../src/config/load.js';
+import { redactConfig } from '../../src/config/secrets.js';
 
 test('tunnels: the identity comes from identityFile (or DDNS_TUNNELS_0_IDENTITY_FILE) and is redacted in print', async () => {
   const cwd = mkdtempSync(join(tmpdir(), 'ddns-tun-'));
